@@ -1,0 +1,42 @@
+# Two commands for a newcomer (see README.md):
+#   make lab    create .venv, install the pins, open the course in JupyterLab
+#   make test   create .venv, install the pins and test tools, run every test
+# Extra targets: make notebooks (re-execute and store outputs), make bench, make clean.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+COURSE := $(VENV)/.installed-course
+CI     := $(VENV)/.installed-ci
+
+.PHONY: lab test notebooks bench clean install
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(COURSE): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt -e .
+	touch $@
+
+$(CI): requirements-ci.txt $(COURSE)
+	$(BIN)/pip install --quiet -r requirements-ci.txt
+	touch $@
+
+install: $(COURSE)
+
+lab: $(COURSE)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+test: $(CI)
+	$(BIN)/python -m pytest
+
+notebooks: $(COURSE)
+	$(BIN)/python tools/run_notebooks.py notebooks/*.ipynb
+
+bench: $(COURSE)
+	$(BIN)/python tools/bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
