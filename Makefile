@@ -35,7 +35,13 @@ test: $(CI)
 notebooks: $(COURSE)
 	$(BIN)/python tools/run_notebooks.py notebooks/*.ipynb
 
-bench: $(COURSE)
+BENCH  := $(VENV)/.installed-bench
+
+$(BENCH): requirements-bench.txt $(COURSE)
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	touch $@
+
+bench: $(BENCH)
 	$(BIN)/python tools/bench.py
 
 clean:
