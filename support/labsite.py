@@ -263,6 +263,7 @@ class LabSite:
         self.params = dict(pages=pages, seed=seed, links=links, latency=latency)
         self._requested_port, self._backlog = port, backlog
         self.stats = Stats()
+        self._html: dict[int, bytes] = {}  # rendered pages (a page never changes)
         self.port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -405,7 +406,10 @@ class LabSite:
         page = self.graph.page_of(request.raw_path)
         if page is None or page >= self.pages:
             return web.Response(status=404, text="404: no existe esa pagina\n")
-        return web.Response(text=self.graph.render(page, self.url), content_type="text/html")
+        body = self._html.get(page)
+        if body is None:
+            body = self._html[page] = self.graph.render(page, self.url).encode()
+        return web.Response(body=body, content_type="text/html", charset="utf-8")
 
 
 # --------------------------------------------------------------------------
