@@ -1,0 +1,187 @@
+"""Checkers of notebook 05 (async/await y asyncio).
+
+Every exercise asks for an ``async def`` that receives a coroutine function
+(``obtener``, ``fn``) and decides *how* to await it: all at once, with a time
+limit, or with at most N at a time. The checkers pass fake coroutine functions
+that sleep with ``asyncio.sleep`` and count how many calls are in flight, so
+the verdict rests on what the student's code did (how many calls overlapped,
+whether the slow one was cancelled, the order of the results), not on a wall
+clock alone.
+
+Discussion: inside the notebook the kernel's event loop is already running,
+so the student's coroutine runs on a fresh loop in a worker thread
+(:func:`support.exercises.run_async`), wrapped in ``asyncio.wait_for`` so that
+a coroutine that never finishes is cancelled after :data:`LIMIT` seconds
+instead of hanging the checker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+
+from support.exercises import Incorrect, exercise, expect, run_async
+
+#: Seconds a student's coroutine may take before the checker cancels it.
+LIMIT = 3.0
+
+
+def _require_async(answer, name: str) -> None:
+    expect(inspect.iscoroutinefunction(answer),
+           f"{name} debe ser una corrutina: defínela con `async def`.",
+           "Sin `async def` no puedes usar `await` dentro.")
+
+
+class _Hung(Exception):
+    """The checker's own time limit ran out (not a TimeoutError of the student's)."""
+
+
+def _run(scenario) -> object:
+    """Run ``scenario()`` on a fresh loop, cancelling it after LIMIT seconds."""
+
+    async def guarded():
+        limit = asyncio.timeout(LIMIT)
+        try:
+            async with limit:
+                return await scenario()
+        except TimeoutError:
+            if limit.expired():
+                raise _Hung from None
+            raise  # the student's own TimeoutError
+
+    try:
+        return run_async(guarded, timeout=LIMIT + 5)
+    except _Hung:
+        raise Incorrect(f"tu corrutina no terminó en {LIMIT:.0f} s.",
+                        "¿Esperas algo que nunca llega, o un bucle sin salida?") from None
+
+
+class _Probe:
+    """A fake ``obtener``: sleeps ``delays[x]`` seconds, returns ``x.upper()``,
+    and records how many calls were in flight at once and which were cancelled."""
+
+    def __init__(self, delays: dict[str, float]):
+        self.delays = delays
+        self.in_flight = self.max_in_flight = self.calls = 0
+        self.cancelled: list[str] = []
+        self.finished: list[str] = []  # in order of completion
+
+    async def __call__(self, item: str) -> str:
+        self.calls += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delays[item])
+        except asyncio.CancelledError:
+            self.cancelled.append(item)
+            raise
+        finally:
+            self.in_flight -= 1
+        self.finished.append(item)
+        return item.upper()
+
+
+# --------------------------------------------------------------------------
+
+
+@exercise("05.descargar_todas", "descargar todas las URLs a la vez, resultados en orden",
+          "Crea todas las corrutinas primero y espéralas juntas: `await asyncio.gather(*...)`.")
+def check_descargar_todas(answer):
+    _require_async(answer, "descargar_todas")
+    urls = [f"/page/{i}" for i in range(8)]
+    # The first URLs are the slowest: results in completion order would come reversed.
+    probe = _Probe({u: 0.02 + 0.01 * (len(urls) - i) for i, u in enumerate(urls)})
+
+    async def scenario():
+        start = time.perf_counter()
+        result = await answer(probe, urls)
+        return result, time.perf_counter() - start
+
+    result, seconds = _run(scenario)
+    expect(probe.calls == len(urls), f"llamaste a obtener {probe.calls} veces para {len(urls)} URLs.",
+           "Llama a obtener(url) una vez por URL.")
+    expect(probe.max_in_flight == len(urls),
+           f"como mucho {probe.max_in_flight} descarga(s) a la vez; tenían que ir las {len(urls)} juntas "
+           f"(tardaste {seconds:.2f} s).",
+           "`await` dentro del `for` espera cada tarea antes de crear la siguiente: "
+           "crea todas y espéralas juntas con gather.")
+    expect(isinstance(result, (list, tuple)) and list(result) == [u.upper() for u in urls],
+           f"los resultados no están en el orden de las URLs: {result!r}",
+           "gather devuelve los resultados en el orden en que le pasas las corrutinas; "
+           "as_completed los da en orden de llegada.")
+    return f"las {len(urls)} descargas fueron a la vez ({seconds:.2f} s) y los resultados están en orden"
+
+
+@exercise("05.obtener_o_none", "una descarga lenta con límite de tiempo devuelve None",
+          "Envuelve el await en `async with asyncio.timeout(segundos):` (o usa asyncio.wait_for) "
+          "y captura TimeoutError.")
+def check_obtener_o_none(answer):
+    _require_async(answer, "obtener_o_none")
+    probe = _Probe({"/rapida": 0.01, "/lenta": 1.0})
+
+    async def scenario():
+        fast = await answer(probe, "/rapida", 0.5)
+        start = time.perf_counter()
+        slow = await answer(probe, "/lenta", 0.1)
+        seconds = time.perf_counter() - start
+        cancelled = "/lenta" in probe.cancelled  # looked at right away, before the loop closes
+        return fast, slow, seconds, cancelled
+
+    try:
+        fast, slow, seconds, cancelled = _run(scenario)
+    except TimeoutError:
+        raise Incorrect("se te escapó un TimeoutError: la descarga lenta tenía que devolver None.",
+                        "Rodea el `async with asyncio.timeout(...)` con try/except TimeoutError.") from None
+    expect(fast == "/RAPIDA", f"una descarga rápida devolvió {fast!r} en vez de su resultado '/RAPIDA'.",
+           "Si obtener termina a tiempo, devuelve lo que devolvió.")
+    expect(seconds < 0.6, f"la descarga lenta tardó {seconds:.2f} s con un límite de 0.1 s.",
+           "Sin timeout, `await obtener(url)` espera lo que haga falta.")
+    expect(slow is None, f"la descarga lenta devolvió {slow!r} en vez de None.",
+           "Captura TimeoutError y devuelve None.")
+    expect(cancelled, "devolviste None a tiempo, pero la descarga lenta siguió corriendo: nadie la canceló.",
+           "asyncio.wait(..., timeout=...) no cancela lo que queda pendiente; "
+           "asyncio.timeout y wait_for sí.")
+    return f"la lenta devolvió None en {seconds:.2f} s y quedó cancelada"
+
+
+@exercise("05.mapa_acotado", "aplicar una corrutina a muchos elementos, como mucho N a la vez",
+          "Un único asyncio.Semaphore(limite) compartido, y dentro de cada tarea `async with semaforo:`.")
+def check_mapa_acotado(answer):
+    _require_async(answer, "mapa_acotado")
+    cases = [(12, 3), (4, 10), (5, 1)]
+    for n, limit in cases:
+        items = [f"x{i}" for i in range(n)]
+        probe = _Probe({x: 0.01 + 0.005 * (i % 3) for i, x in enumerate(items)})
+
+        async def scenario():
+            return await answer(probe, items, limit)
+
+        result = _run(scenario)
+        expected = min(n, limit)
+        expect(probe.calls == n, f"con {n} elementos llamaste a fn {probe.calls} veces.",
+               "Llama a fn(x) una vez por elemento.")
+        expect(probe.max_in_flight <= limit,
+               f"con limite={limit} hubo {probe.max_in_flight} llamadas a la vez.",
+               "Usa un asyncio.Semaphore(limite), y que sea UNO compartido: si cada tarea crea el suyo, no limita nada.")
+        expect(probe.max_in_flight == expected,
+               f"con {n} elementos y limite={limit} hubo como mucho {probe.max_in_flight} llamada(s) "
+               f"a la vez; se podían {expected}.",
+               "Crea todas las tareas a la vez (gather) y deja que el semáforo las frene.")
+        expect(isinstance(result, (list, tuple)) and list(result) == [x.upper() for x in items],
+               f"los resultados no están en el orden de los elementos: {result!r}",
+               "Devuelve lo que da gather: respeta el orden de entrada.")
+    # One slow item first: while it holds one slot, the others must flow through the rest.
+    items = [f"x{i}" for i in range(12)]
+    probe = _Probe({x: 0.3 if i == 0 else 0.01 for i, x in enumerate(items)})
+
+    async def slow_first():
+        return await answer(probe, items, 3)
+
+    _run(slow_first)
+    expect(probe.finished[-1] == "x0",
+           f"con un elemento lento, {len(items) - 1 - probe.finished.index('x0')} de los rápidos esperaron "
+           "a que terminara: trabajas por lotes.",
+           "Con lotes de `limite`, cada lote espera al más lento. Con un semáforo, en cuanto "
+           "una llamada termina entra la siguiente.")
+    return "nunca más de `limite` a la vez, y siempre tantas como se podía"
