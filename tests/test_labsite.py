@@ -1,0 +1,179 @@
+"""The local web site: deterministic, all link kinds, latency, 404s, loopback only, clean stop."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+import pytest
+import requests
+
+from support.labsite import SKIP_KINDS, LabSite, SiteGraph, serve, stop_all
+from support.links import classify, extract_links, follow
+
+
+def raw_get(site: LabSite, path: str) -> tuple[int, bytes]:
+    """HTTP/1.0 GET over a plain socket: the bytes go to the server exactly as written."""
+    with socket.create_connection((site.host, site.port), timeout=5) as sock:
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {site.host}\r\n\r\n".encode("latin-1"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def crawl_everything(site: LabSite) -> set[str]:
+    """Follow every followable link from / (blocking, no concurrency): the reachable set."""
+    seen, todo = {site.url}, [site.url]
+    while todo:
+        url = todo.pop()
+        response = requests.get(url, timeout=5)
+        assert response.status_code == 200, url
+        for link in follow(extract_links(response.text), url):
+            if link not in seen:
+                seen.add(link)
+                todo.append(link)
+    return seen
+
+
+def test_same_parameters_give_the_same_site():
+    a, b = SiteGraph(pages=200, seed=7), SiteGraph(pages=200, seed=7)
+    assert [a.targets(i) for i in range(200)] == [b.targets(i) for i in range(200)]
+    assert a.render(5, "http://h:1/") == b.render(5, "http://h:1/")
+    c = SiteGraph(pages=200, seed=8)
+    assert [a.targets(i) for i in range(200)] != [c.targets(i) for i in range(200)]
+
+
+def test_every_page_is_reachable_from_the_root():
+    for pages in (1, 2, 50, 2000):
+        depths = SiteGraph(pages=pages, seed=3).depths()
+        assert min(depths) == 0 and all(d >= 0 for d in depths), pages
+
+
+def test_a_crawl_finds_exactly_the_generated_pages(site):
+    assert crawl_everything(site) == site.all_urls()
+    assert site.stats.by_status[404] == 0
+
+
+def test_served_html_is_what_the_graph_renders(site):
+    status, body = raw_get(site, "/page/4")
+    assert status == 200
+    assert body.decode() == site.html_of(4)
+
+
+def test_every_kind_of_link_appears(site):
+    kinds = {link.kind for page in range(site.pages) for link in site.graph.page_links(page, site.url)}
+    assert {"absolute", "root-relative", "relative", "fragment", "duplicate", *SKIP_KINDS} <= kinds
+    # Page 0 carries every kind a crawler must skip, and classify() names why.
+    hrefs = extract_links(site.html_of(0))
+    reasons = {classify(h, site.url).reason for h in hrefs} - {None}
+    assert any("other host" in r for r in reasons)
+    assert any("mailto" in r for r in reasons)
+    assert any("javascript" in r for r in reasons)
+    assert any("fragment" in r for r in reasons)
+
+
+def test_links_to_other_hosts_never_reach_a_server(site):
+    external = [l.href for p in range(site.pages) for l in site.graph.page_links(p, site.url) if l.kind == "other-host"]
+    assert external and all("127.0.0.1" not in h and "localhost" not in h for h in external)
+
+
+def test_fixed_latency_is_honoured(make_site):
+    site = make_site(pages=5, latency=0.3)
+    start = time.perf_counter()
+    status, _ = raw_get(site, "/")
+    elapsed = time.perf_counter() - start
+    assert status == 200
+    assert 0.3 <= elapsed < 0.6, elapsed
+
+
+def test_latency_range_is_seeded_per_page(make_site):
+    site = make_site(pages=20, latency=(0.05, 0.25), seed=1)
+    values = [site.latency_of(site.graph.path_of(i)) for i in range(20)]
+    assert all(0.05 <= v <= 0.25 for v in values)
+    assert len(set(values)) > 10  # really random...
+    again = LabSite(pages=20, latency=(0.05, 0.25), seed=1)
+    assert values == [again.latency_of(again.graph.path_of(i)) for i in range(20)]  # ...but reproducible
+    slowest = max(range(20), key=values.__getitem__)
+    start = time.perf_counter()
+    raw_get(site, site.graph.path_of(slowest))
+    assert time.perf_counter() - start >= values[slowest]
+
+
+def test_concurrent_requests_overlap_their_latency(make_site):
+    site = make_site(pages=40, latency=0.5)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(40) as pool:
+        statuses = list(pool.map(lambda i: raw_get(site, site.graph.path_of(i))[0], range(40)))
+    elapsed = time.perf_counter() - start
+    assert statuses == [200] * 40
+    assert elapsed < 1.5, f"40 requests of 0.5 s took {elapsed:.2f} s: the server serialised them"
+    assert site.stats.max_in_flight >= 20
+
+
+@pytest.mark.parametrize("path", ["/nada", "/page/30", "/page/-1", "/page/01", "/page/3/", "/page/1x",
+                                  "/pages/1", "/index.html", "/robots.txt"])
+def test_unknown_paths_are_404(site, path):
+    assert raw_get(site, path)[0] == 404
+
+
+@pytest.mark.parametrize("path", ["/../../etc/passwd", "/page/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
+                                  "/page/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/..%2f..%2fetc%2fpasswd",
+                                  "/page/1/../../../etc/passwd"])
+def test_traversal_reaches_nothing(site, path):
+    status, body = raw_get(site, path)
+    assert status == 404
+    assert b"root:" not in body
+
+
+def test_only_get_is_served(site):
+    assert requests.post(site.url, timeout=5).status_code == 405
+
+
+def test_binds_loopback_only(site):
+    assert site.url.startswith("http://127.0.0.1:")
+    listening = [c.laddr for c in psutil.Process().net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN and c.laddr.port == site.port]
+    assert listening and {addr.ip for addr in listening} == {"127.0.0.1"}, listening
+
+
+def test_stop_leaves_no_thread_and_frees_the_port():
+    before = set(threading.enumerate())
+    site = LabSite(pages=3).start()
+    port = site.port
+    assert raw_get(site, "/")[0] == 200
+    site.stop()
+    site.stop()  # twice is fine
+    assert set(threading.enumerate()) <= before
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    with pytest.raises(RuntimeError, match="not running"):
+        site.url
+
+
+def test_context_manager_stops():
+    with LabSite(pages=3) as site:
+        assert raw_get(site, "/")[0] == 200
+    assert not site.running
+
+
+def test_serve_is_idempotent_and_stop_all_stops():
+    try:
+        a = serve(pages=7, latency=0.01)
+        assert serve(pages=7, latency=0.01) is a
+        b = serve(pages=8, latency=0.01)
+        assert b is not a and b.port != a.port
+    finally:
+        stop_all()
+    assert not a.running and not b.running
+
+
+@pytest.mark.parametrize("params", [dict(pages=0), dict(pages=-5), dict(links=-1), dict(latency=-1),
+                                    dict(latency=(0.3, 0.1)), dict(latency="slow")])
+def test_bad_parameters_are_clear_errors(params):
+    with pytest.raises(ValueError):
+        LabSite(**params)
