@@ -1,0 +1,76 @@
+"""support.memory: per-thread memory measured for real, limits read, extrapolation."""
+
+from __future__ import annotations
+
+import resource
+import threading
+
+import pytest
+
+from support.memory import KIB, MAX_THREADS, MIB, extrapolate, os_thread_limits, thread_caps, thread_memory
+
+
+def test_parked_threads_reserve_megabytes_but_keep_kilobytes_resident():
+    m = thread_memory(200)
+    soft_stack = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    if soft_stack != resource.RLIM_INFINITY:
+        assert m["stack_reserved"] == soft_stack
+    assert m["stacks_found"] == 200
+    # Virtual: at least the whole stack reservation per thread.
+    assert m["vms_per_thread"] >= m["stack_reserved"] > 1 * MIB
+    # Resident: a few pages of stack, and some kilobytes of interpreter state, not megabytes.
+    assert 4 * KIB <= m["stack_resident_per_thread"] <= 64 * KIB
+    assert 4 * KIB <= m["rss_per_thread"] <= 256 * KIB
+    assert m["rss_after"] > m["rss_before"] and m["start_seconds"] > 0
+
+
+def test_a_smaller_stack_shrinks_the_reservation_not_the_resident_cost():
+    small = thread_memory(200, stack_size=256 * KIB)
+    assert small["stack_reserved"] == 256 * KIB
+    assert small["vms_per_thread"] < 2 * MIB
+    assert small["stack_resident_per_thread"] <= 64 * KIB
+
+
+def test_in_process_measurement_cleans_up():
+    before_threads, before_stack = threading.active_count(), threading.stack_size()
+    m = thread_memory(50, stack_size=128 * KIB, isolated=False)
+    assert m["n"] == 50 and m["stack_reserved"] > 0
+    assert threading.active_count() == before_threads
+    assert threading.stack_size() == before_stack
+
+
+@pytest.mark.parametrize("n", [0, -1, MAX_THREADS + 1])
+def test_thread_count_is_bounded(n):
+    with pytest.raises(ValueError):
+        thread_memory(n)
+
+
+def test_unknown_workload_is_rejected():
+    with pytest.raises(ValueError):
+        thread_memory(5, work="nothing", isolated=False)
+
+
+def test_os_limits_are_read():
+    limits = os_thread_limits()
+    assert limits["ram"] > 0
+    for name in ("threads_max", "pid_max", "max_map_count"):
+        assert limits[name] is None or limits[name] > 0
+
+
+def test_caps_per_limit():
+    limits = {"threads_max": 1000, "pid_max": 500, "rlimit_nproc": 300, "max_map_count": 800,
+              "cgroup_pids_max": None, "root": False}
+    assert thread_caps(limits) == {"threads_max": 1000, "pid_max": 500, "rlimit_nproc": 300,
+                                   "max_map_count": 400}
+    assert "rlimit_nproc" not in thread_caps({**limits, "root": True})
+
+
+def test_extrapolation_is_linear_and_names_the_limits_exceeded():
+    measured = {"n": 1000, "rss_per_thread": 16 * KIB, "vms_per_thread": 8 * MIB, "start_seconds": 0.5}
+    limits = {"threads_max": 50_000, "pid_max": 32768, "max_map_count": 65530, "ram": 16 * 1024 * MIB,
+              "root": True}
+    small, big = extrapolate(measured, (10_000, 100_000), limits)
+    assert small["rss"] == 10_000 * 16 * KIB and small["vms"] == 10_000 * 8 * MIB
+    assert small["start_seconds"] == pytest.approx(5.0) and small["blocked_by"] == []
+    assert big["blocked_by"] == ["max_map_count", "pid_max", "threads_max"]
+    assert big["rss_fraction_of_ram"] == pytest.approx(100_000 * 16 / (16 * 1024 * 1024))
