@@ -1,0 +1,154 @@
+"""support.callbacks: the callback fetcher and crawler on one thread (notebook 02, benchmark)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from support.blocking import MAX_PAGES_REASON, crawl_sequential, fetch
+from support.callbacks import CallbackCrawler, Fetcher, crawl_callbacks, fetch_callbacks
+from support.eventloop import EventLoop
+from support.timeline import Timeline
+
+
+def test_fetch_gives_what_the_blocking_fetch_gives(site):
+    for url in (site.url, site.url_of(7), site.url + "no/existe"):
+        assert fetch_callbacks(url) == fetch(url)
+    assert fetch_callbacks(site.url_of(7))[1].decode() == site.html_of(7)
+
+
+def test_fetcher_records_its_three_phases_in_order(site):
+    tl, loop, done = Timeline(), EventLoop(), []
+    Fetcher(loop, site.url_of(4), done.append, tl).start()
+    assert done == [], "start() must return before anything is fetched"
+    loop.run(timeout=5)
+    assert [f.status for f in done] == [200]
+    assert [(s.key, s.phase) for s in tl.spans] == [
+        ("/page/4", "connect"), ("/page/4", "send"), ("/page/4", "receive")]
+    assert all(a.end <= b.start for a, b in zip(tl.spans, tl.spans[1:]))
+    assert loop.pending() == 0
+
+
+def test_crawl_meets_the_same_urls_as_the_sequential_crawler(make_site):
+    site = make_site(pages=20, latency=0.05)
+    expected = crawl_sequential(site.url)
+    report = crawl_callbacks(site.url)
+    assert set(report.crawled) == site.all_urls()
+    assert report.crawled == expected.crawled
+    assert report.skipped == expected.skipped
+    assert report.failed == {}
+    assert 0 < report.seconds < 5
+
+
+def test_one_thread_many_requests_at_once(make_site):
+    site = make_site(pages=20, latency=0.2)
+    before = threading.active_count()
+    counts, loop, tl = [], EventLoop(), Timeline()
+    loop.on_turn = lambda lp, events: counts.append(threading.active_count())
+    report = crawl_callbacks(site.url, timeline=tl, loop=loop)
+    assert len(report.crawled) == 20
+    assert tl.threads() == {threading.current_thread().name}
+    assert counts and max(counts) == before == threading.active_count()
+    assert tl.max_overlap() >= 5, "requests of one level of the site must be in flight together"
+    assert site.stats.max_in_flight >= 5
+    # 20 pages one after another take >= 4 s; overlapped they take a few levels of 0.2 s.
+    assert report.seconds < 2.5
+
+
+def test_max_pages_skips_the_rest_with_a_reason(make_site):
+    site = make_site(pages=30)
+    report = crawl_callbacks(site.url, max_pages=7)
+    assert len(report.crawled) == 7
+    over = [u for u, why in report.skipped.items() if why == MAX_PAGES_REASON]
+    assert over and all(u in site.all_urls() for u in over)
+    assert site.stats.requests == 7
+
+
+def test_max_connections_bounds_requests_in_flight(make_site):
+    site = make_site(pages=30, latency=0.05)
+    crawler = CallbackCrawler(site.url, max_connections=3)
+    report = crawler.run(timeout=10)
+    assert set(report.crawled) == site.all_urls()
+    assert crawler.max_in_flight == 3
+    assert site.stats.max_in_flight <= 3
+
+
+def test_a_moderately_big_crawl_scales(make_site):
+    site = make_site(pages=300, latency=0.1)
+    report = crawl_callbacks(site.url, timeout=30)
+    assert set(report.crawled) == site.all_urls()
+    assert report.failed == {}
+    assert site.stats.max_in_flight >= 50
+    assert report.seconds < 15
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_refused_connection_is_a_failure_not_a_crash():
+    url = f"http://127.0.0.1:{_closed_port()}/"
+    report = crawl_callbacks(url, timeout=5)
+    assert report.crawled == {}
+    assert "ConnectionRefusedError" in report.failed[url] or "ECONNREFUSED" in report.failed[url]
+    with pytest.raises(OSError):
+        fetch_callbacks(url)
+
+
+class _RawServer:
+    """Accepts connections on a thread and answers each with ``behaviour(conn)``."""
+
+    def __init__(self, behaviour, count):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(5)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+        self.thread = threading.Thread(target=self._serve, args=(behaviour, count), daemon=True)
+        self.thread.start()
+
+    def _serve(self, behaviour, count):
+        for _ in range(count):
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(1024)
+                behaviour(conn)
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
+def _reset(conn):
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+@pytest.mark.parametrize("behaviour, expected", [
+    (_reset, "ConnectionResetError"),
+    (lambda conn: conn.sendall(b"no soy HTTP\r\n\r\n"), "ValueError"),
+    (lambda conn: conn.sendall(b"HTTP/1.0 500 Internal Server Error\r\n\r\nboom"), "HTTP 500"),
+])
+def test_bad_answers_are_failures_with_a_reason(behaviour, expected):
+    server = _RawServer(behaviour, count=1)
+    try:
+        report = crawl_callbacks(server.url, timeout=5)
+    finally:
+        server.close()
+    assert report.crawled == {}
+    assert expected in report.failed[server.url]
+
+
+def test_timeout_fails_what_is_pending_and_closes_every_socket(make_site):
+    site = make_site(pages=10, latency=1.0)
+    loop = EventLoop()
+    start = time.perf_counter()
+    report = crawl_callbacks(site.url, timeout=0.3, loop=loop)
+    assert time.perf_counter() - start < 2
+    assert report.failed == {site.url: "crawl timed out after 0.3 s"}
+    assert loop.pending() == 0
