@@ -1,0 +1,164 @@
+"""Checkers of notebook 01 (blocking sockets and threads).
+
+* ``01.separar_respuesta``: split a raw HTTP response into status, headers, body.
+* ``01.descargar_todas``: the lecture's thread loop, fixed: one thread per URL,
+  all of them waiting at the same time, results collected after ``join``.
+* ``01.descargar_con_pool``: the same with a bounded ``ThreadPoolExecutor``.
+
+The two threaded checkers start their own small site (latency 0.1 s) and read
+from the server's own counters how many requests were in flight at once: that
+is what tells one thread per URL, a pool of N and a sequential loop apart,
+without trusting the student's timings. The student's function runs in a
+helper thread with a deadline, so a function that never returns gives a
+verdict instead of hanging the notebook.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from typing import Any, Callable
+
+from support.exercises import Incorrect, exercise, expect
+from support.labsite import LabSite
+
+LATENCY = 0.1
+DEADLINE = 5.0
+
+
+def _short(value: Any, width: int = 70) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 5] + " ...)"
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``; an ``async def`` answer is closed (never left un-awaited) and rejected."""
+    result = fn(*args)
+    if inspect.iscoroutine(result):
+        result.close()
+        raise Incorrect("tu función es una corrutina (async def): aquí todo es bloqueante.",
+                        "Escríbela con def, sin async.")
+    return result
+
+
+# -- 01.separar_respuesta -----------------------------------------------------
+
+_CASES = [
+    (b"HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+     b"Date: Wed, 25 Nov 2026 13:00:00 GMT\r\nContent-Length: 15\r\n\r\n<h1>Hola</h1>\r\n",
+     (200, {"content-type": "text/html; charset=utf-8", "date": "Wed, 25 Nov 2026 13:00:00 GMT",
+            "content-length": "15"}, b"<h1>Hola</h1>\r\n")),
+    (b"HTTP/1.1 404 Not Found\r\nSERVER:   labsite  \r\n\r\nprimera parte\r\n\r\nsegunda parte",
+     (404, {"server": "labsite"}, b"primera parte\r\n\r\nsegunda parte")),
+    (b"HTTP/1.0 301 Moved Permanently\r\nLocation: http://127.0.0.1:8000/page/2\r\n\r\n",
+     (301, {"location": "http://127.0.0.1:8000/page/2"}, b"")),
+]
+
+
+@exercise("01.separar_respuesta", "separas bien estado, cabeceras y cuerpo",
+          hint="La cabecera termina en la primera línea vacía, b'\\r\\n\\r\\n' (usa partition). "
+               "La primera línea es 'HTTP/1.0 200 OK': el código es la segunda palabra, como int. "
+               "Cada cabecera es 'Nombre: valor': corta solo en los primeros ':' y pasa el nombre a minúsculas.")
+def _check_separar_respuesta(fn: Callable[[bytes], Any]) -> str:
+    for raw, (status, headers, body) in _CASES:
+        got = _call(fn, raw)
+        first = raw.split(b"\r\n", 1)[0].decode()
+        expect(isinstance(got, tuple) and len(got) == 3,
+               f"con la respuesta '{first}...' devolviste {type(got).__name__}, no una tupla (estado, cabeceras, cuerpo).")
+        g_status, g_headers, g_body = got
+        expect(type(g_status) is int, f"el estado debe ser un int (200), no {g_status!r}.")
+        expect(g_status == status, f"con '{first}' el estado es {status}, devolviste {g_status!r}.")
+        expect(isinstance(g_headers, dict), f"las cabeceras deben ser un dict, no {type(g_headers).__name__}.")
+        expect(g_headers == headers,
+               f"con '{first}' esperaba las cabeceras {headers}, devolviste {_short(g_headers, 200)}.")
+        expect(isinstance(g_body, bytes), f"el cuerpo debe ser bytes, no {type(g_body).__name__}.")
+        expect(g_body == body, f"con '{first}' el cuerpo es {body!r}, devolviste {_short(g_body)}.")
+    return "separas bien estado, cabeceras y cuerpo (también con ':' en un valor y líneas vacías en el cuerpo)"
+
+
+# -- the threaded exercises -------------------------------------------------------
+
+
+def _run_with_deadline(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """``fn(*args)`` in a helper thread; its result and wall time, or Incorrect after DEADLINE."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = _call(fn, *args)
+        except BaseException as exc:  # re-raised in the checker's thread below
+            box["error"] = exc
+
+    start = time.perf_counter()
+    helper = threading.Thread(target=target, name="exercise-01", daemon=True)
+    helper.start()
+    helper.join(DEADLINE)
+    elapsed = time.perf_counter() - start
+    if helper.is_alive():
+        raise Incorrect(f"tu función no terminó en {DEADLINE:.0f} s.",
+                        "¿Un join que espera a un hilo que nunca termina, o un bucle sin fin?")
+    if "error" in box:
+        raise box["error"]
+    return box.get("result"), elapsed
+
+
+def _expected(site: LabSite, count: int) -> dict[str, int]:
+    urls = {site.url_of(i): 200 for i in range(1, count)}
+    urls[site.url + "no-existe"] = 404
+    return urls
+
+
+def _check_statuses(result: Any, expected: dict[str, int]) -> None:
+    expect(isinstance(result, dict), f"debes devolver un dict url -> estado, devolviste {type(result).__name__}.")
+    missing = [u for u in expected if u not in result]
+    expect(not missing, f"faltan {len(missing)} de {len(expected)} URLs en el resultado.",
+           "¿Devuelves el dict antes de que terminen los hilos? Espera a cada uno con join() "
+           "después de haberlos lanzado todos.")
+    wrong = {u: result[u] for u in expected if result[u] != expected[u]}
+    some = next(iter(wrong), None)
+    expect(not wrong, f"{len(wrong)} estados no coinciden, por ejemplo {some}: "
+                      f"esperaba {expected.get(some)!r} y devolviste {_short(wrong.get(some))}.",
+           "Guarda solo el estado: fetch(url) devuelve (estado, cuerpo), toma el [0].")
+
+
+@exercise("01.descargar_todas", "un hilo por URL, todos esperando a la vez",
+          hint="Primero lanza todos los hilos (start) guardándolos en una lista; "
+               "después, en otro bucle, espera a cada uno (join). Pasa args=(url,) con la coma.")
+def _check_descargar_todas(fn: Callable[[list[str]], dict]) -> str:
+    with LabSite(pages=20, latency=LATENCY, seed=1) as site:
+        expected = _expected(site, 11)
+        result, seconds = _run_with_deadline(fn, list(expected))
+        peak = site.stats.max_in_flight
+    _check_statuses(result, expected)
+    n = len(expected)
+    expect(peak > n // 2, f"el servidor vio como mucho {peak} petición(es) a la vez, de {n}: "
+                          "las descargas fueron una detrás de otra.",
+           "Si haces join() justo después de cada start(), esperas a cada hilo antes de lanzar el "
+           "siguiente: es secuencial con más pasos. Lanza todos y luego espera.")
+    expect(seconds < n * LATENCY / 2,
+           f"tardó {seconds:.2f} s: {n} descargas de {LATENCY} s a la vez deberían tardar poco más de {LATENCY} s.")
+    return f"{n} URLs en {seconds:.2f} s con hasta {peak} peticiones a la vez"
+
+
+@exercise("01.descargar_con_pool", "un pool de hilos acotado",
+          hint="Crea el pool con ThreadPoolExecutor(max_workers=trabajadores) y usa "
+               "pool.map(fetch, urls); de cada resultado (estado, cuerpo) guarda el estado.")
+def _check_descargar_con_pool(fn: Callable[[list[str], int], dict]) -> str:
+    with LabSite(pages=20, latency=LATENCY, seed=2) as site:
+        expected = _expected(site, 12)
+        notes = []
+        for workers in (3, 5):
+            site.reset_stats()
+            result, seconds = _run_with_deadline(fn, list(expected), workers)
+            peak = site.stats.max_in_flight
+            _check_statuses(result, expected)
+            expect(peak <= workers,
+                   f"con trabajadores={workers} el servidor vio {peak} peticiones a la vez: el pool no está acotado.",
+                   "Pasa max_workers=trabajadores al crear el ThreadPoolExecutor (su valor por defecto "
+                   "depende de los núcleos de la máquina).")
+            expect(peak >= 2, f"con trabajadores={workers} el servidor vio solo {peak} petición a la vez: "
+                              "no hubo concurrencia.",
+                   "Envía todas las URLs al pool (pool.map o pool.submit) antes de esperar los resultados.")
+            notes.append(f"{workers} trabajadores: hasta {peak} a la vez, {seconds:.2f} s")
+    return "; ".join(notes)
