@@ -1,0 +1,356 @@
+"""The labsite's fault modes (one test or more per mode), its refusal of path
+traversal in every encoding, and its loopback-only listening socket."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+import psutil
+import pytest
+import requests
+
+from support.labsite import FAULT_DEFAULTS, FAULT_MODES, LabSite, assign_faults, serve, stop_all
+from support.links import extract_links
+
+EVERY_MODE = {mode: 0.05 for mode in FAULT_MODES}
+
+
+def raw_request(site: LabSite, target: bytes, timeout: float = 5.0) -> tuple[int, dict, bytes]:
+    """Send one HTTP/1.0 request exactly as given, read to EOF: (status, headers, body)."""
+    with socket.create_connection((site.host, site.port), timeout=timeout) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def path_of(site: LabSite, page: int) -> bytes:
+    return site.graph.path_of(page).encode()
+
+
+# --------------------------------------------------------------------------
+# Choosing the faulted pages
+# --------------------------------------------------------------------------
+
+
+def test_fault_choice_is_seeded_exact_and_spares_the_root():
+    a = assign_faults(200, 3, EVERY_MODE)
+    assert a == assign_faults(200, 3, dict(reversed(list(EVERY_MODE.items()))))  # order of the dict is irrelevant
+    assert a != assign_faults(200, 4, EVERY_MODE)
+    assert 0 not in a
+    per_mode = {m: sum(1 for v in a.values() if v == m) for m in FAULT_MODES}
+    assert per_mode == {m: round(0.05 * 199) for m in FAULT_MODES}
+    assert assign_faults(200, 3, {"drip": 1.0}) == {p: "drip" for p in range(1, 200)}
+    assert assign_faults(3, 0, {"trap": 0.01}) != {}  # a fraction > 0 gets at least one page
+    assert assign_faults(1, 0, {"trap": 0.5}) == {}  # a one-page site has nothing to fault
+
+
+def test_site_reports_what_it_chose():
+    site = LabSite(pages=100, seed=5, faults=EVERY_MODE)
+    assert site.faults == assign_faults(100, 5, EVERY_MODE)
+    for mode in FAULT_MODES:
+        pages = site.faulty_pages(mode)
+        assert pages and all(site.fault_of(p) == mode for p in pages)
+    assert sorted(site.faulty_pages()) == sorted(site.faults)
+    healthy = set(range(100)) - set(site.faults)
+    assert 0 in healthy and all(site.fault_of(p) is None for p in healthy)
+    assert LabSite(pages=100, seed=5).faults == {}
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(faults={"lento": 0.1}), dict(faults={"drip": 1.5}), dict(faults={"drip": -0.1}),
+    dict(faults={"drip": 0.6, "huge": 0.6}), dict(faults=["drip"]), dict(faults={"drip": True}),
+    dict(fault_options={"drip_secs": 3}), dict(fault_options={"drip_interval": 0}),
+    dict(fault_options={"chain_length": 0}), dict(fault_options={"error503_times": -1}),
+])
+def test_bad_fault_parameters_are_clear_errors(kwargs):
+    with pytest.raises(ValueError):
+        LabSite(pages=20, **kwargs)
+
+
+def test_serve_tells_sites_apart_by_their_faults():
+    try:
+        plain = serve(pages=6)
+        faulty = serve(pages=6, faults={"error500": 0.5})
+        assert faulty is not plain and faulty.faults and not plain.faults
+        assert serve(pages=6, faults={"error500": 0.5}) is faulty
+        slow = serve(pages=6, faults={"error500": 0.5}, fault_options={"chain_length": 3})
+        assert slow is not faulty
+    finally:
+        stop_all()
+
+
+def test_healthy_pages_are_unchanged_by_faults(make_site):
+    faulty = make_site(pages=60, faults=EVERY_MODE)
+    plain = make_site(pages=60)
+    for page in set(range(60)) - set(faulty.faults):
+        assert faulty.html_of(page).replace(str(faulty.port), "P") == plain.html_of(page).replace(str(plain.port), "P")
+
+
+# --------------------------------------------------------------------------
+# One test per mode
+# --------------------------------------------------------------------------
+
+
+def test_drip_never_trips_a_read_timeout_but_takes_its_time(make_site):
+    site = make_site(pages=10, faults={"drip": 0.2}, fault_options={"drip_seconds": 1.2, "drip_interval": 0.1})
+    page = site.faulty_pages("drip")[0]
+    start = time.perf_counter()
+    status, headers, body = raw_request(site, path_of(site, page), timeout=0.5)  # a 0.5 s read timeout
+    elapsed = time.perf_counter() - start
+    assert status == 200 and body.decode() == site.html_of(page)
+    assert int(headers["content-length"]) == len(body)
+    assert elapsed >= 1.1, elapsed  # every recv() got a byte in time, yet the page took > 1 s
+
+
+def test_drip_is_stopped_by_a_total_timeout_and_by_stop(make_site):
+    site = make_site(pages=10, faults={"drip": 0.2})  # default: 120 s of drip
+    assert FAULT_DEFAULTS["drip_seconds"] >= 60
+    url = site.url_of(site.faulty_pages("drip")[0])
+
+    async def fetch():
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.6)) as session:
+            async with session.get(url) as response:
+                return await response.read()
+
+    start = time.perf_counter()
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(fetch())
+    assert time.perf_counter() - start < 2
+    # A client that never gives up is cut when the site stops.
+    sock = socket.create_connection((site.host, site.port), timeout=10)
+    sock.sendall(b"GET " + urlsplit(url).path.encode() + b" HTTP/1.0\r\n\r\n")
+    assert b" 200 OK" in sock.recv(100)
+    start = time.perf_counter()
+    site.stop()
+    assert time.perf_counter() - start < 3
+    with sock:
+        while sock.recv(65536):
+            pass
+    assert time.perf_counter() - start < 5
+
+
+def test_reset_cuts_the_body_with_rst_or_early_fin(make_site):
+    site = make_site(pages=20, faults={"reset": 0.5})
+    pages = site.faulty_pages("reset")
+    rst = [p for p in pages if p % 2][0]
+    fin = [p for p in pages if not p % 2][0]
+    with pytest.raises(ConnectionResetError):
+        raw_request(site, path_of(site, rst))
+    status, headers, body = raw_request(site, path_of(site, fin))
+    assert status == 200
+    assert int(headers["content-length"]) == len(site.html_of(fin).encode()) > len(body) > 0
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(site.url_of(rst), timeout=5)
+    assert site.stats.by_fault["reset"] == 3
+
+
+def test_error500_always_fails(make_site):
+    site = make_site(pages=20, faults={"error500": 0.1})
+    page = site.faulty_pages("error500")[0]
+    assert [raw_request(site, path_of(site, page))[0] for _ in range(3)] == [500] * 3
+    assert site.stats.by_status[500] == 3
+
+
+def test_error503_is_transient_and_can_be_permanent(make_site):
+    site = make_site(pages=20, faults={"error503": 0.1})
+    page = site.faulty_pages("error503")[0]
+    answers = [raw_request(site, path_of(site, page)) for _ in range(FAULT_DEFAULTS["error503_times"] + 2)]
+    assert [a[0] for a in answers] == [503] * FAULT_DEFAULTS["error503_times"] + [200, 200]
+    assert answers[0][1]["retry-after"] == "1"
+    assert answers[-1][2].decode() == site.html_of(page)
+    site.reset_stats()
+    assert raw_request(site, path_of(site, page))[0] == 503  # counters restart with the stats
+    forever = make_site(pages=20, faults={"error503": 0.1}, fault_options={"error503_times": None})
+    page = forever.faulty_pages("error503")[0]
+    assert [raw_request(forever, path_of(forever, page))[0] for _ in range(5)] == [503] * 5
+
+
+def test_redirect_loop_never_ends(make_site):
+    site = make_site(pages=20, faults={"redirect_loop": 0.1})
+    page = site.faulty_pages("redirect_loop")[0]
+    path, seen = f"/page/{page}", []
+    for _ in range(6):
+        status, headers, _ = raw_request(site, path.encode())
+        assert status in (301, 302)
+        seen.append(path)
+        path = headers["location"]
+    assert seen == [f"/page/{page}", f"/bucle/{page}"] * 3
+    with pytest.raises(requests.TooManyRedirects):
+        requests.get(site.url_of(page), timeout=5)
+
+
+def test_redirect_chain_is_longer_than_five_and_ends_at_the_page(make_site):
+    site = make_site(pages=20, faults={"redirect_chain": 0.1})
+    page = site.faulty_pages("redirect_chain")[0]
+    response = requests.get(site.url_of(page), timeout=5)  # requests follows up to 30
+    assert response.status_code == 200 and response.text == site.html_of(page)
+    assert len(response.history) == FAULT_DEFAULTS["chain_length"] > 5
+    locations = [r.headers["Location"] for r in response.history]
+    assert any(loc.startswith("http://127.0.0.1:") for loc in locations)
+    assert any(loc.startswith("/cadena/") for loc in locations)
+    session = requests.Session()
+    session.max_redirects = 5
+    with pytest.raises(requests.TooManyRedirects):
+        session.get(site.url_of(page), timeout=5)
+    assert raw_request(site, f"/cadena/{page}/{FAULT_DEFAULTS['chain_length'] + 1}".encode())[0] == 404
+    healthy = next(p for p in range(1, 20) if site.fault_of(p) is None)
+    assert raw_request(site, f"/cadena/{healthy}/1".encode())[0] == 404
+
+
+def test_huge_pages_exceed_a_crawlers_limit_with_and_without_length(make_site):
+    site = make_site(pages=40, faults={"huge": 0.2})
+    pages = site.faulty_pages("huge")
+    even = [p for p in pages if not p % 2][0]
+    odd = [p for p in pages if p % 2][0]
+    for page in (even, odd):
+        response = requests.get(site.url_of(page), timeout=10)
+        assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+        assert len(response.content) == FAULT_DEFAULTS["huge_bytes"] > 1_000_000
+        # its links come first: a crawler that stops at 1 MB still sees them
+        assert extract_links(response.content[:100_000].decode()) == [link.href for link in site.links_of(page)]
+    assert requests.head(site.url_of(even), timeout=5).status_code == 200
+    declared = requests.get(site.url_of(even), stream=True, timeout=5)
+    chunked = requests.get(site.url_of(odd), stream=True, timeout=5)
+    assert int(declared.headers["Content-Length"]) == FAULT_DEFAULTS["huge_bytes"]
+    assert "Content-Length" not in chunked.headers and chunked.headers["Transfer-Encoding"] == "chunked"
+    declared.close()
+    chunked.close()  # a client that gives up early: the server lets go too
+    deadline = time.monotonic() + 5
+    while site.stats.in_flight and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert site.stats.in_flight == 0
+    assert raw_request(site, b"/")[0] == 200
+
+
+def test_binary_pages_are_not_html_and_hide_decoy_links(make_site):
+    site = make_site(pages=200, faults={"binary": 0.2})
+    types = set()
+    for page in site.faulty_pages("binary"):
+        status, headers, body = raw_request(site, path_of(site, page))
+        ctype = headers["content-type"].split(";")[0]
+        assert status == 200 and ctype != "text/html"
+        types.add(ctype)
+        if ctype in ("text/plain", "application/json"):
+            decoy = f"/page/{site.pages + page}".encode()
+            assert decoy in body and raw_request(site, decoy)[0] == 404
+    assert types == {"image/png", "application/pdf", "application/octet-stream", "application/json", "text/plain"}
+
+
+@pytest.mark.parametrize("parser", ["html.parser", "lxml"])
+def test_malformed_html_still_yields_every_link(make_site, parser):
+    site = make_site(pages=60, faults={"malformed": 0.2})
+    for page in site.faulty_pages("malformed"):
+        status, _, body = raw_request(site, path_of(site, page))
+        text = body.decode()
+        assert status == 200 and text == site.html_of(page)
+        assert "<!-- comentario sin cerrar" in text and "</html>" not in text.lower()
+        assert extract_links(text, parser) == [link.href for link in site.graph.page_links(page, site.url)]
+
+
+def test_truncated_html_stops_inside_a_tag(make_site):
+    site = make_site(pages=60, faults={"truncated": 0.2})
+    for page in site.faulty_pages("truncated"):
+        status, headers, body = raw_request(site, path_of(site, page))
+        assert status == 200 and int(headers["content-length"]) == len(body)
+        text = body.decode()
+        assert text == site.html_of(page) and text.endswith("<a hr") and "</html>" not in text
+        full = site.graph.page_links(page, site.url)
+        links = site.links_of(page)
+        assert links == full[:len(links)] and len(links) < len(full)
+        assert extract_links(text) == [link.href for link in links]
+
+
+def test_odd_links_parse_resolve_and_never_break_the_server(make_site):
+    site = make_site(pages=30, faults={"odd_links": 0.1})
+    page = site.faulty_pages("odd_links")[0]
+    page_url = site.url_of(page)
+    odd = [link for link in site.links_of(page) if link.kind.startswith("odd-")]
+    assert len({link.kind for link in odd}) == len(odd) >= 15
+    assert extract_links(site.html_of(page)) == [link.href for link in site.links_of(page)]
+    by_kind = {link.kind: link for link in odd}
+    assert by_kind["odd-entity"].href == f"/page/{by_kind['odd-entity'].target}"  # the parser decodes &#NN;
+    with pytest.raises(ValueError):
+        urlsplit(by_kind["odd-invalid"].href)
+    with pytest.raises(ValueError):
+        urlsplit(by_kind["odd-bad-port"].href).port
+    for link in odd:
+        if link.target is not None:  # resolved the standard way, it reaches that page
+            response = requests.get(urljoin(page_url, link.href.strip()), timeout=5)
+            assert response.status_code == 200 and response.text == site.html_of(link.target), link
+    for kind in ("odd-percent-utf8", "odd-non-ascii", "odd-backslash", "odd-query"):
+        assert requests.get(urljoin(page_url, by_kind[kind].href), timeout=5).status_code == 404, kind
+    assert requests.get(urljoin(page_url, by_kind["odd-overlong"].href), timeout=5).status_code in (400, 414)
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(by_kind["odd-https"].href, timeout=5)
+    assert raw_request(site, b"/")[0] == 200  # still serving
+
+
+def test_trap_is_endless_and_only_where_planted(make_site):
+    site = make_site(pages=30, faults={"trap": 0.1})
+    page = site.faulty_pages("trap")[0]
+    entry = [link.href for link in site.links_of(page) if link.kind == "trap"]
+    assert entry == [f"/trampa/{page}/1"] and entry[0] in extract_links(site.html_of(page))
+    url, seen = urljoin(site.url, entry[0]), set()
+    for depth in range(1, 41):  # 40 levels down, and it goes on
+        response = requests.get(url, timeout=5)
+        assert response.status_code == 200, url
+        deeper = [urljoin(url, h) for h in extract_links(response.text) if "/trampa/" in h]
+        assert len(deeper) == FAULT_DEFAULTS["trap_fanout"] and not seen & set(deeper)
+        seen.add(url)
+        url = deeper[-1]
+    assert urlsplit(url).path.count("/") == 3 + 40 and site.stats.by_fault["trap"] == 40
+    healthy = next(p for p in range(1, 30) if site.fault_of(p) is None)
+    assert raw_request(site, f"/trampa/{healthy}/1".encode())[0] == 404
+    assert raw_request(site, f"/trampa/{page}/3".encode())[0] == 404  # beyond the fan-out
+
+
+# --------------------------------------------------------------------------
+# Safety: traversal in every encoding, loopback only, nothing on stderr
+# --------------------------------------------------------------------------
+
+TRAVERSALS = [
+    b"/../../../../etc/passwd", b"/page/../../../etc/passwd", b"/page/1/../../../../etc/passwd",
+    b"/%2e%2e/%2e%2e/%2e%2e/etc/passwd", b"/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd", b"/page/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    b"/..%2f..%2f..%2fetc%2fpasswd", b"/%252e%252e%252f%252e%252e%252fetc%252fpasswd",
+    b"/..\\..\\..\\etc\\passwd", b"/%5c..%5c..%5cetc%5cpasswd", b"/page\\..\\..\\etc\\passwd",
+    b"/%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd", b"/%c0%af..%c0%afetc%c0%afpasswd", b"/%e0%80%ae%e0%80%ae/etc/passwd",
+    b"/%ef%bc%8e%ef%bc%8e/etc/passwd", b"/..;/..;/etc/passwd", b"//etc/passwd", b"/./././etc/passwd",
+    b"/etc/passwd%00", b"/page/1%00/../../etc/passwd", b"/page/1\x00/../../etc/passwd",
+    b"/trampa/1/../../../etc/passwd", b"/cadena/1/%2e%2e", b"/bucle/..%2f..%2fetc%2fpasswd",
+    b"/pyproject.toml", b"/support/labsite.py", b"/../pyproject.toml", b"/%2e%2e/pyproject.toml",
+    b"http://127.0.0.1/../../etc/passwd", b"file:///etc/passwd",
+]
+
+
+@pytest.mark.parametrize("target", TRAVERSALS, ids=[t.decode("latin-1").replace("\x00", "NUL") for t in TRAVERSALS])
+def test_path_traversal_reaches_no_file(make_site, target, capfd):
+    site = make_site(pages=10, faults={"trap": 0.2, "redirect_chain": 0.2, "redirect_loop": 0.2})
+    status, _, body = raw_request(site, target)
+    assert status in (400, 404), status
+    assert b"root:" not in body and b"[build-system]" not in body and b"import" not in body
+    assert raw_request(site, b"/")[0] == 200  # and the server is fine
+    assert capfd.readouterr().err == ""  # and it said nothing on stderr
+
+
+def test_listens_on_127_0_0_1_only(make_site):
+    site = make_site(pages=5)
+    assert site.addresses and {host for host, *_ in site.addresses} == {"127.0.0.1"}
+    for conn in psutil.Process().net_connections(kind="inet"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == site.port:
+            assert conn.laddr.ip == "127.0.0.1", conn
+    # Another loopback address and every other address of this machine are refused.
+    others = {"127.0.0.2"} | {a.address for addrs in psutil.net_if_addrs().values() for a in addrs
+                              if a.family == socket.AF_INET and a.address != "127.0.0.1"}
+    for address in others:
+        with pytest.raises(OSError):
+            socket.create_connection((address, site.port), timeout=1).close()
+    assert raw_request(site, b"/")[0] == 200
