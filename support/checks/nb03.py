@@ -60,7 +60,7 @@ def bounded(fn: Callable[..., Any], *args: Any, budget: int = LINE_BUDGET) -> An
         return fn(*args)
     except RunawayCode:
         raise Incorrect(
-            f"tu código ejecutó más de {budget:,} líneas sin terminar: parece un bucle sin fin.",
+            f"tu código ejecutó más de {budget:,} líneas sin terminar: parece un bucle sin fin.".replace(",", "."),
             "Revisa que cada vuelta del bucle llegue a un `yield` (o a `return`/`StopIteration`) "
             "y que la variable que controla el bucle cambie.") from None
     finally:
