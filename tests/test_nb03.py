@@ -149,3 +149,13 @@ def test_reference_solution_works_with_the_notebooks_tanda():
     # The reference solution's code, but looking up `tanda` in a namespace holding the notebook's.
     solution = types.FunctionType(nb03.total_de_tandas.__code__, {"tanda": notebook_tanda})
     assert run_check("03.total_de_tandas", solution).status == RIGHT
+
+
+@pytest.mark.parametrize("name", ["03.pares", "03.Fibonacci", "03.promedio", "03.total_de_tandas"])
+def test_an_async_def_answer_is_wrong_and_leaves_no_unawaited_coroutine(name, recwarn):
+    async def answer(*args):
+        return [0, 2, 4]
+
+    verdict = run_check(name, answer)
+    assert verdict.status == WRONG and "async def" in verdict.message and verdict.hint
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -67,6 +67,17 @@ def bounded(fn: Callable[..., Any], *args: Any, budget: int = LINE_BUDGET) -> An
         sys.settrace(previous)
 
 
+def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, rejecting an ``async def`` (and closing its coroutine: no warning)."""
+    result = fn(*args)
+    if inspect.iscoroutine(result):
+        result.close()
+        raise Incorrect("tu respuesta es una función `async def`: devuelve una corrutina nativa, "
+                        "no un generador.",
+                        "En este cuaderno todo es con generadores: usa `def` y `yield`, sin `async`.")
+    return result
+
+
 def _take(iterator, n: int) -> list:
     """The first ``n`` items of ``iterator`` (never more, even if it is endless)."""
     return list(islice(iterator, n))
@@ -81,7 +92,7 @@ def check_pares(pares):
 
 
 def _check_pares(pares):
-    result = pares(10)
+    result = _call(pares, 10)
     expect(inspect.isgenerator(result),
            f"pares(10) devolvió un {type(result).__name__}, no un generador.",
            "Si la función contiene `yield`, llamarla devuelve un generador; "
@@ -111,7 +122,7 @@ def check_fibonacci(Fibonacci):
 
 
 def _check_fibonacci(Fibonacci):
-    fib = Fibonacci()
+    fib = _call(Fibonacci)
     expect(not inspect.isgenerator(fib),
            "Fibonacci() devolvió un generador: aquí se trata de escribir el protocolo a mano.",
            "Escribe una clase con `__init__`, `__iter__` y `__next__` (sin `yield`).")
@@ -161,7 +172,7 @@ def _close_enough(got, want) -> bool:
 
 
 def _check_promedio(promedio):
-    p = promedio()
+    p = _call(promedio)
     expect(inspect.isgenerator(p),
            f"promedio() devolvió un {type(p).__name__}, no un generador.",
            "Una función con `yield` es una función generadora: llamarla crea el generador.")
@@ -204,7 +215,7 @@ def _drive(gen, sends) -> tuple[bool, Any]:
 
 
 def _check_total_de_tandas(total_de_tandas):
-    g = total_de_tandas(2)
+    g = _call(total_de_tandas, 2)
     expect(inspect.isgenerator(g),
            f"total_de_tandas(2) devolvió un {type(g).__name__}, no un generador.",
            "Usa `yield from tanda()` dentro de la función: eso la vuelve generadora.")
