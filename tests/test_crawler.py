@@ -1,0 +1,344 @@
+"""support.crawler: one test per feature of the asyncio crawler, against local servers.
+
+Most tests crawl the labsite (``make_site``); the HTTP behaviours the labsite
+does not produce on its own (503 then 200, redirect chains, JSON, huge bodies)
+come from a tiny aiohttp server defined here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from aiohttp import web
+
+from support.crawler import (DEADLINE, MAX_DEPTH, MAX_PAGES, REDIRECT, TIMEOUT, TOO_BIG,
+                             TOO_MANY_REDIRECTS, CrawlResult, crawl, crawl_sync)
+from support.labsite import SiteGraph
+from support.links import LinkFilter, classify, extract_links
+
+
+# --------------------------------------------------------------------------
+# A tiny server for what the labsite does not do
+# --------------------------------------------------------------------------
+
+
+class TinyServer:
+    """aiohttp app on 127.0.0.1 in a background thread; ``url(path)`` gives full URLs."""
+
+    def __init__(self, app: web.Application):
+        self.app, self.port, self.hits = app, None, {}
+        app.middlewares.append(self._count)
+        ready = threading.Event()
+
+        def run():
+            self.loop = asyncio.new_event_loop()
+            runner = web.AppRunner(app, access_log=None)
+            self.loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            self.loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]
+            ready.set()
+            self.loop.run_forever()
+            self.loop.run_until_complete(runner.cleanup())
+            self.loop.close()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert ready.wait(10)
+
+    @web.middleware
+    async def _count(self, request, handler):
+        self.hits[request.path] = self.hits.get(request.path, 0) + 1
+        return await handler(request)
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def html(*hrefs: str) -> web.Response:
+    links = "".join(f'<a href="{h}">x</a>' for h in hrefs)
+    return web.Response(text=f"<html><body>{links}</body></html>", content_type="text/html")
+
+
+def page(*hrefs: str):
+    """A handler answering an HTML page with these links."""
+    async def handler(request):
+        return html(*hrefs)
+    return handler
+
+
+def redirect(location: str, cls=web.HTTPFound):
+    async def handler(request):
+        raise cls(location)
+    return handler
+
+
+@pytest.fixture
+def tiny():
+    servers = []
+
+    def make(routes: dict) -> TinyServer:
+        app = web.Application()
+        for path, handler in routes.items():
+            app.router.add_get(path, handler)
+        servers.append(TinyServer(app))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+def accounted(result: CrawlResult, url: str) -> bool:
+    return result.outcome(url) is not None
+
+
+# --------------------------------------------------------------------------
+# Links: the fast filter is classify()
+# --------------------------------------------------------------------------
+
+
+def test_link_filter_decides_exactly_as_classify():
+    root = "http://127.0.0.1:1234/"
+    graph = SiteGraph(200, seed=3)
+    hrefs = {link.href for i in range(200) for link in graph.page_links(i, root)}
+    hrefs |= {"", " ", ".", "..", "./", "../", "../../x", "./../a/./b", "?q=1", "#x", "x#y",
+              "//127.0.0.1:1234/z", "HTTP://127.0.0.1:1234/Z", "http://127.0.0.1:1234",
+              "http://127.0.0.1:12345/x", "a b", "é", "/a%20b", "/./x", "mailto:x", "a:b",
+              "...", "..x", "/page/3/", "http://[::1", "http://h:99999/"}
+    pages = [root.rstrip("/") + graph.path_of(i) for i in range(0, 200, 7)]
+    pages += [root + "a/b/c?x=1/2", root + "a/b/"]
+    links = LinkFilter(root)
+    for page in pages:
+        for href in hrefs:
+            assert links(href, page) == classify(href, page, root), (href, page)
+
+
+@pytest.mark.parametrize("parser", ["html.parser", "lxml", "selectolax"])
+def test_every_parser_finds_the_same_hrefs(site, parser):
+    for page in (0, 1, 7):
+        expected = [link.href for link in site.graph.page_links(page, site.url)]
+        assert extract_links(site.html_of(page), parser) == expected
+
+
+# --------------------------------------------------------------------------
+# The crawl on the labsite
+# --------------------------------------------------------------------------
+
+
+def test_crawls_every_page_once_with_normalised_urls(make_site):
+    site = make_site(pages=60, seed=1)
+    result = crawl_sync(site.url, concurrency=8)
+    assert set(result.crawled) == site.all_urls()
+    assert all("#" not in url for url in result.crawled)
+    # Relative, absolute, fragment and duplicate forms of a link: one fetch per page.
+    assert sorted(site.stats.by_path.values()) == [1] * 60
+    assert not result.failed
+
+
+def test_same_host_only_and_every_skip_has_a_reason(make_site):
+    site = make_site(pages=30)
+    result = crawl_sync(site.url, concurrency=4)
+    assert all(url.startswith(site.url) for url in result.crawled)
+    reasons = set(result.skipped.values())
+    assert any(r.startswith("other host") for r in reasons)
+    assert {"scheme mailto: is not http", "scheme javascript: is not http"} <= reasons
+
+
+def test_allow_list_follows_another_host(make_site):
+    # The site's absolute links name 127.0.0.1; crawled from "localhost" they are another host.
+    site = make_site(pages=30)
+    root = f"http://localhost:{site.port}/"
+    alone = crawl_sync(root, concurrency=4)
+    assert f"other host (127.0.0.1:{site.port})" in alone.skipped.values()
+    assert not any(u.startswith("http://127.0.0.1") for u in alone.crawled)
+    both = crawl_sync(root, concurrency=4, allowed_hosts={f"127.0.0.1:{site.port}"})
+    assert any(u.startswith("http://127.0.0.1") for u in both.crawled)
+    assert f"other host (127.0.0.1:{site.port})" not in both.skipped.values()
+
+
+def test_full_accounting_every_link_of_every_crawled_page(make_site):
+    site = make_site(pages=80, seed=2)
+    result = crawl_sync(site.url, concurrency=10, max_pages=40)
+    for url in result.crawled:
+        page = site.graph.page_of(url[len(site.url) - 1:])
+        for link in site.graph.page_links(page, site.url):
+            decision = classify(link.href, url, site.url)
+            if decision.url is None:
+                assert link.href in result.skipped
+            else:
+                assert accounted(result, decision.url), (url, link.href)
+
+
+def test_max_pages(make_site):
+    site = make_site(pages=100)
+    result = crawl_sync(site.url, concurrency=5, max_pages=10)
+    assert len(result.crawled) == 10
+    assert site.stats.requests == 10
+    assert MAX_PAGES in result.skipped.values()
+
+
+def test_max_depth(make_site):
+    site = make_site(pages=100, seed=4)
+    depths = site.graph.depths()
+    result = crawl_sync(site.url, concurrency=5, max_depth=1)
+    assert set(result.crawled) == {site.url_of(p) for p in range(100) if depths[p] <= 1}
+    too_deep = {u for u, r in result.skipped.items() if r == MAX_DEPTH}
+    assert too_deep == {site.url_of(p) for p in range(100) if depths[p] == 2}
+    assert max(result.depth.values()) == 1
+
+
+def test_per_request_timeout(make_site):
+    site = make_site(pages=5, latency=2.0)
+    start = time.perf_counter()
+    result = crawl_sync(site.url, request_timeout=0.2, retries=0)
+    assert time.perf_counter() - start < 1.5
+    assert result.failed == {site.url: TIMEOUT}
+
+
+def test_total_deadline_cancels_and_accounts_for_everything(make_site):
+    site = make_site(pages=200, latency=0.3)
+    start = time.perf_counter()
+    result = crawl_sync(site.url, concurrency=3, deadline=1.0)
+    elapsed = time.perf_counter() - start
+    assert result.deadline_reached and 0.9 < elapsed < 2.0
+    assert 3 <= len(result.crawled) < 200
+    assert list(result.failed.values()).count(DEADLINE) == 3  # the three in flight
+    assert DEADLINE in result.skipped.values()               # the ones still queued
+    assert result.discovered == len(result.crawled) + list(result.failed.values()).count(DEADLINE) + \
+        list(result.skipped.values()).count(DEADLINE)
+
+
+def test_connection_limit_is_the_concurrency(make_site):
+    site = make_site(pages=60, latency=0.05)
+    result = crawl_sync(site.url, concurrency=4)
+    assert len(result.crawled) == 60
+    assert 2 <= site.stats.max_in_flight <= 4
+    assert result.max_in_flight <= 4
+
+
+@pytest.mark.parametrize("parser", ["html.parser", "lxml", "selectolax"])
+def test_parsers_crawl_the_same_pages(make_site, parser):
+    site = make_site(pages=40)
+    assert set(crawl_sync(site.url, concurrency=4, parser=parser).crawled) == site.all_urls()
+
+
+def test_progress_is_called_as_pages_complete(make_site):
+    site = make_site(pages=20)
+    seen = []
+    result = crawl_sync(site.url, concurrency=3, progress=lambda r: seen.append(r.done))
+    assert seen == sorted(seen) and seen[-1] == 20 and len(seen) >= 20
+    assert result.done == 20
+
+
+def test_crawl_sync_works_inside_a_running_loop(make_site):
+    site = make_site(pages=10)
+
+    async def inside():
+        return crawl_sync(site.url)  # a notebook cell: the loop is running
+
+    assert len(asyncio.run(inside()).crawled) == 10
+
+
+def test_crawl_awaited_directly(make_site):
+    site = make_site(pages=10)
+    assert len(asyncio.run(crawl(site.url, concurrency=2)).crawled) == 10
+
+
+# --------------------------------------------------------------------------
+# HTTP behaviours, with the tiny server
+# --------------------------------------------------------------------------
+
+
+def test_retries_with_backoff_after_transient_errors(tiny):
+    calls = {"n": 0}
+
+    async def flaky(request):
+        calls["n"] += 1
+        return html() if calls["n"] > 2 else web.Response(status=503)
+
+    server = tiny({"/": flaky})
+    start = time.perf_counter()
+    result = crawl_sync(server.url(), retries=2, backoff=0.1)
+    assert result.crawled == {server.url(): 200} and result.retries == 2
+    assert time.perf_counter() - start >= 0.1 + 0.2  # backoff, then twice the backoff
+    calls["n"] = 0
+    result = crawl_sync(server.url(), retries=1, backoff=0.01)
+    assert result.failed == {server.url(): "HTTP 503 after 2 attempts"}
+
+
+def test_client_errors_are_not_retried(tiny):
+    server = tiny({"/": page("/nada")})
+    result = crawl_sync(server.url(), retries=3)
+    assert result.failed == {server.url("/nada"): "HTTP 404"}
+    assert server.hits.get("/nada") == 1 and result.retries == 0
+
+
+def test_redirects_are_followed_up_to_the_limit(tiny):
+    async def hop(request):
+        n = int(request.match_info["n"])
+        if n == 0:
+            return html()
+        raise web.HTTPFound(f"/r/{n - 1}")
+
+    server = tiny({"/r/{n}": hop, "/": page("/r/3")})
+    result = crawl_sync(server.url(), max_redirects=5)
+    assert server.url("/r/0") in result.crawled
+    assert [result.skipped[server.url(f"/r/{n}")] for n in (3, 2, 1)] == [REDIRECT] * 3
+    assert result.redirects[server.url("/r/3")] == "/r/2"
+
+    result = crawl_sync(server.url(), max_redirects=2)
+    assert result.skipped[server.url("/r/0")] == TOO_MANY_REDIRECTS
+    assert not any("/r/" in u for u in result.crawled)
+
+
+def test_redirect_loops_and_other_hosts_end(tiny):
+    server = tiny({"/": page("/a", "/fuera"), "/a": redirect("/b"), "/b": redirect("/a"),
+                   "/fuera": redirect("http://example.org/", web.HTTPMovedPermanently)})
+    result = crawl_sync(server.url(), deadline=5)
+    assert not result.deadline_reached
+    assert result.skipped[server.url("/a")] == result.skipped[server.url("/b")] == REDIRECT
+    assert result.skipped["http://example.org/"] == "other host (example.org)"
+    assert server.hits["/a"] == server.hits["/b"] == 1
+
+
+def test_only_html_is_parsed(tiny):
+    async def data(request):
+        return web.json_response({"href": "/no-seguir"})
+
+    server = tiny({"/": page("/datos.json"), "/datos.json": data})
+    result = crawl_sync(server.url())
+    assert result.skipped[server.url("/datos.json")] == "not HTML (application/json)"
+    assert "/no-seguir" not in server.hits
+
+
+def test_bodies_over_max_bytes_are_not_read(tiny):
+    big = b"<html>" + b"x" * 200_000 + b"<a href='/oculto'>x</a></html>"
+
+    async def with_length(request):
+        return web.Response(body=big, content_type="text/html")
+
+    async def chunked(request):
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for i in range(0, len(big), 10_000):
+            await response.write(big[i:i + 10_000])
+        await response.write_eof()
+        return response
+
+    server = tiny({"/": page("/grande", "/chorro"), "/grande": with_length,
+                   "/chorro": chunked})
+    result = crawl_sync(server.url(), max_bytes=50_000)
+    assert result.skipped[server.url("/grande")] == TOO_BIG
+    assert result.skipped[server.url("/chorro")] == TOO_BIG
+    assert "/oculto" not in server.hits
+    result = crawl_sync(server.url(), max_bytes=1_000_000)
+    assert server.url("/oculto") in result.failed  # read, parsed, followed (and 404)
