@@ -27,7 +27,7 @@ import asyncio
 import concurrent.futures
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 __all__ = ["check", "run_check", "exercise", "Incorrect", "expect", "Verdict", "registry", "run_async"]
@@ -64,6 +64,7 @@ class Verdict:
     status: str  # PENDING, WRONG or RIGHT
     message: str
     hint: str = ""
+    printed: bool = field(default=False, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -72,6 +73,11 @@ class Verdict:
     def __str__(self) -> str:
         text = f"{_ICONS[self.status]} [{self.exercise}] {self.status}: {self.message}"
         return text + (f"\n   Pista: {self.hint}" if self.hint else "")
+
+    def _ipython_display_(self) -> None:
+        # A notebook cell ending in check(...) must not show the verdict twice.
+        if not self.printed:
+            print(self)
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -127,7 +133,7 @@ def check(name: str, answer: Any) -> Verdict:
     """Check ``answer``, print the verdict for the student, and return it."""
     verdict = run_check(name, answer)
     print(verdict)
-    return verdict
+    return replace(verdict, printed=True)
 
 
 def run_async(fn: Callable[..., Any], *args, timeout: float = 60.0, **kwargs) -> Any:
