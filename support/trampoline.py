@@ -33,7 +33,6 @@ the loop's callbacks and the coroutine's ``yield``.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import socket
 import time
@@ -136,7 +135,7 @@ class Task(Future):
         super().__init__(name)
         self.coro = coro
         self.waiting_on: Future | None = None  # the future the coroutine yielded last
-        start = Future()
+        start = Future("start")
         start.set_result(None)
         self.step(start)
 
@@ -193,9 +192,8 @@ def connect(loop: EventLoop, sock: socket.socket, address: tuple[str, int], labe
         pass
     yield from wait_writable(loop, sock, f"connect {label}".strip())
     err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-    if err:
-        raise OSError(err, os.strerror(err)) if err != errno.ECONNREFUSED else \
-            ConnectionRefusedError(err, os.strerror(err))
+    if err:  # OSError(errno, ...) picks the subclass: ConnectionRefusedError, ...
+        raise OSError(err, os.strerror(err))
 
 
 def send_all(loop: EventLoop, sock: socket.socket, data: bytes, label: str = ""):

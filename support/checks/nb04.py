@@ -1,0 +1,180 @@
+"""Checkers of notebook 04 (coroutines built from generators).
+
+The student's answers work with the notebook's own ``Future`` and ``Task``;
+the checkers drive them with the reference copies of :mod:`support.trampoline`
+(the two behave the same, as ``tests/test_trampoline.py`` proves), so a
+checker only relies on the protocol: ``result()``, ``set_result``,
+``add_done_callback``, ``done()`` and generators that ``yield`` futures.
+
+Student code runs under :func:`support.checks.nb03.bounded` (a line budget),
+so an endless loop gives a verdict instead of hanging the notebook; I/O runs
+on a fresh :class:`support.eventloop.EventLoop` with a timeout, against a small
+local site that the checker starts and stops.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from support.checks.nb03 import bounded
+from support.eventloop import EventLoop
+from support.exercises import Incorrect, exercise, expect
+from support.labsite import LabSite
+from support.trampoline import Future, Task
+
+
+def _coroutine(fn, *args) -> Any:
+    """Call the student's generator function; insist that it made a generator."""
+    try:
+        gen = fn(*args)
+    except RuntimeError as exc:  # InvalidStateError, or the notebook's RuntimeError
+        if "not done" in str(exc) or "no terminó" in str(exc):
+            raise Incorrect(
+                "tu función pidió result() a un futuro que todavía no terminó.",
+                "No leas el resultado directamente: cede el futuro con `valor = yield futuro` "
+                "y la Task te enviará su resultado cuando esté listo.") from None
+        raise
+    if not inspect.isgenerator(gen):
+        if hasattr(gen, "close"):
+            gen.close()  # e.g. a coroutine object from `async def`: never awaited, no warning
+        raise Incorrect(
+            f"tu función devolvió {type(gen).__name__}, no un generador.",
+            "Una corrutina de este notebook es una función con `yield` dentro "
+            "(no `async def`): la Task la maneja con send().")
+    return gen
+
+
+def _outcome(task: Task) -> str:
+    """What a finished task ended with, as text for a verdict."""
+    exc = task.exception()
+    return f"lanzó {type(exc).__name__}: {exc}" if exc is not None else f"devolvió {task.result()!r}"
+
+
+# -- 04.suma -----------------------------------------------------------------
+
+@exercise("04.suma", "suma(f1, f2) espera los dos futuros con yield y devuelve la suma",
+          "Escribe `a = yield f1` y `b = yield f2`, y termina con `return a + b`.")
+def check_suma(suma):
+    return bounded(_check_suma, suma)
+
+
+def _check_suma(suma):
+    for order in ((0, 1), (1, 0)):
+        f1, f2 = Future("f1"), Future("f2")
+        task = Task(_coroutine(suma, f1, f2), "suma")
+        futures = (f1, f2)
+        if task.done():
+            raise Incorrect(f"la tarea terminó sin esperar a ningún futuro: {_outcome(task)}.",
+                            "Cede cada futuro con `yield` antes de usar su valor.")
+        first = "f1" if order[0] == 0 else "f2"
+        futures[order[0]].set_result(2)
+        if task.done():
+            raise Incorrect(f"con solo {first} resuelto, la tarea ya terminó: {_outcome(task)}.",
+                            "Hay que esperar los dos futuros: un `yield` para cada uno.")
+        futures[order[1]].set_result(40)
+        expect(task.done(), "con los dos futuros resueltos, la tarea sigue pendiente.",
+               "Después de recibir los dos valores, termina con `return a + b`.")
+        if task.exception() is not None or task.result() != 42:
+            raise Incorrect(f"con f1 = {f1.result()} y f2 = {f2.result()}, tu corrutina {_outcome(task)} "
+                            "(se esperaba 42).",
+                            "El valor de `yield f1` es el resultado de f1 (la Task lo envía con send); "
+                            "súmalos y devuélvelos con `return`.")
+    f1, f2 = Future("f1"), Future("f2")
+    f1.set_result(1)
+    f2.set_result(2)
+    task = Task(_coroutine(suma, f1, f2), "suma")
+    expect(task.done() and task.exception() is None and task.result() == 3,
+           "con los dos futuros ya resueltos de antemano, la tarea no devolvió 3.",
+           "Ceder un futuro ya resuelto también funciona: la Task sigue enseguida.")
+    return "tu corrutina espera los dos futuros, en cualquier orden, y devuelve la suma"
+
+
+# -- 04.primero --------------------------------------------------------------
+
+@exercise("04.primero", "primero(futuros) devuelve un Future con el resultado del primero que termine",
+          "Crea `ganador = Future()`; anota en cada futuro un callback que haga "
+          "`ganador.set_result(f.result())` solo si `not ganador.done()`; devuelve `ganador`.")
+def check_primero(primero):
+    return bounded(_check_primero, primero)
+
+
+def _is_future(obj) -> bool:
+    return all(callable(getattr(obj, name, None)) for name in ("done", "result", "add_done_callback"))
+
+
+def _check_primero(primero):
+    futures = [Future(f"f{i}") for i in range(3)]
+    winner = primero(futures)
+    if not _is_future(winner) and inspect.iscoroutine(winner):
+        winner.close()  # an `async def` answer: never awaited, no warning
+    expect(_is_future(winner), f"primero devolvió {type(winner).__name__}, no un Future.",
+           "Devuelve un Future nuevo (no un resultado, no una corrutina): quien lo reciba "
+           "podrá cederlo con `yield` o anotarse con add_done_callback.")
+    expect(winner is not futures[0] and winner not in futures,
+           "primero devolvió uno de los futuros de la lista; debe devolver uno nuevo.",
+           "El primero de la lista no es necesariamente el primero en terminar: crea un Future nuevo.")
+    expect(not winner.done(), "el Future devuelto ya está resuelto aunque ningún futuro terminó.",
+           "Resuélvelo desde un callback, cuando termine alguno de los futuros.")
+    futures[1].set_result("b")
+    expect(winner.done(), "terminó f1 y el Future devuelto sigue pendiente.",
+           "Anota un callback en **cada** futuro con add_done_callback.")
+    expect(winner.result() == "b", f"terminó f1 con 'b' y tu Future tiene {winner.result()!r}.",
+           "El callback recibe el futuro que terminó: usa su result().")
+    try:
+        futures[0].set_result("a")
+        futures[2].set_result("c")
+    except RuntimeError as exc:
+        raise Incorrect(f"al terminar otro futuro después, tu código lanzó {type(exc).__name__}: {exc}",
+                        "Un Future se resuelve una sola vez: en el callback, comprueba "
+                        "`if not ganador.done()` antes de set_result.") from None
+    expect(winner.result() == "b", f"después de terminar los demás, tu Future tiene {winner.result()!r}, no 'b'.",
+           "Solo cuenta el primero: los siguientes no deben cambiar el resultado.")
+    early = [Future("f0"), Future("f1")]
+    early[1].set_result("ya")
+    winner = primero(early)
+    expect(_is_future(winner) and winner.done() and winner.result() == "ya",
+           "si uno de los futuros ya estaba resuelto, el Future devuelto debe resolverse con él enseguida.",
+           "add_done_callback sobre un futuro ya resuelto llama al callback en el acto: aprovéchalo.")
+    return "tu Future se resuelve con el primero que termina y los demás no molestan"
+
+
+# -- 04.descargar_todas --------------------------------------------------------
+
+LATENCY = 0.15
+
+
+@exercise("04.descargar_todas", "descargar_todas(loop, urls) descarga todas las URLs a la vez y devuelve {url: status}",
+          "Primero crea todas las tareas (`tareas = {url: Task(Fetcher(loop, url).fetch()) for url in urls}`); "
+          "después, en otro bucle, `status, _ = yield tarea` para cada una.")
+def check_descargar_todas(descargar_todas):
+    with LabSite(pages=5, latency=LATENCY) as site:
+        urls = [site.url_of(i) for i in (1, 2, 3, 4)] + [site.url.rstrip("/") + "/no/existe"]
+        expected = {url: 200 for url in urls[:-1]} | {urls[-1]: 404}
+        loop = EventLoop()
+        try:
+            task = bounded(lambda: Task(_coroutine(descargar_todas, loop, urls), "descargar_todas"))
+            bounded(loop.run, 10.0)
+        except TimeoutError:
+            raise Incorrect("el bucle siguió esperando más de 10 s.",
+                            "¿Quedó algún socket registrado sin que nadie lo atienda?") from None
+        finally:
+            loop.close()
+        in_flight = site.stats.max_in_flight
+    expect(task.done(), "el bucle terminó pero tu corrutina sigue esperando un futuro que nadie resuelve.",
+           "Cede solo las tareas que creaste (`yield tarea`): el bucle las resuelve.")
+    expect(task.exception() is None, f"tu corrutina {_outcome(task)}.",
+           "Espera cada tarea con `status, cuerpo = yield tarea` antes de usar su resultado.")
+    answer = task.result()
+    expect(isinstance(answer, dict), f"tu corrutina devolvió {type(answer).__name__}, no un diccionario.",
+           "Devuelve `{url: status}`, con el status de cada descarga.")
+    expect(answer == expected,
+           f"se esperaba {len(expected)} URLs con su status (200, y 404 para /no/existe); "
+           f"tu diccionario tiene {sorted(map(str, answer.values()))}.",
+           "Cada tarea termina con (status, cuerpo): guarda solo el status.")
+    expect(in_flight == len(urls),
+           f"el servidor vio como mucho {in_flight} pedido(s) a la vez, de {len(urls)}: "
+           "las descargas fueron de a una.",
+           "Si esperas cada tarea justo después de crearla, la siguiente no empieza hasta que "
+           "termina la anterior. Crea todas las tareas primero y espéralas después.")
+    return f"las {len(urls)} descargas fueron a la vez"
