@@ -1,0 +1,661 @@
+"""``make bench``: every crawler of the course, and Scrapy, on the same local site.
+
+For each regime (N pages, latency L, concurrency C) the script starts ONE site
+in a process of its own (``python -m support.labsite``), warms it up, then
+runs each crawler in a fresh process of its own, one after another, so that
+the peak RSS and the CPU seconds measured are that crawler's alone and the
+server's CPU is not counted against it. It prints a table per regime:
+
+    crawler, N, L, C, pages crawled, wall time, ideal time, pages/s,
+    efficiency, peak RSS, CPU seconds per page
+
+then the ratios against Scrapy and against the thread pool measured in the
+same run, then PASS/FAIL for each target of the benchmark (issue 4). The
+exit code is 0 even when a target fails: it is a measurement, not a test.
+
+Efficiency = ideal / wall. The ideal is the physical limit of the site, from
+:mod:`support.simulate`: the same crawl with zero CPU cost (each fetch takes
+exactly L, at most C in flight, links known when a page arrives). A crawler's
+ideal is computed at *its own* concurrency (1 for the sequential crawler,
+unbounded for a crawler with no limit), so efficiency says how well it uses
+the concurrency it has. With L = 0 the ideal is 0 and efficiency is not
+defined: that regime is judged on pages/s.
+
+    python tools/bench.py                    # the three regimes (< 10 minutes)
+    python tools/bench.py --regime cpu       # one regime
+    python tools/bench.py --quick            # a tiny site, a few seconds (tests)
+    python tools/bench.py --markdown docs/bench.md   # also write the report
+
+Internal: ``python tools/bench.py --worker NAME --url URL ...`` runs one crawl
+in the current process and prints one JSON line (used by the parent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime
+import importlib.util
+import inspect
+import json
+import os
+import platform
+import resource
+import selectors
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+# The parent imports support.labsite and support.simulate where it needs them,
+# not here: a worker must load only its own crawler's modules, or their memory
+# would count in its peak RSS.
+
+RESULT_MARK = "BENCH-RESULT "
+UNBOUNDED = 10**9  # the concurrency of a crawler with no limit, for the simulation
+
+
+# --------------------------------------------------------------------------
+# What is measured
+# --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Regime:
+    key: str
+    title: str
+    pages: int
+    latency: float
+    concurrency: int
+
+
+REGIMES = {
+    "latency": Regime("latency", "latency-bound", 2000, 0.2, 100),
+    "concurrency": Regime("concurrency", "high concurrency", 5000, 2.0, 1000),
+    "cpu": Regime("cpu", "CPU-bound", 2000, 0.0, 100),
+}
+QUICK = Regime("quick", "quick (tiny site)", 30, 0.05, 10)
+
+
+@dataclasses.dataclass(frozen=True)
+class Crawler:
+    name: str
+    label: str
+    bounded: bool  # does it keep at most C requests in flight?
+    note: str
+
+
+CRAWLERS = [
+    Crawler("sequential", "sequential", True, "one page at a time (C = 1)"),
+    Crawler("pool", "thread pool", True, "ThreadPoolExecutor(max_workers=C), notebook 01"),
+    Crawler("callbacks", "callbacks", False, "hand-written selector loop, notebook 02"),
+    Crawler("trampoline", "trampoline", False, "generator Tasks on the notebook-02 loop, notebook 04"),
+    Crawler("asyncio", "asyncio", True, "support.crawler, C workers, BeautifulSoup html.parser"),
+    Crawler("asyncio-selectolax", "asyncio+selectolax", True, "support.crawler, C workers, selectolax parser"),
+    Crawler("scrapy", "scrapy", True, "Scrapy 2.19, CONCURRENT_REQUESTS(_PER_DOMAIN)=C, BFS order"),
+]
+BY_NAME = {c.name: c for c in CRAWLERS}
+#: The rows the issue's targets are judged on.
+ASYNCIO_ROWS = ("asyncio", "asyncio-selectolax")
+
+
+@dataclasses.dataclass
+class Row:
+    crawler: Crawler
+    regime: Regime
+    concurrency: int | None  # None: no limit
+    ideal: float
+    expected: int
+    pages: int | None = None
+    failed: int | None = None
+    wall: float | None = None
+    cpu: float | None = None
+    rss_mb: float | None = None
+    server_cpu: float | None = None
+    skipped: str | None = None
+    error: str | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.skipped is None and self.error is None and self.wall is not None
+
+    @property
+    def complete(self) -> bool:
+        return self.ok and self.pages == self.expected and not self.failed
+
+    @property
+    def pages_per_s(self) -> float | None:
+        return self.pages / self.wall if self.ok and self.wall > 0 else None
+
+    @property
+    def efficiency(self) -> float | None:
+        if not self.ok or self.ideal <= 0:
+            return None
+        return self.ideal / self.wall
+
+    @property
+    def cpu_per_page(self) -> float | None:
+        return self.cpu / self.pages if self.ok and self.pages else None
+
+
+# --------------------------------------------------------------------------
+# The worker: one crawl in this process
+# --------------------------------------------------------------------------
+
+
+def _accepts(func, name: str) -> bool:
+    return name in inspect.signature(func).parameters
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set of this process, in MB.
+
+    Read from ``VmHWM`` in /proc/self/status, the high-water mark of this
+    process's own memory map. Not ``ru_maxrss``: on Linux that one keeps the
+    peak of the *parent* at the time of the fork (it survives ``exec``), so
+    every child of a big parent would report at least the parent's size.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _crawler_call(name: str, url: str, concurrency: int, pages: int, timeout: float):
+    """A function that runs crawler ``name`` once and returns its CrawlReport.
+
+    The crawler's modules are imported here, before the clock starts, so that
+    import time is not counted as crawl time.
+    """
+    from support.links import extract_links
+
+    if name == "sequential":
+        from support.blocking import crawl_sequential
+        return lambda: crawl_sequential(url, max_pages=pages)
+    if name == "pool":
+        from support.blocking import crawl_pool
+        return lambda: crawl_pool(url, max_pages=pages, workers=concurrency)
+    if name == "callbacks":
+        from support.callbacks import crawl_callbacks
+        return lambda: crawl_callbacks(url, max_pages=pages, timeout=timeout)
+    if name == "trampoline":
+        from support.trampoline import crawl_trampoline
+        return lambda: crawl_trampoline(url, max_pages=pages, timeout=timeout)
+    if name in ("asyncio", "asyncio-selectolax"):
+        from support.crawler import crawl
+        parser = "selectolax" if name == "asyncio-selectolax" else "html.parser"
+        extract_links('<a href="/">x</a>', parser)  # load the parser's code too
+        kwargs = dict(concurrency=concurrency, max_pages=pages, parser=parser)
+        if _accepts(crawl, "deadline"):
+            kwargs["deadline"] = timeout
+        return lambda: asyncio.run(crawl(url, **kwargs))
+    raise ValueError(f"unknown crawler {name!r}")
+
+
+def worker_main(args) -> None:
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < args.concurrency + 256:
+        from support.labsite import raise_fd_limit  # (loads aiohttp: only when needed)
+
+        raise_fd_limit()  # a socket per request in flight; unbounded crawlers raise it themselves
+    run = _crawler_call(args.worker, args.url, args.concurrency, args.pages, args.timeout)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    report = run()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    pages = sum(1 for status in report.crawled.values() if status == 200)
+    result = {
+        "crawler": args.worker, "pages": pages, "failed": len(report.failed),
+        "failures": sorted(set(report.failed.values()))[:3],
+        "wall": wall, "cpu": cpu, "rss_mb": peak_rss_mb(),
+    }
+    print(RESULT_MARK + json.dumps(result), flush=True)
+
+
+# --------------------------------------------------------------------------
+# The parent: sites, subprocesses, table
+# --------------------------------------------------------------------------
+
+
+class SiteProcess:
+    """``python -m support.labsite`` in a process of its own (a context manager)."""
+
+    def __init__(self, pages: int, latency: float):
+        self.pages, self.latency = pages, latency
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def __enter__(self) -> "SiteProcess":
+        cmd = [sys.executable, "-m", "support.labsite", "--pages", str(self.pages),
+               "--latency", repr(self.latency)]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, start_new_session=True)
+        try:
+            self.url = _read_line(self.proc, timeout=30).strip()
+            if not self.url.startswith("http://127.0.0.1:"):
+                raise RuntimeError(f"the site did not start: {self.url!r} {self.proc.stderr.read()}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the server process (Linux /proc)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _read_line(proc: subprocess.Popen, timeout: float) -> str:
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        if not sel.select(timeout):
+            raise RuntimeError(f"no output from {proc.args} after {timeout} s")
+    return proc.stdout.readline()
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    """Terminate ``proc`` (and its process group), kill it if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, 15)
+    except (ProcessLookupError, PermissionError):
+        proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+async def _warm_up(url: str, pages: int, concurrency: int = 2500) -> int:
+    """Fetch every page once so the server's render cache is warm for every crawler."""
+    from support.labsite import SiteGraph
+
+    parts = urlsplit(url)
+    host, port = parts.hostname, parts.port
+    sem = asyncio.Semaphore(concurrency)
+    ok = 0
+
+    async def get(page: int) -> None:
+        nonlocal ok
+        path = SiteGraph.path_of(page)
+        async with sem:
+            reader, writer = await asyncio.open_connection(host, port)
+            try:
+                writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode())
+                data = await reader.read()
+                ok += data.startswith(b"HTTP/1.1 200") or data.startswith(b"HTTP/1.0 200")
+            finally:
+                writer.close()
+
+    await asyncio.wait_for(asyncio.gather(*(get(p) for p in range(pages))), timeout=120)
+    return ok
+
+
+def _projected(crawler: Crawler, regime: Regime, ideal: float) -> float:
+    if crawler.name == "sequential":
+        return regime.pages * regime.latency
+    return ideal
+
+
+def run_one(crawler: Crawler, regime: Regime, site: SiteProcess, ideal: float,
+            expected: int, concurrency: int | None, budget: float) -> Row:
+    row = Row(crawler, regime, concurrency, ideal, expected)
+    projected = _projected(crawler, regime, ideal)
+    if projected > budget:
+        row.skipped = f"skipped: projected N x L = {projected:.0f} s > budget {budget:.0f} s"
+        return row
+    timeout = max(60.0, 4 * projected + 60)
+    c = concurrency if concurrency is not None else regime.concurrency
+    if crawler.name == "scrapy":
+        cmd = [sys.executable, str(ROOT / "tools" / "bench_scrapy.py"), "--url", site.url,
+               "--concurrency", str(c), "--pages", str(regime.pages), "--timeout", str(timeout)]
+    else:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", crawler.name,
+               "--url", site.url, "--concurrency", str(c), "--pages", str(regime.pages),
+               "--timeout", str(timeout)]
+    server0 = site.cpu_seconds()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout + 30)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        row.error = f"timeout: killed after {timeout + 30:.0f} s"
+        return row
+    finally:
+        _stop(proc)
+    row.server_cpu = site.cpu_seconds() - server0
+    lines = [ln for ln in out.splitlines() if ln.startswith(RESULT_MARK)]
+    if proc.returncode != 0 or not lines:
+        tail = (err.strip().splitlines() or ["no output"])[-1]
+        row.error = f"error (exit {proc.returncode}): {tail[:120]}"
+        return row
+    data = json.loads(lines[-1][len(RESULT_MARK):])
+    row.pages, row.failed = data["pages"], data["failed"]
+    row.wall, row.cpu, row.rss_mb = data["wall"], data["cpu"], data["rss_mb"]
+    if row.pages != expected or row.failed:
+        row.notes.append(f"INCOMPLETE: {row.pages}/{expected} pages, {row.failed} failed "
+                         f"{data.get('failures', '')}")
+    return row
+
+
+def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log) -> list[Row]:
+    from support.labsite import SiteGraph, raise_fd_limit
+    from support.simulate import simulate
+
+    raise_fd_limit()  # the warm-up opens thousands of connections
+    graph = SiteGraph(regime.pages)  # the labsite's defaults: seed 0, 8 links a page
+    expected = sum(1 for d in graph.depths() if d >= 0)
+    ideals: dict[int, float] = {}
+
+    def ideal_at(c: int) -> float:
+        if c not in ideals:
+            ideals[c] = simulate(graph, c, regime.latency).seconds
+        return ideals[c]
+
+    rows = []
+    log(f"\n== {regime.title}: N={regime.pages}, L={regime.latency:g} s, C={regime.concurrency} "
+        f"(ideal {ideal_at(regime.concurrency):.2f} s, site depth {max(graph.depths())}) ==")
+    with SiteProcess(regime.pages, regime.latency) as site:
+        warm = asyncio.run(_warm_up(site.url, regime.pages))
+        log(f"   site {site.url} warmed up ({warm}/{regime.pages} pages)")
+        for crawler in crawlers:
+            if crawler.name == "sequential":
+                c = 1
+            elif crawler.bounded:
+                c = regime.concurrency
+            else:
+                c = None
+            row = run_one(crawler, regime, site, ideal_at(c or UNBOUNDED), expected, c, budget)
+            rows.append(row)
+            log("   " + _progress(row))
+    return rows
+
+
+def _progress(row: Row) -> str:
+    if not row.ok:
+        return f"{row.crawler.label:<18} {row.skipped or row.error}"
+    eff = f"{row.efficiency:.3f}" if row.efficiency is not None else "n/a"
+    return (f"{row.crawler.label:<18} {row.pages}/{row.expected} pages in {row.wall:.2f} s "
+            f"(efficiency {eff}, {row.rss_mb:.0f} MB, CPU {row.cpu:.2f} s)")
+
+
+# --------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------
+
+
+def _fmt(value, spec: str, missing: str = "-") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def table(rows: list[Row]) -> str:
+    head = ["crawler", "N", "L (s)", "C", "pages", "wall (s)", "ideal (s)", "pages/s",
+            "efficiency", "peak RSS (MB)", "CPU s/page", "server CPU (s)"]
+    body = []
+    for r in rows:
+        c = "none" if r.concurrency is None else str(r.concurrency)
+        if not r.ok:
+            body.append([r.crawler.label, str(r.regime.pages), f"{r.regime.latency:g}", c,
+                         r.skipped or r.error])
+            continue
+        pages = f"{r.pages}" + ("" if r.complete else " !")
+        body.append([r.crawler.label, str(r.regime.pages), f"{r.regime.latency:g}", c, pages,
+                     f"{r.wall:.2f}", f"{r.ideal:.2f}", f"{r.pages_per_s:.0f}",
+                     _fmt(r.efficiency, ".3f", "n/a (L=0)"), f"{r.rss_mb:.0f}",
+                     f"{r.cpu_per_page:.5f}", _fmt(r.server_cpu, ".1f")])
+    full = [b for b in body if len(b) == len(head)]
+    widths = [max(len(x[i]) for x in [head] + full) for i in range(len(head))]
+    right = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+
+    def line(cells):
+        if len(cells) < len(head):  # a skipped row: the message spans the measured columns
+            return "  ".join(_cell(x, widths[i], i in right) for i, x in enumerate(cells[:4])) \
+                + "  " + cells[4]
+        return "  ".join(_cell(x, widths[i], i in right) for i, x in enumerate(cells))
+
+    out = [line(head), "  ".join("-" * w for w in widths)] + [line(b) for b in body]
+    return "\n".join(x.rstrip() for x in out)
+
+
+def _cell(text: str, width: int, right: bool) -> str:
+    return text.rjust(width) if right else text.ljust(width)
+
+
+def ratios(rows: list[Row]) -> str:
+    by = {r.crawler.name: r for r in rows if r.ok}
+    refs = [("scrapy", "Scrapy"), ("pool", "thread pool")]
+    head = ["crawler"]
+    for _, label in refs:
+        head += [f"pages/s / {label}", f"RSS / {label}", f"CPU per page / {label}"]
+    body = []
+    for r in rows:
+        if not r.ok:
+            continue
+        cells = [r.crawler.label]
+        for ref_name, _ in refs:
+            ref = by.get(ref_name)
+            if ref is None:
+                cells += ["-", "-", "-"]
+                continue
+            cells += [f"{r.pages_per_s / ref.pages_per_s:.2f}x", f"{r.rss_mb / ref.rss_mb:.2f}x",
+                      f"{r.cpu_per_page / ref.cpu_per_page:.2f}x"]
+        body.append(cells)
+    widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
+    out = ["  ".join(_cell(x, widths[i], i > 0) for i, x in enumerate(cells)) for cells in [head] + body]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(x.rstrip() for x in out)
+
+
+def notes(rows: list[Row]) -> str:
+    seen, out = set(), []
+    for r in rows:
+        if r.crawler.name not in seen:
+            seen.add(r.crawler.name)
+            limit = "" if r.crawler.bounded else " No concurrency limit: a socket per URL discovered."
+            out.append(f"- {r.crawler.label}: {r.crawler.note}.{limit}")
+        for n in r.notes:
+            out.append(f"- {r.crawler.label}: {n}")
+    return "\n".join(out)
+
+
+@dataclasses.dataclass
+class Verdict:
+    passed: bool | None  # None: could not be judged
+    text: str
+
+    def __str__(self) -> str:
+        tag = {True: "PASS", False: "FAIL", None: "N/A "}[self.passed]
+        return f"{tag}  {self.text}"
+
+
+def targets(results: dict[str, list[Row]]) -> list[Verdict]:
+    """The issue's targets, judged for each configuration of the asyncio crawler."""
+    out: list[Verdict] = []
+
+    def row(rows, name):
+        return next((r for r in rows if r.crawler.name == name and r.ok), None)
+
+    for name in ASYNCIO_ROWS:
+        label = BY_NAME[name].label
+        if "latency" in results:
+            rows = results["latency"]
+            a = row(rows, name)
+            out.append(_judge(a, lambda a: a.complete and a.efficiency >= 0.97,
+                              f"latency-bound (N=2000, L=0.2, C=100): {label} efficiency "
+                              f"{_fmt(a and a.efficiency, '.3f')} >= 0.97"))
+        if "concurrency" in results:
+            rows = results["concurrency"]
+            a, s, p = row(rows, name), row(rows, "scrapy"), row(rows, "pool")
+            out.append(_judge(a, lambda a: a.complete and a.efficiency >= 0.95,
+                              f"high concurrency (N=5000, L=2, C=1000): {label} efficiency "
+                              f"{_fmt(a and a.efficiency, '.3f')} >= 0.95"))
+            out.append(_judge(a and s, lambda _: a.rss_mb <= s.rss_mb / 3,
+                              f"high concurrency: {label} peak RSS {_fmt(a and a.rss_mb, '.0f')} MB "
+                              f"<= 1/3 of Scrapy's {_fmt(s and s.rss_mb, '.0f')} MB"))
+            out.append(_judge(a and p, lambda _: a.rss_mb < p.rss_mb,
+                              f"high concurrency: {label} peak RSS {_fmt(a and a.rss_mb, '.0f')} MB "
+                              f"< thread pool's {_fmt(p and p.rss_mb, '.0f')} MB at C=1000"))
+        if "cpu" in results:
+            rows = results["cpu"]
+            a, s = row(rows, name), row(rows, "scrapy")
+            ratio = a.pages_per_s / s.pages_per_s if a and s else None
+            out.append(_judge(a and s, lambda _: a.complete and ratio >= 5,
+                              f"CPU-bound (N=2000, L=0, C=100): {label} "
+                              f"{_fmt(a and a.pages_per_s, '.0f')} pages/s = "
+                              f"{_fmt(ratio, '.1f')}x Scrapy's {_fmt(s and s.pages_per_s, '.0f')} "
+                              f"(>= 5x)"))
+    return out
+
+
+def _judge(subject, check, text: str) -> Verdict:
+    if not subject:
+        return Verdict(None, text + " (not measured)")
+    return Verdict(bool(check(subject)), text)
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                model = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = []
+    for mod in ("aiohttp", "bs4", "selectolax", "scrapy"):
+        if importlib.util.find_spec(mod) is not None:
+            m = __import__(mod)
+            versions.append(f"{mod} {getattr(m, '__version__', '?')}")
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": str(os.cpu_count()),
+        "cpu": model,
+        "memory": _mem_total(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "os": f"{platform.system()} {platform.release()}",
+        "packages": ", ".join(versions),
+    }
+
+
+def _mem_total() -> str:
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
+        return f"{kb / 2**20:.0f} GB"
+    except (OSError, IndexError, ValueError):
+        return "unknown"
+
+
+def report(results: dict[str, list[Row]], regimes: list[Regime], info: dict[str, str],
+           verdicts: list[Verdict], seconds: float, load: tuple) -> str:
+    parts = []
+    for regime in regimes:
+        rows = results[regime.key]
+        parts.append(f"### {regime.title}: N={regime.pages}, L={regime.latency:g} s, "
+                     f"C={regime.concurrency}\n")
+        parts.append("```\n" + table(rows) + "\n```\n")
+        parts.append("Ratios in the same run (pages/s: higher is better; RSS and CPU per page: "
+                     "lower is better):\n")
+        parts.append("```\n" + ratios(rows) + "\n```\n")
+    all_rows = [r for regime in regimes for r in results[regime.key]]
+    parts.append("Notes (`!` after the page count: the crawler missed pages or some failed):\n\n"
+                 + notes(all_rows) + "\n")
+    parts.append("### Targets\n\n```\n" + "\n".join(str(v) for v in verdicts) + "\n```\n")
+    mach = "\n".join(f"- {k}: {v}" for k, v in info.items())
+    parts.append(f"### Machine\n\n{mach}\n- load average before / after: "
+                 f"{load[0]} / {load[1]}\n- whole run: {seconds:.0f} s\n")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark every crawler of the course and Scrapy.")
+    parser.add_argument("--quick", action="store_true", help="one tiny regime (N=30), a few seconds")
+    parser.add_argument("--regime", action="append", choices=sorted(REGIMES),
+                        help="run only this regime (repeatable); default: all three")
+    parser.add_argument("--crawler", action="append", choices=[c.name for c in CRAWLERS],
+                        help="run only this crawler (repeatable); default: all")
+    parser.add_argument("--no-scrapy", action="store_true", help="leave Scrapy out")
+    parser.add_argument("--budget", type=float, default=120.0,
+                        help="skip a crawler whose projected time exceeds this (seconds)")
+    parser.add_argument("--markdown", type=Path, help="also write the report to this file")
+    # internal: one crawl in this process
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, default=10, help=argparse.SUPPRESS)
+    parser.add_argument("--pages", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--timeout", type=float, default=300.0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        worker_main(args)
+        return 0
+
+    regimes = [QUICK] if args.quick else [REGIMES[k] for k in (args.regime or REGIMES)]
+    crawlers = [c for c in CRAWLERS if not args.crawler or c.name in args.crawler]
+    if args.no_scrapy or importlib.util.find_spec("scrapy") is None:
+        if not args.no_scrapy:
+            print("scrapy is not installed (pip install -r requirements-bench.txt): leaving it out")
+        crawlers = [c for c in crawlers if c.name != "scrapy"]
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    info = machine()
+    load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    start = time.perf_counter()
+    results = {}
+    for regime in regimes:
+        results[regime.key] = run_regime(regime, crawlers, args.budget, log)
+    seconds = time.perf_counter() - start
+    load1 = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    verdicts = targets(results) if not args.quick else []
+    text = report(results, regimes, info, verdicts, seconds, (load0, load1))
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(_markdown_page(text))
+    return 0
+
+
+def _markdown_page(text: str) -> str:
+    return ("# Benchmark: the course's crawlers and Scrapy on the same local site\n\n"
+            "Written by `python tools/bench.py --markdown docs/bench.md` (`make bench` prints the "
+            "same report). Each crawler runs in a fresh process of its own against one site served "
+            "by another process; efficiency = ideal / wall, where the ideal is the discrete-event "
+            "simulation of the same crawl with zero CPU (`support/simulate.py`): each fetch takes "
+            "exactly L, at most C in flight, links known when a page arrives. A crawler's ideal "
+            "is computed at its own concurrency. CPU s/page counts the crawler's process only; "
+            "peak RSS is the crawler process's maximum resident set.\n\n" + text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
