@@ -286,3 +286,42 @@ def test_exception_stack_reaches_the_line_that_failed():
         frames.append(tb.tb_frame.f_code.co_name)
         tb = tb.tb_next
     assert frames[-2:] == ["fetch", "connect"]
+
+
+# --------------------------------------------------------------------------
+# The exercises, solved with the notebook's own classes, as a student would
+# --------------------------------------------------------------------------
+
+STUDENT_SOLUTIONS = '''
+def suma(f1, f2):
+    a = yield f1
+    b = yield f2
+    return a + b
+
+def primero(futuros):
+    ganador = Future()
+    def al_terminar(f):
+        if not ganador.done():
+            ganador.set_result(f.result())
+    for f in futuros:
+        f.add_done_callback(al_terminar)
+    return ganador
+
+def descargar_todas(loop, urls):
+    tareas = {url: Task(Fetcher(loop, url).fetch()) for url in urls}
+    resultado = {}
+    for url, tarea in tareas.items():
+        status, _cuerpo = yield tarea
+        resultado[url] = status
+    return resultado
+'''
+
+
+def test_checkers_accept_answers_written_with_the_notebooks_classes(notebook):
+    from support.exercises import RIGHT, run_check
+
+    ns = {"Future": notebook.Future, "Task": notebook.Task, "Fetcher": notebook.Fetcher}
+    exec(STUDENT_SOLUTIONS, ns)
+    for name in ("suma", "primero", "descargar_todas"):
+        verdict = run_check(f"04.{name}", ns[name])
+        assert verdict.status == RIGHT, str(verdict)
