@@ -152,3 +152,36 @@ def test_timeout_fails_what_is_pending_and_closes_every_socket(make_site):
     assert time.perf_counter() - start < 2
     assert report.failed == {site.url: "crawl timed out after 0.3 s"}
     assert loop.pending() == 0
+
+
+def test_the_notebook_fetcher_gets_what_the_support_fetcher_gets(site):
+    """Notebook 02 teaches a short Fetcher; support.callbacks.Fetcher is the reference copy."""
+    import selectors
+
+    from support.blocking import build_request, parse_response
+    from test_eventloop import exec_notebook_cell
+
+    ns = exec_notebook_cell("class Fetcher:", {
+        "socket": socket, "build_request": build_request, "parse_response": parse_response,
+        "EVENT_READ": selectors.EVENT_READ, "EVENT_WRITE": selectors.EVENT_WRITE})
+    got = {}
+
+    class Quiet(ns["Fetcher"]):
+        def terminado(self, respuesta):
+            got[self.url] = parse_response(respuesta)[::2]  # (status, body)
+
+    bucle = exec_notebook_cell("def bucle(", {"time": time})["bucle"]
+    urls = [site.url, site.url_of(9), site.url + "no/existe"]
+    sel = selectors.DefaultSelector()
+    for url in urls:
+        Quiet(sel, url).fetch()
+    bucle(sel, timeout=5)
+    sel.close()
+
+    loop, done = EventLoop(), []
+    for url in urls:
+        Fetcher(loop, url, done.append).start()
+    loop.run(timeout=5)
+    loop.close()
+    assert got == {f.url: (f.status, f.body) for f in done}
+    assert got[site.url_of(9)] == (200, site.html_of(9).encode())

@@ -1,0 +1,137 @@
+"""Checkers of notebook 02 (selectors and callbacks).
+
+* ``02.contar_bytes``: a class whose ``on_readable`` callback counts the bytes
+  that arrive on a socket, and unregisters and closes it at end of stream.
+* ``02.descargar_con_plazo``: a callback fetch on a selector that gives up
+  (returns ``None``, cleans up) as soon as its deadline passes.
+
+Both run the student's code under a bound: the first with a loop limited in
+turns and time (a callback that never unregisters would otherwise be called
+for ever), the second in a helper thread with a deadline.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import selectors
+import socket
+import threading
+import time
+from typing import Any, Callable
+
+from support.blocking import parse_response
+from support.exercises import Incorrect, exercise, expect
+from support.labsite import LabSite
+
+# -- 02.contar_bytes ----------------------------------------------------------------
+
+PAYLOAD = 100_000  # not a multiple of 4096, sent in pieces
+
+
+def _send_and_close(sock: socket.socket) -> None:
+    with sock:
+        try:
+            for start in range(0, PAYLOAD, 10_000):
+                sock.sendall(b"x" * min(10_000, PAYLOAD - start))
+                time.sleep(0.002)  # a few separate arrivals, so several readable events
+        except OSError:
+            pass  # the checker closed its end early (e.g. the student's callback raised)
+
+
+@exercise("02.contar_bytes", "cuentas los bytes y dejas el selector vacío al terminar",
+          hint="En on_readable: chunk = self.sock.recv(4096); si chunk no está vacío, suma len(chunk); "
+               "si es b'', self.selector.unregister(self.sock) y después self.sock.close().")
+def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
+    selector = selectors.DefaultSelector()
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    writer = threading.Thread(target=_send_and_close, args=(theirs,), daemon=True)
+    try:
+        counter = cls(selector, ours)
+        writer.start()
+        deadline, turns, eof_turns = time.monotonic() + 1.5, 0, 0
+        while selector.get_map() and ours.fileno() != -1 and time.monotonic() < deadline and eof_turns < 200:
+            for key, _mask in selector.select(timeout=0.2):
+                key.data()
+            turns += 1
+            if not writer.is_alive():
+                eof_turns += 1  # the peer has closed: the stream is over
+        writer.join(timeout=2)
+        total = getattr(counter, "total", None)
+        expect(isinstance(total, int), f"counter.total debe ser un int, es {total!r}.")
+        expect(total == PAYLOAD, f"llegaron {PAYLOAD} bytes y contaste {total}.",
+               "Suma len(chunk) (los bytes que recv devolvió de verdad), no 1 ni 4096 por llamada.")
+        expect(ours.fileno() != -1 or not selector.get_map(),
+               "cerraste el socket pero sigue registrado en el selector.",
+               "Llama a self.selector.unregister(self.sock) antes de self.sock.close().")
+        expect(not selector.get_map(),
+               "al llegar b'' (fin de los datos) el socket siguió registrado: el bucle te llamaría para siempre "
+               f"(te llamó {eof_turns} veces más después del cierre).",
+               "Cuando recv devuelve b'', quita el socket del selector con unregister y ciérralo.")
+        expect(ours.fileno() == -1, "quitaste el socket del selector pero no lo cerraste.",
+               "Después del unregister, llama a self.sock.close().")
+    finally:
+        for key in list(selector.get_map().values()):
+            selector.unregister(key.fileobj)
+        selector.close()
+        ours.close()
+        if writer.ident is not None:
+            writer.join(timeout=2)
+    return f"contaste los {PAYLOAD} bytes y el bucle terminó solo"
+
+
+# -- 02.descargar_con_plazo -------------------------------------------------------
+
+LATENCY = 0.8
+SHORT, LONG = 0.1, 3.0
+
+
+def _run_bounded(fn: Callable[..., Any], *args: Any, limit: float) -> tuple[Any, float]:
+    """``fn(*args)`` in a helper thread: its result and wall time, Incorrect after ``limit`` s."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="exercise-02")
+    start = time.perf_counter()
+    future = pool.submit(fn, *args)
+    try:
+        result = future.result(timeout=limit)
+    except TimeoutError:  # the same class as concurrent.futures.TimeoutError
+        if future.done():
+            raise  # the student's own TimeoutError
+        raise Incorrect(f"tu función no volvió en {limit:.0f} s.",
+                        "¿Un bucle que no mira el plazo, o un select() sin timeout?") from None
+    finally:
+        pool.shutdown(wait=False)
+    return result, time.perf_counter() - start
+
+
+@exercise("02.descargar_con_plazo", "devuelves la respuesta a tiempo, o None en cuanto vence el plazo",
+          hint="Como en bucle: limite = time.monotonic() + plazo; en cada vuelta restante = limite - "
+               "time.monotonic(); si restante <= 0, unregister, close y return None; si no, "
+               "selector.select(timeout=restante). Al terminar sin problemas, devuelve b''.join(partes).")
+def _check_descargar_con_plazo(fn: Callable[[str, float], Any]) -> str:
+    with LabSite(pages=3, latency=LATENCY) as site:
+        url = site.url_of(1)
+        try:
+            late, elapsed = _run_bounded(fn, url, SHORT, limit=3 * LATENCY)
+        except TimeoutError:
+            raise Incorrect(f"con plazo {SHORT} s lanzaste TimeoutError.",
+                            "Cuando vence el plazo, limpia (unregister y close) y devuelve None.") from None
+        expect(late is None,
+               f"el servidor tarda {LATENCY} s y el plazo era {SHORT} s: debías devolver None, "
+               f"devolviste {type(late).__name__} tras {elapsed:.2f} s.",
+               "Calcula cuánto queda antes de cada select() y ríndete cuando no quede nada.")
+        expect(elapsed < LATENCY * 0.6,
+               f"devolviste None, pero tras {elapsed:.2f} s: debías volver en cuanto venció el plazo de {SHORT} s.",
+               "Pasa a select() el tiempo que queda (timeout=restante), no esperes la respuesta.")
+        raw, _ = _run_bounded(fn, url, LONG, limit=LONG + 1)
+        expect(isinstance(raw, bytes), f"con plazo {LONG} s la respuesta llega a tiempo: debías devolver bytes, "
+               f"devolviste {type(raw).__name__}.")
+        try:
+            status, _headers, body = parse_response(raw)
+        except ValueError:
+            raise Incorrect(f"lo que devolviste no es una respuesta HTTP completa: {raw[:40]!r}...",
+                            "Devuelve todo lo recibido (cabeceras incluidas), b''.join(partes), "
+                            "después de que recv devuelva b''.") from None
+        expect(status == 200 and body == site.html_of(1).encode(),
+               f"la respuesta no es la página pedida (estado {status}, {len(body)} bytes de cuerpo).",
+               "Junta todos los trozos recibidos hasta que recv devuelva b''.")
+    return "la descarga vuelve a tiempo con la página, o con None en cuanto vence el plazo"

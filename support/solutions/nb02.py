@@ -1,0 +1,163 @@
+"""Reference solutions of notebook 02's exercises, and typical wrong answers."""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import time
+from selectors import EVENT_READ, EVENT_WRITE
+
+from support.blocking import build_request
+
+
+# -- 02.contar_bytes ----------------------------------------------------------------
+
+class contar_bytes:  # noqa: N801 (named like the exercise; the notebook calls it ContadorDeBytes)
+    def __init__(self, selector, sock):
+        self.selector, self.sock, self.total = selector, sock, 0
+        selector.register(sock, EVENT_READ, self.on_readable)
+
+    def on_readable(self):
+        chunk = self.sock.recv(4096)
+        if chunk:
+            self.total += len(chunk)
+        else:  # the other end closed: nothing more will come
+            self.selector.unregister(self.sock)
+            self.sock.close()
+
+
+class _CuentaLlamadas(contar_bytes):
+    # Counts how many times it was called, not how many bytes arrived.
+    def on_readable(self):
+        chunk = self.sock.recv(4096)
+        if chunk:
+            self.total += 1
+        else:
+            self.selector.unregister(self.sock)
+            self.sock.close()
+
+
+class _CuentaDe4096(contar_bytes):
+    # Assumes recv always fills the buffer.
+    def on_readable(self):
+        chunk = self.sock.recv(4096)
+        if chunk:
+            self.total += 4096
+        else:
+            self.selector.unregister(self.sock)
+            self.sock.close()
+
+
+class _NoSeDesregistra(contar_bytes):
+    # Ignores b"": the socket stays readable at end of stream and the loop never ends.
+    def on_readable(self):
+        self.total += len(self.sock.recv(4096))
+
+
+class _CierraSinDesregistrar(contar_bytes):
+    # Closes the socket but leaves it in the selector.
+    def on_readable(self):
+        chunk = self.sock.recv(4096)
+        self.total += len(chunk)
+        if not chunk:
+            self.sock.close()
+
+
+# -- 02.descargar_con_plazo -------------------------------------------------------
+
+def _start(url):
+    """A non-blocking socket connecting to ``url``'s host, and the request to send."""
+    host, port, pedido = build_request(url)
+    sock = socket.socket()
+    sock.setblocking(False)
+    try:
+        sock.connect((host, port))
+    except BlockingIOError:
+        pass
+    return sock, pedido
+
+
+def _callbacks(selector, sock, pedido, partes):
+    def on_connected():
+        sock.sendall(pedido)
+        selector.modify(sock, EVENT_READ, on_readable)
+
+    def on_readable():
+        chunk = sock.recv(4096)
+        if chunk:
+            partes.append(chunk)
+        else:
+            selector.unregister(sock)
+            sock.close()
+
+    selector.register(sock, EVENT_WRITE, on_connected)
+
+
+def descargar_con_plazo(url, plazo):
+    selector = selectors.DefaultSelector()
+    sock, pedido = _start(url)
+    partes = []
+    _callbacks(selector, sock, pedido, partes)
+    limite = time.monotonic() + plazo
+    try:
+        while selector.get_map():
+            restante = limite - time.monotonic()
+            if restante <= 0:  # plazo vencido: limpiar y rendirse
+                selector.unregister(sock)
+                sock.close()
+                return None
+            for key, _mask in selector.select(timeout=restante):
+                key.data()
+    finally:
+        selector.close()
+    return b"".join(partes)
+
+
+def _sin_plazo(url, plazo):
+    # Ignores the deadline: waits for the whole answer.
+    selector = selectors.DefaultSelector()
+    sock, pedido = _start(url)
+    partes = []
+    _callbacks(selector, sock, pedido, partes)
+    while selector.get_map():
+        for key, _mask in selector.select():
+            key.data()
+    selector.close()
+    return b"".join(partes)
+
+
+def _lanza_timeout(url, plazo):
+    # Raises like `bucle` instead of returning None.
+    selector = selectors.DefaultSelector()
+    sock, pedido = _start(url)
+    partes = []
+    _callbacks(selector, sock, pedido, partes)
+    limite = time.monotonic() + plazo
+    while selector.get_map():
+        restante = limite - time.monotonic()
+        if restante <= 0:
+            selector.unregister(sock)
+            sock.close()
+            raise TimeoutError("plazo vencido")
+        for key, _mask in selector.select(timeout=restante):
+            key.data()
+    return b"".join(partes)
+
+
+def _plazo_despues_de_esperar(url, plazo):
+    # Checks the deadline only after the answer arrived: right value, far too late.
+    inicio = time.monotonic()
+    respuesta = _sin_plazo(url, plazo)
+    return None if time.monotonic() - inicio > plazo else respuesta
+
+
+def _devuelve_lo_recibido(url, plazo):
+    # On timeout returns what arrived so far (b"") instead of None.
+    resultado = descargar_con_plazo(url, plazo)
+    return b"" if resultado is None else resultado
+
+
+WRONG_ANSWERS = {
+    "02.contar_bytes": [_CuentaLlamadas, _CuentaDe4096, _NoSeDesregistra, _CierraSinDesregistrar],
+    "02.descargar_con_plazo": [_sin_plazo, _lanza_timeout, _plazo_despues_de_esperar, _devuelve_lo_recibido],
+}

@@ -1,0 +1,224 @@
+"""support.eventloop.EventLoop, and the loop notebook 02 builds by hand (`bucle`).
+
+The notebook defines ``bucle(selector, timeout)`` in a cell; the support copy
+is ``EventLoop.run``. Both are run here on the same scenarios, and must call
+the same callbacks in the same order, end when idle, and give up on a lost
+callback with ``TimeoutError``.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from support.eventloop import EventLoop
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_selectores_y_callbacks.ipynb"
+
+
+def exec_notebook_cell(marker: str, namespace: dict) -> dict:
+    """Exec, in ``namespace``, the one code cell of notebook 02 that contains ``marker``."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    sources = [c.source for c in nb.cells if c.cell_type == "code" and marker in c.source]
+    assert len(sources) == 1, f"expected one cell with {marker!r} in {NOTEBOOK.name}, found {len(sources)}"
+    exec(compile(sources[0], f"{NOTEBOOK.name}: {marker}", "exec"), namespace)
+    return namespace
+
+
+def _notebook_function(name: str):
+    return exec_notebook_cell(f"def {name}(", {"time": time, "selectors": selectors})[name]
+
+
+def _run_notebook_loop(selector, timeout):
+    return _notebook_function("bucle")(selector, timeout=timeout)
+
+
+def _run_support_loop(loop: EventLoop, timeout):
+    return loop.run(timeout=timeout)
+
+
+def _ping_pong(selector, log, rounds=3):
+    """A chain of callbacks on two socket pairs, each step registering the next.
+
+    a1 waits to be writable, writes to a2; a2 reads and answers on b1 -> b2;
+    b2 reads, and after ``rounds`` the chain unregisters and closes everything.
+    """
+    a1, a2 = socket.socketpair()
+    b1, b2 = socket.socketpair()
+    socks = (a1, a2, b1, b2)
+    for s in socks:
+        s.setblocking(False)
+    state = {"round": 0}
+
+    def a1_writable():
+        log.append(("a1", "write", state["round"]))
+        selector.unregister(a1)
+        a1.send(b"ping%d" % state["round"])
+        selector.register(a2, selectors.EVENT_READ, a2_readable)
+
+    def a2_readable():
+        data = a2.recv(100)
+        log.append(("a2", "read", data))
+        selector.unregister(a2)
+        b1.send(b"pong")
+        selector.register(b2, selectors.EVENT_READ, b2_readable)
+
+    def b2_readable():
+        data = b2.recv(100)
+        log.append(("b2", "read", data))
+        selector.unregister(b2)
+        state["round"] += 1
+        if state["round"] < rounds:
+            selector.register(a1, selectors.EVENT_WRITE, a1_writable)
+
+    selector.register(a1, selectors.EVENT_WRITE, a1_writable)
+    return socks
+
+
+def _close(socks):
+    for s in socks:
+        s.close()
+
+
+def test_notebook_loop_and_support_loop_call_the_same_callbacks_in_the_same_order():
+    sel = selectors.DefaultSelector()
+    log_nb: list = []
+    socks = _ping_pong(sel, log_nb)
+    try:
+        _run_notebook_loop(sel, timeout=5)
+    finally:
+        _close(socks)
+        sel.close()
+
+    loop = EventLoop()
+    log_support: list = []
+    socks = _ping_pong(loop.selector, log_support)
+    try:
+        _run_support_loop(loop, timeout=5)
+    finally:
+        _close(socks)
+        loop.close()
+
+    assert len(log_nb) == 9
+    assert log_nb[:3] == [("a1", "write", 0), ("a2", "read", b"ping0"), ("b2", "read", b"pong")]
+    assert log_nb == log_support
+
+
+def test_both_loops_end_when_nothing_is_registered():
+    sel = selectors.DefaultSelector()
+    start = time.perf_counter()
+    assert _run_notebook_loop(sel, timeout=5) == 0  # no turns at all
+    loop = EventLoop()
+    loop.run(timeout=5)
+    assert loop.turns == 0
+    assert time.perf_counter() - start < 0.5
+    sel.close()
+    loop.close()
+
+
+@pytest.mark.parametrize("which", ["notebook", "support"])
+def test_a_lost_callback_is_a_timeout_not_a_hang(which):
+    quiet, other = socket.socketpair()  # nobody ever writes to `other`
+    start = time.perf_counter()
+    try:
+        with pytest.raises(TimeoutError):
+            if which == "notebook":
+                sel = selectors.DefaultSelector()
+                sel.register(quiet, selectors.EVENT_READ, lambda: None)
+                _run_notebook_loop(sel, timeout=0.3)
+            else:
+                loop = EventLoop()
+                loop.add_reader(quiet, lambda: None)
+                loop.run(timeout=0.3)
+        elapsed = time.perf_counter() - start
+        assert 0.25 < elapsed < 1.5
+    finally:
+        quiet.close()
+        other.close()
+
+
+def test_add_writer_fires_when_a_connect_completes_and_add_reader_replaces_it():
+    server = socket.create_server(("127.0.0.1", 0))
+    client = socket.socket()
+    client.setblocking(False)
+    loop, log = EventLoop(), []
+    try:
+        try:
+            client.connect(server.getsockname())
+        except BlockingIOError:
+            pass
+
+        def connected():
+            log.append("connected")
+            conn, _ = server.accept()
+            conn.sendall(b"hola")
+            conn.close()
+            loop.add_reader(client, readable)  # modifies the registration, no KeyError
+
+        def readable():
+            data = client.recv(100)
+            log.append(data)
+            if not data:
+                loop.remove(client)
+
+        loop.add_writer(client, connected)
+        assert loop.pending() == 1
+        loop.run(timeout=5)
+        assert loop.pending() == 0
+    finally:
+        client.close()
+        server.close()
+        loop.close()
+    assert log == ["connected", b"hola", b""]
+
+
+def test_remove_stops_the_callbacks_and_the_loop():
+    a, b = socket.socketpair()
+    loop, calls = EventLoop(), []
+    try:
+        b.send(b"x")  # a is readable, and stays readable since nobody reads it
+        def readable():
+            calls.append(1)
+            if len(calls) == 3:
+                loop.remove(a)
+        loop.add_reader(a, readable)
+        loop.run(timeout=5)
+        assert calls == [1, 1, 1]
+        assert loop.pending() == 0
+        with pytest.raises(KeyError):
+            loop.remove(a)  # already removed
+    finally:
+        a.close()
+        b.close()
+        loop.close()
+
+
+def test_call_soon_runs_in_order_before_waiting_on_sockets():
+    loop, log = EventLoop(), []
+    loop.call_soon(log.append, "a")
+    loop.call_soon(lambda: (log.append("b"), loop.call_soon(log.append, "d")))
+    loop.call_soon(log.append, "c")
+    loop.run(timeout=1)
+    assert log == ["a", "b", "c", "d"]
+    assert loop.turns == 0  # never had to ask the selector
+    loop.close()
+
+
+def test_on_turn_sees_every_select():
+    a, b = socket.socketpair()
+    loop, seen = EventLoop(), []
+    loop.on_turn = lambda lp, events: seen.append(len(events))
+    try:
+        b.send(b"x")
+        loop.add_reader(a, lambda: loop.remove(a))
+        loop.run(timeout=5)
+    finally:
+        a.close()
+        b.close()
+        loop.close()
+    assert seen == [1] and loop.turns == 1
