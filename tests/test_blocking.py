@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 import threading
+from pathlib import Path
 
+import nbformat
 import pytest
 
 from support.blocking import (MAX_PAGES_REASON, build_request, crawl_pool, crawl_sequential,
@@ -124,3 +126,29 @@ def test_thread_per_url_leaves_no_thread_behind(make_site):
     before = threading.active_count()
     crawl_thread_per_url(site.url)
     assert threading.active_count() == before
+
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01_sockets_bloqueantes.ipynb"
+
+
+def _notebook_fetch():
+    """The ``fetch`` that notebook 01 defines in a cell, exec()'d on its own."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    sources = [c.source for c in nb.cells if c.cell_type == "code" and "def fetch(" in c.source]
+    assert len(sources) == 1, "notebook 01 must define fetch in exactly one cell"
+    namespace: dict = {}
+    exec(compile(sources[0], "nb01-fetch", "exec"), namespace)
+    return namespace["fetch"]
+
+
+def test_the_notebooks_fetch_behaves_like_the_reference(make_site):
+    nb_fetch = _notebook_fetch()
+    site = make_site(pages=10)
+    for url in (site.url, site.url_of(4), site.url + "page/4?x=1", site.url + "no-existe"):
+        assert nb_fetch(url) == fetch(url), url
+    with socket.socket() as s:  # both fail the same way on a closed port
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/"
+    for f in (nb_fetch, fetch):
+        with pytest.raises(ConnectionRefusedError):
+            f(closed)
