@@ -59,6 +59,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 RESULT_MARK = "BENCH-RESULT "
 UNBOUNDED = 10**9  # the concurrency of a crawler with no limit, for the simulation
+LOAD_SAMPLES: list[float] = []  # 1-minute load average after each crawl
 
 
 # --------------------------------------------------------------------------
@@ -391,6 +392,7 @@ def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log) -> l
                 c = None
             row = run_one(crawler, regime, site, ideal_at(c or UNBOUNDED), expected, c, budget)
             rows.append(row)
+            LOAD_SAMPLES.append(os.getloadavg()[0])
             log("   " + _progress(row))
     return rows
 
@@ -586,8 +588,13 @@ def report(results: dict[str, list[Row]], regimes: list[Regime], info: dict[str,
                  + notes(all_rows) + "\n")
     parts.append("### Targets\n\n```\n" + "\n".join(str(v) for v in verdicts) + "\n```\n")
     mach = "\n".join(f"- {k}: {v}" for k, v in info.items())
-    parts.append(f"### Machine\n\n{mach}\n- load average before / after: "
-                 f"{load[0]} / {load[1]}\n- whole run: {seconds:.0f} s\n")
+    busy = max(LOAD_SAMPLES, default=0.0)
+    parts.append(f"### Machine\n\n{mach}\n- load average (1, 5, 15 min) before / after: "
+                 f"{load[0]} / {load[1]}\n- highest 1-minute load average after a crawl: "
+                 f"{busy:.2f}\n- whole run: {seconds:.0f} s\n")
+    if busy > (os.cpu_count() or 1) + 0.5:
+        parts.append(f"WARNING: load average {busy:.1f} on {os.cpu_count()} cores: other processes "
+                     "competed for the CPU during this run, so its times are pessimistic.\n")
     return "\n".join(parts)
 
 
