@@ -1,0 +1,253 @@
+"""Helpers of notebook 07 (corrutinas vs hilos en números) that are not the lesson.
+
+The lesson code (a coroutine and a thread that each hold one connection open,
+the parsing on the loop and in a pool) stays visible in the notebook; what
+lives here is the plumbing around it:
+
+* :func:`external_site` runs the local site in **another process**
+  (``python -m support.labsite``). Ten thousand client sockets in the kernel
+  plus ten thousand server sockets in the same process would pass this
+  machine's limit of open files (``ulimit -n``), and the server's own memory
+  would pollute the kernel's measurement. The process is stopped by
+  :meth:`ExternalSite.stop`, at the kernel's exit, or by the context manager.
+* :func:`rss` and :func:`connections_to`: the kernel's resident memory and
+  how many of its TCP connections to a port are established (read by psutil
+  from the operating system, not from our own counters).
+* :func:`sample_pages` and :func:`count_links`: CPU-bound work (parsing big
+  pages with BeautifulSoup). ``count_links`` is importable so that a process
+  pool can send it to its workers.
+* :class:`Heartbeat`: a coroutine that ticks every few milliseconds and
+  records the longest gap between two ticks: how long the event loop was
+  blocked.
+* :func:`plot_memory` and :func:`plot_times`: the notebook's two figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import gc
+import os
+import selectors
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+from support.labsite import SiteGraph, raise_fd_limit
+from support.links import extract_links
+
+__all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "count_links",
+           "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "idle_cores", "KIB"]
+
+KIB = 1024
+_SITES: dict[tuple, "ExternalSite"] = {}
+
+
+class ExternalSite:
+    """The local site served by a child process (``python -m support.labsite``)."""
+
+    def __init__(self, pages: int = 10, latency: float = 30.0, start_timeout: float = 30.0):
+        self.pages, self.latency = pages, latency
+        cmd = [sys.executable, "-m", "support.labsite", "--pages", str(pages), "--latency", str(latency)]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        stdin=subprocess.DEVNULL, text=True)
+        with selectors.DefaultSelector() as sel:  # read the URL it prints, with a time limit
+            sel.register(self.process.stdout, selectors.EVENT_READ)
+            ready = sel.select(start_timeout)
+        line = self.process.stdout.readline().strip() if ready else ""
+        if not line.startswith("http://127.0.0.1:"):
+            self.stop()
+            raise RuntimeError(f"the site process did not start (it printed {line!r})")
+        self.url = line
+        self.host = "127.0.0.1"
+        self.port = int(line.rsplit(":", 1)[1].strip("/"))
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        """Terminate the child process (SIGTERM, then SIGKILL after 5 s). Safe twice."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.process.stdout and not self.process.stdout.closed:
+            self.process.stdout.close()
+
+    def __enter__(self) -> "ExternalSite":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"pid {self.process.pid}" if self.running else "stopped"
+        return f"<ExternalSite {self.url} pages={self.pages} latency={self.latency} ({state})>"
+
+
+def external_site(pages: int = 10, latency: float = 30.0) -> ExternalSite:
+    """Start (or reuse) a site in a child process; it stops when this process exits.
+
+    ``latency`` is long on purpose: every request waits that long before its
+    answer, so a connection that has sent its request stays open.
+    """
+    key = (pages, latency)
+    site = _SITES.get(key)
+    if site is None or not site.running:
+        site = _SITES[key] = ExternalSite(pages, latency)
+    return site
+
+
+@atexit.register
+def _stop_all() -> None:
+    for site in list(_SITES.values()):
+        site.stop()
+    _SITES.clear()
+
+
+def rss() -> int:
+    """Resident memory of this process, in bytes, after a garbage collection."""
+    gc.collect()
+    return psutil.Process().memory_info().rss
+
+
+def connections_to(port: int) -> int:
+    """How many TCP connections of this process to ``port`` are ESTABLISHED (asks the OS)."""
+    return sum(1 for c in psutil.Process().net_connections(kind="tcp")
+               if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+
+
+def usable_connections(wanted: int, reserve: int = 500) -> int:
+    """``wanted``, capped by this process's limit of open files (raised as far as allowed)."""
+    return max(1, min(wanted, raise_fd_limit() - reserve))
+
+
+def sample_pages(count: int = 40, links: int = 150, seed: int = 1) -> list[str]:
+    """``count`` big generated pages (about 11 KB and 190 links each with the defaults)."""
+    graph = SiteGraph(pages=max(count, 2 * links), links=links, seed=seed)
+    return [graph.render(i, "http://127.0.0.1:8000/") for i in range(count)]
+
+
+def count_links(html: str) -> int:
+    """CPU-bound work: parse ``html`` with BeautifulSoup and count its links."""
+    return len(extract_links(html))
+
+
+@dataclass
+class Heartbeat:
+    """Ticks every ``interval`` seconds on the running loop; ``max_gap`` is the
+    longest time between two ticks (how long the loop could not run it)::
+
+        async with Heartbeat() as latido:
+            ...            # the work to observe
+        latido.max_gap     # seconds
+    """
+
+    interval: float = 0.005
+    max_gap: float = 0.0
+    ticks: int = 0
+    _task: asyncio.Task | None = field(default=None, repr=False)
+
+    async def _run(self) -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(self.interval)
+            now = time.perf_counter()
+            self.max_gap = max(self.max_gap, now - last)
+            self.ticks += 1
+            last = now
+
+    async def __aenter__(self) -> "Heartbeat":
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0)  # let it start
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await asyncio.sleep(self.interval * 2)  # one more tick sees a gap that just ended
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+
+def _bars(ax, labels, values, colors, fmt):
+    bars = ax.bar(labels, values, color=colors)
+    for bar, value in zip(bars, values):
+        ax.annotate(fmt(value), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=9)
+    ax.tick_params(axis="x", labelsize=9)
+
+
+def plot_memory(per_unit: dict[str, float], lecture: dict[str, float] | None = None):
+    """Bars of bytes per unit (log scale) with the lecture's figures as dashed lines."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    labels = list(per_unit)
+    colors = ["tab:blue" if "corrutina" in k.lower() or "task" in k.lower() else "tab:orange" for k in labels]
+    _bars(ax, labels, [v / KIB for v in per_unit.values()], colors,
+          lambda v: f"{v:,.1f} KiB" if v < 1024 else f"{v / 1024:,.1f} MiB")
+    ax.set_yscale("log")
+    ax.set_ylabel("memoria por unidad (KiB, escala log)")
+    for name, value in (lecture or {}).items():
+        ax.axhline(value / KIB, linestyle="--", color="gray", linewidth=1)
+        ax.annotate(name, (-0.45, value / KIB), ha="left", va="bottom", fontsize=8, color="gray")
+    ax.set_title("Memoria por corrutina y por hilo (medida en esta máquina)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_times(seconds: dict[str, float], counts: dict[str, int]):
+    """Two panels: total time to open the connections, and time per 1,000 of them."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    labels = [f"{k}\n({counts[k]:,} conexiones)" for k in seconds]
+    colors = ["tab:blue" if "corrutina" in k.lower() else "tab:orange" for k in seconds]
+    _bars(left, labels, list(seconds.values()), colors, lambda v: f"{v:.2f} s")
+    left.set_ylabel("segundos en abrirlas todas")
+    _bars(right, labels, [seconds[k] / counts[k] * 1000 for k in seconds], colors, lambda v: f"{v:.2f} s")
+    right.set_ylabel("segundos por cada 1.000")
+    fig.suptitle("Abrir y sostener conexiones: corrutinas contra hilos")
+    fig.tight_layout()
+    return fig
+
+
+def plot_cpu(results: dict[str, tuple[float, float]]):
+    """Two panels for CPU-bound work run three ways: wall time, and the longest
+    time the event loop could not run (``results``: name -> (seconds, max_gap))."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    labels = list(results)
+    colors = ["tab:blue", "tab:orange", "tab:green"][:len(labels)]
+    _bars(left, labels, [results[k][0] for k in labels], colors, lambda v: f"{v:.2f} s")
+    left.set_ylabel("segundos en total")
+    _bars(right, labels, [results[k][1] * 1000 for k in labels], colors, lambda v: f"{v:,.0f} ms")
+    right.set_ylabel("bucle bloqueado como máximo (ms)")
+    fig.suptitle("Trabajo de CPU: en el bucle, en hilos y en procesos")
+    fig.tight_layout()
+    return fig
+
+
+def idle_cores(seconds: float = 0.5) -> float:
+    """How many cores sat idle during the next ``seconds`` (e.g. 1.6 of 2): parallel
+    work can only go faster when there are idle cores to run it."""
+    per_cpu = psutil.cpu_percent(interval=seconds, percpu=True)
+    return sum(max(0.0, 100.0 - p) for p in per_cpu) / 100.0
+
+
+def cpu_count() -> int:
+    """Cores this process may use (the affinity mask, not just the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
