@@ -26,6 +26,8 @@ straight-line code with generators.
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import time
 from collections import deque
@@ -173,9 +175,6 @@ class Fetcher:
 
 
 def _strerror(err: int) -> str:
-    import errno
-    import os
-
     return f"[{errno.errorcode.get(err, err)}] {os.strerror(err)}"
 
 
