@@ -1,0 +1,102 @@
+"""The course in a real JupyterLab: every notebook that uses ipywidgets is
+opened in headless Chromium, run with Run > Run All Cells, and checked: the
+widgets render (no "Loading widget..." left), no cell errored (except those
+tagged ``raises-exception``), every code cell ran. A screenshot of each lands
+in ``artifacts/browser/`` (git ignores ``artifacts/``).
+
+Skipped, with the reason, only where no Chromium is installed (``.ci/run``
+installs Debian's ``chromium``) or Playwright's package is missing. One
+JupyterLab server and one browser serve every notebook of the module.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from browser_util import CHROMIUM_ARGS, find_chromium, jupyterlab, run_all_cells
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts" / "browser"
+_IMPORTS_WIDGETS = re.compile(r"^\s*(import ipywidgets|from ipywidgets import)", re.MULTILINE)
+
+
+def _uses_widgets(path: Path) -> bool:
+    nb = nbformat.read(path, as_version=4)
+    return any(_IMPORTS_WIDGETS.search(cell.source) for cell in nb.cells if cell.cell_type == "code")
+
+
+WIDGET_NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if _uses_widgets(p))
+CHROMIUM = find_chromium()
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (Debian: apt-get install chromium; "
+                                                ".ci/run installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """(page factory, notebook folder): JupyterLab on loopback plus headless Chromium."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed "
+                                                                  "(pip install -r requirements-ci.txt)")
+    tmp = tmp_path_factory.mktemp("browser")
+    root = tmp / "notebooks"
+    root.mkdir()
+    for notebook in WIDGET_NOTEBOOKS:  # Run All and save touch copies, never the course
+        shutil.copy(notebook, root / notebook.name)
+    with jupyterlab(root, tmp / "home") as (base, token), sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(tmp / "chromium"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900})
+        try:
+            yield browser, base, token, root
+        finally:
+            browser.close()
+
+
+def test_some_notebook_has_widgets():
+    assert WIDGET_NOTEBOOKS, "no notebook imports ipywidgets: the browser test would check nothing"
+
+
+@pytest.mark.parametrize("notebook", WIDGET_NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_in_jupyterlab_and_widgets_render(lab, notebook):
+    browser, base, token, root = lab
+    started = time.monotonic()
+    page = browser.new_page()
+    try:
+        try:
+            run_seconds = run_all_cells(page, base, token, notebook.name)
+        finally:
+            first_widget = page.locator(".jp-OutputArea .jupyter-widgets").first
+            if first_widget.count():
+                first_widget.scroll_into_view_if_needed()  # the screenshot shows a widget
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{notebook.stem}.png"))
+        loading = page.get_by_text("Loading widget...").count()
+        broken = page.get_by_text("Error displaying widget").count()
+        widgets = page.locator(".jp-OutputArea .jupyter-widgets").count()
+        sliders = page.locator(".jp-OutputArea .widget-slider").count()
+        progress = page.locator(".jp-OutputArea .widget-progress, .jp-OutputArea .progress").count()
+    finally:
+        page.close()
+
+    ran = nbformat.read(root / notebook.name, as_version=4)  # what JupyterLab saved after Run All
+    errors = [(i, o.get("ename"), o.get("evalue", "")[:200]) for i, c in enumerate(ran.cells)
+              if c.cell_type == "code" and "raises-exception" not in c.metadata.get("tags", [])
+              for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"cells that errored (index, exception): {errors}"
+    not_run = [i for i, c in enumerate(ran.cells) if c.cell_type == "code" and not c.execution_count]
+    assert not not_run, f"code cells that never ran: {not_run}"
+    source = "\n".join(c.source for c in ran.cells if c.cell_type == "code")
+    assert loading == 0 and broken == 0, f"{loading} widgets still 'Loading widget...', {broken} failed to display"
+    assert widgets >= 1, "no widget rendered"
+    assert sliders >= ("IntSlider(" in source) and progress >= ("IntProgress(" in source), (sliders, progress)
+    print(f"\n{notebook.name}: Run All {run_seconds:.1f} s, test {time.monotonic() - started:.1f} s, "
+          f"{widgets} widget views ({sliders} sliders, {progress} progress bars)")
