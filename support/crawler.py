@@ -142,6 +142,8 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
                 return "page", status, _decode(body, resp.charset)
         except TimeoutError:
             reason = TIMEOUT
+        except (aiohttp.ClientSSLError, aiohttp.InvalidURL) as exc:  # asking again will not help
+            return "fail", _error_reason(exc), None
         except aiohttp.ClientError as exc:  # reset, refused, disconnected, bad payload...
             reason = _error_reason(exc)
     return "fail", f"{reason} after {retries + 1} attempts" if retries else reason, None
@@ -173,7 +175,9 @@ def _decode(body: bytes, charset: str | None) -> str:
 def _error_reason(exc: aiohttp.ClientError) -> str:
     name = type(exc).__name__
     strerror = getattr(exc, "strerror", None)
-    return f"{name} ({strerror})" if strerror else name
+    if isinstance(exc, aiohttp.ClientSSLError) or not strerror:
+        return name
+    return f"{name} ({strerror})"
 
 
 # --------------------------------------------------------------------------
@@ -402,3 +406,54 @@ def crawl_sync(root_url: str, **kwargs) -> CrawlResult:
     """
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl") as pool:
         return pool.submit(lambda: asyncio.run(crawl(root_url, **kwargs))).result()
+
+
+# --------------------------------------------------------------------------
+# Measuring a crawler on its own (notebook 06 compares memory with threads)
+# --------------------------------------------------------------------------
+
+_ISOLATED = """
+import gc, json, re, sys
+from support.blocking import crawl_pool
+from support.crawler import crawl_sync
+
+def status(field):
+    return int(re.search(field + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+
+kind, url, c, max_pages = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+gc.collect()
+try:
+    open("/proc/self/clear_refs", "w").write("5")  # peak RSS := current RSS (Linux)
+except OSError:
+    pass
+before = status("VmRSS")
+if kind == "asyncio":
+    report = crawl_sync(url, concurrency=c, max_pages=max_pages)
+else:
+    report = crawl_pool(url, workers=c, max_pages=max_pages)
+print(json.dumps({"seconds": report.seconds, "crawled": len(report.crawled),
+                  "failed": len(report.failed), "peak_growth_kb": status("VmHWM") - before}))
+"""
+
+
+def measure_isolated(kind: str, url: str, concurrency: int, max_pages: int = 10_000,
+                     timeout: float = 120.0) -> dict:
+    """Crawl ``url`` in a fresh Python process and report its time and memory.
+
+    ``kind`` is ``"asyncio"`` (:func:`crawl_sync`) or ``"threads"``
+    (:func:`support.blocking.crawl_pool` with ``concurrency`` workers). Returns
+    ``seconds``, ``crawled``, ``failed`` and ``peak_growth_kb``: how much the
+    process's peak resident memory (``VmHWM``, reset just before the crawl)
+    grew over its resident memory after the imports, so that what the
+    notebook's kernel already holds does not count. Linux only.
+    """
+    import json
+    import subprocess
+    import sys
+
+    if kind not in ("asyncio", "threads"):
+        raise ValueError(f"kind must be 'asyncio' or 'threads', got {kind!r}")
+    out = subprocess.run([sys.executable, "-c", _ISOLATED, kind, url, str(concurrency), str(max_pages)],
+                         capture_output=True, text=True, timeout=timeout, check=True)
+    return json.loads(out.stdout)
+

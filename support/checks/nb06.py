@@ -1,0 +1,152 @@
+"""Checkers of notebook 06 (the asyncio crawler).
+
+* ``06.reintentar``: ``async def descargar(sesion, url, reintentos, espera)``
+  retries 503 answers with exponential backoff, and nothing else.
+* ``06.crawler_acotado``: ``async def crawler_acotado(raiz, C)`` crawls a
+  whole site once per URL with at most C requests in flight, and faster than
+  one page at a time.
+* ``06.simular_ideal``: ``simular(grafo, C, L)``, the zero-CPU discrete-event
+  simulation of a crawl (the benchmark's "ideal").
+
+The async answers run on a fresh loop in a worker thread
+(:func:`support.exercises.run_async`) with a timeout, against a local site
+started and stopped here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import inspect
+import math
+import time
+from collections import deque
+
+import aiohttp
+
+from support.exercises import exercise, expect, run_async
+from support.labsite import LabSite, SiteGraph
+
+
+def _expect_async(fn, name: str) -> None:
+    expect(inspect.iscoroutinefunction(fn), f"{name} tiene que ser una corrutina (async def).",
+           f"Escribe `async def {name}(...)` y usa await dentro.")
+
+
+# -- 06.reintentar ---------------------------------------------------------------
+
+
+@exercise("06.reintentar", "reintentas los 503 con espera creciente, y solo esos",
+          hint="Un for intento in range(reintentos + 1): pide; si el estado no es 503, devuelve "
+               "(estado, texto); si es 503 y quedan intentos, await asyncio.sleep(espera * 2 ** intento).")
+def _check_reintentar(descargar) -> str:
+    _expect_async(descargar, "descargar")
+    with LabSite(pages=6, faults={"error503": 1.0}, fault_options={"error503_times": 2}) as site:
+
+        async def trial():
+            async with aiohttp.ClientSession() as sesion:
+                t0 = time.perf_counter()
+                ok = await asyncio.wait_for(descargar(sesion, site.url_of(1), reintentos=2, espera=0.05), 3)
+                t_ok = time.perf_counter() - t0
+                short = await asyncio.wait_for(descargar(sesion, site.url_of(2), reintentos=1, espera=0.01), 3)
+                missing = await asyncio.wait_for(descargar(sesion, site.url + "no/existe", reintentos=3, espera=0.01), 3)
+                return ok, t_ok, short, missing
+
+        ok, t_ok, short, missing = run_async(trial, timeout=10)
+        hits = site.stats.by_path
+        for answer in (ok, short, missing):
+            expect(isinstance(answer, tuple) and len(answer) == 2,
+                   f"descargar tiene que devolver (estado, texto); devolvió {answer!r:.80}.")
+        expect(ok[0] == 200 and "Pagina 1" in str(ok[1]),
+               f"una página que contesta 503 dos veces y después 200, con reintentos=2, "
+               f"tiene que terminar en 200; devolviste el estado {ok[0]!r}.")
+        expect(hits["/page/1"] == 3, f"con dos 503 y reintentos=2 hacen falta 3 pedidos; hiciste {hits['/page/1']}.")
+        expect(t_ok >= 0.8 * (0.05 + 0.1),
+               f"entre intentos hay que esperar espera, después 2*espera (0,15 s en total); "
+               f"tardaste {t_ok:.3f} s.", "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir.")
+        expect(short[0] == 503 and hits["/page/2"] == 2,
+               f"con reintentos=1 son 2 pedidos como mucho, y se devuelve el último 503; "
+               f"hiciste {hits['/page/2']} y devolviste {short[0]!r}.")
+        expect(missing[0] == 404 and hits["/no/existe"] == 1,
+               f"un 404 no se reintenta (no va a cambiar): hiciste {hits['/no/existe']} pedidos.")
+    return "reintentas solo lo pasajero, con espera exponencial"
+
+
+# -- 06.crawler_acotado -------------------------------------------------------------
+
+_PAGES, _LATENCY, _C = 24, 0.06, 4
+
+
+@exercise("06.crawler_acotado", "recorres todo el sitio, una vez por URL, con a lo sumo C pedidos en vuelo",
+          hint="Parte de crawler_minimo: una asyncio.Queue, C tareas trabajadoras y await cola.join(); "
+               "o un asyncio.Semaphore(C) alrededor de cada pedido y un conjunto de URLs vistas.")
+def _check_crawler_acotado(crawler_acotado) -> str:
+    _expect_async(crawler_acotado, "crawler_acotado")
+    with LabSite(pages=_PAGES, latency=_LATENCY, seed=6) as site:
+        t0 = time.perf_counter()
+        found = run_async(crawler_acotado, site.url, _C, timeout=10)
+        elapsed = time.perf_counter() - t0
+        expect(found is not None and not isinstance(found, str),
+               "crawler_acotado tiene que devolver el conjunto de URLs rastreadas.")
+        found = set(found)
+        missing = site.all_urls() - found
+        expect(not missing, f"faltan {len(missing)} de {_PAGES} páginas, por ejemplo {sorted(missing)[:2]}.",
+               "Encola cada enlace nuevo de cada página (follow(extract_links(html), url, raiz)).")
+        expect(found <= site.all_urls(), f"devolviste URLs que no son del sitio: {sorted(found - site.all_urls())[:2]}.")
+        twice = sorted(p for p, n in site.stats.by_path.items() if n > 1)
+        expect(not twice, f"pediste {len(twice)} páginas más de una vez (por ejemplo {twice[0] if twice else ''}).",
+               "Guarda las URLs vistas en un conjunto y pregunta antes de encolar (sin await en medio).")
+        peak = site.stats.max_in_flight
+        expect(peak <= _C, f"el servidor vio {peak} pedidos a la vez con C={_C}.",
+               "Usa exactamente C trabajadores, o un asyncio.Semaphore(C) alrededor de cada pedido.")
+        sequential = _PAGES * _LATENCY
+        expect(elapsed < 0.7 * sequential,
+               f"tardaste {elapsed:.2f} s: casi lo mismo que de a una página ({sequential:.2f} s).",
+               "Los C trabajadores tienen que correr a la vez: create_task para cada uno, no await uno por uno.")
+    return f"{_PAGES} páginas, a lo sumo {peak} en vuelo, en {elapsed:.2f} s"
+
+
+# -- 06.simular_ideal ----------------------------------------------------------------
+
+
+def reference_simulation(graph, C: int, L: float, tie: str = "page") -> float:
+    """Makespan of the ideal crawl from page 0: each fetch takes L, at most C in flight,
+    a FIFO queue, links queued (once) when their page arrives. ``tie`` orders fetches
+    that end at the same instant: by page number or by start order."""
+    seen, queue, flight, now, order = {0}, deque([0]), [], 0.0, 0
+    while queue or flight:
+        while queue and len(flight) < C:
+            page = queue.popleft()
+            order += 1
+            heapq.heappush(flight, (now + L, page if tie == "page" else order, page))
+        now, _, page = heapq.heappop(flight)
+        for target in graph[page]:
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return now
+
+
+def _cases():
+    cases = []
+    for pages, seed, c in ((40, 1, 3), (100, 2, 10), (100, 3, 1000), (60, 4, 1), (1, 0, 5)):
+        graph = SiteGraph(pages, seed=seed, links=4)
+        cases.append(([list(graph.targets(p)) for p in range(pages)], c, 0.1))
+    chain = [[1], [2, 0], [3], [4], [5], [6], [7], [8], [9], []]
+    cases.append((chain, 50, 0.5))
+    return cases
+
+
+@exercise("06.simular_ideal", "tu simulación da el ideal exacto del recorrido",
+          hint="Un heap de (fin, página) con las descargas en vuelo; mientras haya cola y menos de C en vuelo, "
+               "lanza (ahora + L); saca la que termina antes, avanza el reloj a su fin y encola sus enlaces nuevos.")
+def _check_simular_ideal(simular) -> str:
+    expect(not inspect.iscoroutinefunction(simular), "simular es una función común (def), no async def.")
+    for graph, c, latency in _cases():
+        got = simular(graph, c, latency)
+        expect(isinstance(got, (int, float)), f"simular tiene que devolver un número de segundos; devolvió {got!r:.60}.")
+        want = {reference_simulation(graph, c, latency, tie) for tie in ("page", "start")}
+        ok = any(math.isclose(got, w, rel_tol=1e-9, abs_tol=1e-9) for w in want)
+        expect(ok, f"con {len(graph)} páginas, C={c} y L={latency}: tu simulación da {got:.3f} s, "
+                   f"el ideal es {min(want):.3f} s.")
+    return "la misma simulación que usa el benchmark como ideal"
