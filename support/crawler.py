@@ -302,7 +302,7 @@ class _Crawl:
             result.finish_times.append(time.perf_counter() - self.t0)
             self.settle(url)
             put = self.queue.put_nowait
-            for href in hrefs:
+            for href in dict.fromkeys(hrefs):  # a page often links the same href twice
                 new = self.admit(href, url, depth + 1)
                 if new is not None:
                     put((new, depth + 1))

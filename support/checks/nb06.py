@@ -6,7 +6,8 @@
   whole site once per URL with at most C requests in flight, and faster than
   one page at a time.
 * ``06.simular_ideal``: ``simular(grafo, C, L)``, the zero-CPU discrete-event
-  simulation of a crawl (the benchmark's "ideal").
+  simulation of a crawl, compared with :func:`support.simulate.ideal_time`
+  (the benchmark's "ideal").
 
 The async answers run on a fresh loop in a worker thread
 (:func:`support.exercises.run_async`) with a timeout, against a local site
@@ -16,16 +17,15 @@ started and stopped here.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import inspect
 import math
 import time
-from collections import deque
 
 import aiohttp
 
 from support.exercises import exercise, expect, run_async
 from support.labsite import LabSite, SiteGraph
+from support.simulate import ideal_time
 
 
 def _expect_async(fn, name: str) -> None:
@@ -109,24 +109,6 @@ def _check_crawler_acotado(crawler_acotado) -> str:
 # -- 06.simular_ideal ----------------------------------------------------------------
 
 
-def reference_simulation(graph, C: int, L: float, tie: str = "page") -> float:
-    """Makespan of the ideal crawl from page 0: each fetch takes L, at most C in flight,
-    a FIFO queue, links queued (once) when their page arrives. ``tie`` orders fetches
-    that end at the same instant: by page number or by start order."""
-    seen, queue, flight, now, order = {0}, deque([0]), [], 0.0, 0
-    while queue or flight:
-        while queue and len(flight) < C:
-            page = queue.popleft()
-            order += 1
-            heapq.heappush(flight, (now + L, page if tie == "page" else order, page))
-        now, _, page = heapq.heappop(flight)
-        for target in graph[page]:
-            if target not in seen:
-                seen.add(target)
-                queue.append(target)
-    return now
-
-
 def _cases():
     cases = []
     for pages, seed, c in ((40, 1, 3), (100, 2, 10), (100, 3, 1000), (60, 4, 1), (1, 0, 5)):
@@ -145,8 +127,8 @@ def _check_simular_ideal(simular) -> str:
     for graph, c, latency in _cases():
         got = simular(graph, c, latency)
         expect(isinstance(got, (int, float)), f"simular tiene que devolver un número de segundos; devolvió {got!r:.60}.")
-        want = {reference_simulation(graph, c, latency, tie) for tie in ("page", "start")}
-        ok = any(math.isclose(got, w, rel_tol=1e-9, abs_tol=1e-9) for w in want)
-        expect(ok, f"con {len(graph)} páginas, C={c} y L={latency}: tu simulación da {got:.3f} s, "
-                   f"el ideal es {min(want):.3f} s.")
+        want = ideal_time(graph, c, latency)
+        expect(math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9),
+               f"con {len(graph)} páginas, C={c} y L={latency}: tu simulación da {got:.3f} s, "
+               f"el ideal es {want:.3f} s.")
     return "la misma simulación que usa el benchmark como ideal"
