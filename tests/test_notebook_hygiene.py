@@ -18,7 +18,7 @@ INTENDED_ERROR_TAG = "raises-exception"
 
 # Things that must never appear in a committed output.
 FORBIDDEN = {
-    "a machine path": re.compile(r"(/root/|/home/\w|/Users/\w|/tmp/|/work/|/var/folders/|C:\\\\Users)"),
+    "a machine path": re.compile(r"(/root/|/home/\w|/Users/\w|/tmp/|/work/|/var/folders/|C:\\\\Users|~/\.|site-packages|/lib/python3)"),
     "a Jupyter token": re.compile(r"token=[0-9a-f]{8,}"),
     "a memory address": re.compile(r"\bat 0x[0-9a-f]{6,}"),
 }
