@@ -64,14 +64,20 @@ def _targets_fn(graph: Graph) -> Callable[[int], Sequence[int]]:
 
 
 def simulate(graph: Graph, concurrency: int, latency: float | Callable[[int], float],
-             root: int = 0) -> SimResult:
+             root: int = 0, cpu: float = 0.0) -> SimResult:
     """Simulate a BFS-discovery crawl of ``graph`` from ``root``.
 
     ``concurrency``: at most this many fetches in flight (>= 1).
     ``latency``: seconds every fetch takes, or a function page -> seconds.
+    ``cpu``: seconds of CPU each arrived page costs before its links are known
+    and its slot is free again, on ONE processor (pages wait their turn in
+    arrival order). 0 gives the ideal; a measured CPU cost per page shows how
+    much of a crawler's gap to the ideal that cost alone explains.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency!r}")
+    if cpu < 0:
+        raise ValueError(f"cpu must be >= 0, got {cpu!r}")
     targets = _targets_fn(graph)
     latency_of = latency if callable(latency) else (lambda page, _l=float(latency): _l)
     if not callable(latency) and latency < 0:
@@ -79,26 +85,39 @@ def simulate(graph: Graph, concurrency: int, latency: float | Callable[[int], fl
 
     seen = {root}
     queue: deque[int] = deque([root])
-    in_flight: list[tuple[float, int, int]] = []  # (end time, start sequence, page)
+    # Events: (time, sequence, page, kind). kind 0: the fetch ends (the page
+    # arrives); kind 1: the page is processed (links known, slot free).
+    events: list[tuple[float, int, int, int]] = []
+    busy = 0          # slots taken: fetching, or waiting for / using the CPU
+    cpu_free = 0.0    # when the processor is next free
     order: list[int] = []
+    seq = 0
     now = 0.0
     max_in_flight = 0
 
     def start_fetches() -> None:
-        nonlocal max_in_flight
-        while queue and len(in_flight) < concurrency:
+        nonlocal busy, seq, max_in_flight
+        while queue and busy < concurrency:
             page = queue.popleft()
-            heapq.heappush(in_flight, (now + latency_of(page), len(order), page))
+            heapq.heappush(events, (now + latency_of(page), seq, page, 0))
+            seq += 1
+            busy += 1
             order.append(page)
-        max_in_flight = max(max_in_flight, len(in_flight))
+        max_in_flight = max(max_in_flight, busy)
 
     start_fetches()
-    while in_flight:
-        now = in_flight[0][0]
-        # Every fetch ending now delivers its links (in the order the fetches
-        # started) before the freed slots are refilled.
-        while in_flight and in_flight[0][0] == now:
-            _end, _seq, page = heapq.heappop(in_flight)
+    while events:
+        now = events[0][0]
+        # Everything that happens at this instant (pages arriving, and with
+        # zero CPU their processing too) before the freed slots are refilled.
+        while events and events[0][0] == now:
+            _t, _seq, page, kind = heapq.heappop(events)
+            if kind == 0:
+                cpu_free = max(cpu_free, now) + cpu
+                heapq.heappush(events, (cpu_free, seq, page, 1))
+                seq += 1
+                continue
+            busy -= 1
             for t in targets(page):
                 if t not in seen:
                     seen.add(t)

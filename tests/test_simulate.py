@@ -83,3 +83,18 @@ def test_only_reachable_pages_are_counted_and_bad_arguments_fail():
         simulate(chain(3), 0, 1.0)
     with pytest.raises(ValueError):
         simulate(chain(3), 1, -1.0)
+
+
+def test_cpu_cost_per_page_on_one_processor():
+    # A chain pays latency + CPU at every level.
+    assert ideal_time(chain(4), 10, 0.5) == pytest.approx(2.0)
+    assert simulate(chain(4), 10, 0.5, cpu=0.1).seconds == pytest.approx(4 * 0.6)
+    # A star: the leaves all arrive at 2L + c and queue for the one processor.
+    n, L, c = 11, 1.0, 0.01
+    assert simulate(star(n), 100, L, cpu=c).seconds == pytest.approx(2 * L + c + (n - 1) * c)
+    # CPU cost only ever makes the crawl slower, and the order stays BFS.
+    graph = SiteGraph(pages=500)
+    fast, slow = simulate(graph, 50, 0.1), simulate(graph, 50, 0.1, cpu=0.001)
+    assert slow.seconds > fast.seconds and slow.pages == fast.pages == 500
+    with pytest.raises(ValueError):
+        simulate(chain(3), 1, 1.0, cpu=-0.1)
