@@ -119,6 +119,7 @@ class Row:
     cpu: float | None = None
     rss_mb: float | None = None
     server_cpu: float | None = None
+    ideal_cpu: float | None = None  # the simulation with this crawler's measured CPU per page
     skipped: str | None = None
     error: str | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
@@ -391,6 +392,9 @@ def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log) -> l
             else:
                 c = None
             row = run_one(crawler, regime, site, ideal_at(c or UNBOUNDED), expected, c, budget)
+            if row.ok and row.pages:
+                row.ideal_cpu = simulate(graph, c or UNBOUNDED, regime.latency,
+                                         cpu=row.cpu_per_page).seconds
             rows.append(row)
             LOAD_SAMPLES.append(os.getloadavg()[0])
             log("   " + _progress(row))
@@ -416,7 +420,7 @@ def _fmt(value, spec: str, missing: str = "-") -> str:
 
 def table(rows: list[Row]) -> str:
     head = ["crawler", "N", "L (s)", "C", "pages", "wall (s)", "ideal (s)", "pages/s",
-            "efficiency", "peak RSS (MB)", "CPU s/page", "server CPU (s)"]
+            "efficiency", "peak RSS (MB)", "CPU s/page", "ideal+CPU (s)", "server CPU (s)"]
     body = []
     for r in rows:
         c = "none" if r.concurrency is None else str(r.concurrency)
@@ -428,10 +432,10 @@ def table(rows: list[Row]) -> str:
         body.append([r.crawler.label, str(r.regime.pages), f"{r.regime.latency:g}", c, pages,
                      f"{r.wall:.2f}", f"{r.ideal:.2f}", f"{r.pages_per_s:.0f}",
                      _fmt(r.efficiency, ".3f", "n/a (L=0)"), f"{r.rss_mb:.0f}",
-                     f"{r.cpu_per_page:.5f}", _fmt(r.server_cpu, ".1f")])
+                     f"{r.cpu_per_page:.5f}", _fmt(r.ideal_cpu, ".2f"), _fmt(r.server_cpu, ".1f")])
     full = [b for b in body if len(b) == len(head)]
     widths = [max(len(x[i]) for x in [head] + full) for i in range(len(head))]
-    right = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+    right = set(range(1, len(head)))
 
     def line(cells):
         if len(cells) < len(head):  # a skipped row: the message spans the measured columns
@@ -481,6 +485,10 @@ def notes(rows: list[Row]) -> str:
             out.append(f"- {r.crawler.label}: {r.crawler.note}.{limit}")
         for n in r.notes:
             out.append(f"- {r.crawler.label}: {n}")
+    out.append("- ideal+CPU: the same simulation as the ideal, but each page also costs the crawler's "
+               "measured CPU s/page on one processor; wall minus ideal+CPU is time lost elsewhere "
+               "(the server, connection set-up, scheduling, other processes).")
+    out.append("- server CPU: CPU seconds the site's process used during that crawl.")
     return "\n".join(out)
 
 
