@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Collection
 
 import psutil
 
@@ -40,7 +41,7 @@ from support.labsite import SiteGraph, raise_fd_limit
 from support.links import extract_links
 
 __all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "count_links",
-           "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "idle_cores", "KIB"]
+           "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "idle_cores", "fd_limit", "cpu_seconds", "KIB"]
 
 KIB = 1024
 _SITES: dict[tuple, "ExternalSite"] = {}
@@ -124,9 +125,14 @@ def connections_to(port: int) -> int:
                if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED)
 
 
+def fd_limit() -> int:
+    """This process's limit of open files (``ulimit -n``), raised first as far as allowed."""
+    return raise_fd_limit()
+
+
 def usable_connections(wanted: int, reserve: int = 500) -> int:
-    """``wanted``, capped by this process's limit of open files (raised as far as allowed)."""
-    return max(1, min(wanted, raise_fd_limit() - reserve))
+    """``wanted``, capped by this process's limit of open files (minus ``reserve``)."""
+    return max(1, min(wanted, fd_limit() - reserve))
 
 
 def sample_pages(count: int = 40, links: int = 150, seed: int = 1) -> list[str]:
@@ -221,21 +227,39 @@ def plot_times(seconds: dict[str, float], counts: dict[str, int]):
     return fig
 
 
-def plot_cpu(results: dict[str, tuple[float, float]]):
-    """Two panels for CPU-bound work run three ways: wall time, and the longest
-    time the event loop could not run (``results``: name -> (seconds, max_gap))."""
+def plot_cpu(results: dict[str, tuple[float, float, float]]):
+    """Three panels for CPU-bound work run several ways (``results``: name ->
+    (wall seconds, longest time the loop was blocked, cores in use on average))."""
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
     labels = list(results)
     colors = ["tab:blue", "tab:orange", "tab:green"][:len(labels)]
-    _bars(left, labels, [results[k][0] for k in labels], colors, lambda v: f"{v:.2f} s")
-    left.set_ylabel("segundos en total")
-    _bars(right, labels, [results[k][1] * 1000 for k in labels], colors, lambda v: f"{v:,.0f} ms")
-    right.set_ylabel("bucle bloqueado como máximo (ms)")
+    panels = [(0, 1, "segundos en total", lambda v: f"{v:.2f} s"),
+              (1, 1000, "bucle bloqueado como máximo (ms)", lambda v: f"{v:,.0f} ms"),
+              (2, 1, "núcleos en uso (promedio)", lambda v: f"{v:.2f}")]
+    for ax, (index, scale, title, fmt) in zip(axes, panels):
+        _bars(ax, [k.replace(" de ", "\nde ") for k in labels], [results[k][index] * scale for k in labels],
+              colors, fmt)
+        ax.set_title(title, fontsize=10)
     fig.suptitle("Trabajo de CPU: en el bucle, en hilos y en procesos")
     fig.tight_layout()
     return fig
+
+
+def cpu_seconds(exclude: Collection[int] = ()) -> float:
+    """CPU time used so far by this process (all its threads) and its child
+    processes (a process pool's workers), except the pids in ``exclude``."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        if child.pid in exclude:
+            continue
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:  # it ended meanwhile
+            pass
+    return total
 
 
 def idle_cores(seconds: float = 0.5) -> float:
