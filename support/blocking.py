@@ -41,7 +41,7 @@ from support.timeline import Timeline
 
 __all__ = [
     "fetch", "fetch_raw", "parse_response", "build_request", "crawl_sequential",
-    "crawl_thread_per_url", "crawl_pool", "MAX_PAGES_REASON",
+    "crawl_thread_per_url", "crawl_pool", "MAX_PAGES_REASON", "Frontier", "record_visit",
 ]
 
 #: Reason recorded for URLs found after the crawl reached ``max_pages``.
@@ -141,7 +141,7 @@ def _visit(url: str, timeline: Timeline | None) -> tuple[int | None, list[str] |
     return status, extract_links(body)
 
 
-class _Frontier:
+class Frontier:
     """Which URLs the crawl has met, and whether a new one may still be crawled.
 
     Thread-safe: the thread-per-URL crawler calls :meth:`admit` from many threads.
@@ -171,7 +171,7 @@ class _Frontier:
         return decision.url
 
 
-def _record(report: CrawlReport, url: str, status: int | None, result) -> list[str]:
+def record_visit(report: CrawlReport, url: str, status: int | None, result) -> list[str]:
     """Store the outcome of one visit; return the hrefs to look at (if any)."""
     if isinstance(result, str):
         report.fail(url, result)
@@ -185,12 +185,12 @@ def crawl_sequential(root_url: str, max_pages: int | None = None,
     """Crawl breadth-first, one page at a time, on the calling thread."""
     report, start = CrawlReport(), time.perf_counter()
     root = normalize(root_url)
-    frontier = _Frontier(root, report, max_pages)
+    frontier = Frontier(root, report, max_pages)
     queue = deque([frontier.admit(root, root)])
     while queue:
         url = queue.popleft()
         status, result = _visit(url, timeline)  # the thread waits here, page after page
-        for href in _record(report, url, status, result):
+        for href in record_visit(report, url, status, result):
             new = frontier.admit(href, url)
             if new:
                 queue.append(new)
@@ -207,7 +207,7 @@ def crawl_thread_per_url(root_url: str, max_pages: int | None = None,
     """
     report, start = CrawlReport(), time.perf_counter()
     root = normalize(root_url)
-    frontier = _Frontier(root, report, max_pages)
+    frontier = Frontier(root, report, max_pages)
     threads: list[threading.Thread] = []
     lock = threading.Lock()
 
@@ -219,7 +219,7 @@ def crawl_thread_per_url(root_url: str, max_pages: int | None = None,
 
     def work(url: str) -> None:
         status, result = _visit(url, timeline)
-        for href in _record(report, url, status, result):
+        for href in record_visit(report, url, status, result):
             new = frontier.admit(href, url)
             if new:
                 spawn(new)
@@ -247,7 +247,7 @@ def crawl_pool(root_url: str, max_pages: int | None = None, workers: int = 20,
     """
     report, start = CrawlReport(), time.perf_counter()
     root = normalize(root_url)
-    frontier = _Frontier(root, report, max_pages)
+    frontier = Frontier(root, report, max_pages)
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers,
                                                thread_name_prefix="pool") as pool:
         pending = {pool.submit(_visit, root, timeline): frontier.admit(root, root)}
@@ -256,7 +256,7 @@ def crawl_pool(root_url: str, max_pages: int | None = None, workers: int = 20,
             for future in done:
                 url = pending.pop(future)
                 status, result = future.result()
-                for href in _record(report, url, status, result):
+                for href in record_visit(report, url, status, result):
                     new = frontier.admit(href, url)
                     if new:
                         pending[pool.submit(_visit, new, timeline)] = new

@@ -34,7 +34,7 @@ from collections import deque
 from typing import Callable
 from urllib.parse import urlsplit
 
-from support.blocking import MAX_PAGES_REASON, _Frontier, build_request, parse_response
+from support.blocking import MAX_PAGES_REASON, Frontier, build_request, parse_response
 from support.eventloop import EventLoop
 from support.labsite import raise_fd_limit
 from support.links import extract_links, normalize
@@ -209,7 +209,7 @@ class CallbackCrawler:
             raise ValueError(f"max_connections must be >= 1 or None, got {max_connections!r}")
         self.root = normalize(root_url)
         self.report = CrawlReport()
-        self.frontier = _Frontier(self.root, self.report, max_pages)
+        self.frontier = Frontier(self.root, self.report, max_pages)
         self.timeline = timeline
         self.loop = loop if loop is not None else EventLoop()
         self.max_connections = max_connections

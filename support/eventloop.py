@@ -58,6 +58,10 @@ class EventLoop:
 
     # -- the loop ----------------------------------------------------------
 
+    def watched(self) -> list:
+        """The sockets being watched right now (e.g. to close them after a timeout)."""
+        return [key.fileobj for key in self.selector.get_map().values()]
+
     def pending(self) -> int:
         """Sockets being watched plus callbacks waiting to run."""
         return len(self.selector.get_map()) + len(self.ready)

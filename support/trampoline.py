@@ -39,7 +39,7 @@ import time
 from typing import Any, Callable, Generator
 from urllib.parse import urlsplit
 
-from support.blocking import MAX_PAGES_REASON, _Frontier, _record, build_request, parse_response
+from support.blocking import MAX_PAGES_REASON, Frontier, record_visit, build_request, parse_response
 from support.eventloop import EventLoop
 from support.labsite import raise_fd_limit
 from support.links import extract_links, normalize
@@ -265,7 +265,7 @@ def crawl_trampoline(root_url: str, max_pages: int | None = None, timeline: Time
     raise_fd_limit()  # one socket per page in flight
     report, start = CrawlReport(), time.perf_counter()
     root = normalize(root_url)
-    frontier = _Frontier(root, report, max_pages)
+    frontier = Frontier(root, report, max_pages)
     own = loop is None
     loop = EventLoop() if own else loop
     tasks: dict[str, Task] = {}
@@ -280,7 +280,7 @@ def crawl_trampoline(root_url: str, max_pages: int | None = None, timeline: Time
             result = extract_links(body) if status == 200 else f"HTTP {status}"
         except Exception as exc:  # a page we cannot parse fails alone, not the crawl
             result = f"{type(exc).__name__}: {exc}"
-        for href in _record(report, url, status, result):
+        for href in record_visit(report, url, status, result):
             new = frontier.admit(href, url)
             if new:
                 tasks[new] = Task(visit(new), name=new)
@@ -292,7 +292,7 @@ def crawl_trampoline(root_url: str, max_pages: int | None = None, timeline: Time
     except TimeoutError:
         timed_out = True
     finally:
-        for sock in [key.fileobj for key in loop.selector.get_map().values()]:
+        for sock in loop.watched():
             loop.remove(sock)
         if own:
             loop.close()
