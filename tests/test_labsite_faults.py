@@ -104,7 +104,7 @@ def test_drip_never_trips_a_read_timeout_but_takes_its_time(make_site):
     site = make_site(pages=10, faults={"drip": 0.2}, fault_options={"drip_seconds": 1.2, "drip_interval": 0.1})
     page = site.faulty_pages("drip")[0]
     start = time.perf_counter()
-    status, headers, body = raw_request(site, path_of(site, page), timeout=0.5)  # a 0.5 s read timeout
+    status, headers, body = raw_request(site, path_of(site, page), timeout=1.0)  # a 1 s read timeout
     elapsed = time.perf_counter() - start
     assert status == 200 and body.decode() == site.html_of(page)
     assert int(headers["content-length"]) == len(body)
