@@ -79,7 +79,8 @@ def test_targets_pass_and_fail_on_the_measured_values(bench):
                 make_row(bench, "scrapy", "cpu", wall=5.5, ideal=0.0)],
     }
     verdicts = [v for v in bench.targets(good) if "asyncio+" not in v.text]
-    assert [v.passed for v in verdicts] == [True] * 5, [str(v) for v in verdicts]
+    assert [v.passed for v in verdicts] == [True] * 8, [str(v) for v in verdicts]
+    assert "every crawler measured crawled all 5000 pages" in verdicts[-2].text
     bad = {
         "latency": [make_row(bench, "asyncio", wall=4.4 / 0.96)],
         "concurrency": [make_row(bench, "asyncio", "concurrency", wall=16 / 0.94, ideal=16, rss=70),
@@ -88,12 +89,15 @@ def test_targets_pass_and_fail_on_the_measured_values(bench):
         "cpu": [make_row(bench, "asyncio", "cpu", wall=1.0, ideal=0.0),
                 make_row(bench, "scrapy", "cpu", wall=4.5, ideal=0.0)],
     }
-    verdicts = [v for v in bench.targets(bad) if "asyncio+" not in v.text]
+    verdicts = [v for v in bench.targets(bad) if "asyncio+" not in v.text
+                and "every crawler" not in v.text]
     assert [v.passed for v in verdicts] == [False] * 5, [str(v) for v in verdicts]
     assert str(verdicts[0]).startswith("FAIL  latency-bound")
     # A crawler that missed pages fails its efficiency target however fast it was.
     missed = {"latency": [make_row(bench, "asyncio", wall=4.4, pages=1500)]}
     assert bench.targets(missed)[0].passed is False
+    assert str(bench.targets(missed)[-1]) == ("FAIL  latency-bound: every crawler measured crawled all "
+                                              "2000 pages: NOT asyncio (1500/2000, 0 failed)")
     # Nothing measured: not judged.
     assert bench.targets({"cpu": []})[0].passed is None
 
@@ -130,6 +134,7 @@ def test_quick_run_prints_the_table_ratios_and_cleans_up():
         assert eff == pytest.approx(ideal / wall, abs=0.02)  # wall is rounded to 0.01 s
         assert 0 < eff <= 1.05 and 10 < rss < 1000 and cpu > 0
     assert "pages/s / thread pool" in out
+    assert "PASS  quick (tiny site): every crawler measured crawled all 30 pages" in out
     if HAS_SCRAPY:
         assert re.search(r"^asyncio\s+\d+\.\d\dx", out.split("Ratios")[1], re.M)
     assert "- cores: " in out and "- python: CPython" in out

@@ -538,6 +538,17 @@ def targets(results: dict[str, list[Row]]) -> list[Verdict]:
                               f"{_fmt(a and a.pages_per_s, '.0f')} pages/s = "
                               f"{_fmt(ratio, '.1f')}x Scrapy's {_fmt(s and s.pages_per_s, '.0f')} "
                               f"(>= 5x)"))
+    for key, rows in results.items():
+        measured = [r for r in rows if r.ok]
+        missing = [f"{r.crawler.label} ({r.pages}/{r.expected}, {r.failed} failed)"
+                   for r in measured if not r.complete]
+        errors = [r.crawler.label for r in rows if r.error]
+        if measured or errors:
+            text = (f"{rows[0].regime.title}: every crawler measured "
+                    f"crawled all {rows[0].expected} pages")
+            if missing or errors:
+                text += ": NOT " + ", ".join(missing + [f"{e} (error)" for e in errors])
+            out.append(Verdict(not missing and not errors, text))
     return out
 
 
@@ -652,7 +663,7 @@ def main(argv=None) -> int:
         results[regime.key] = run_regime(regime, crawlers, args.budget, log)
     seconds = time.perf_counter() - start
     load1 = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    verdicts = targets(results) if not args.quick else []
+    verdicts = targets(results)
     text = report(results, regimes, info, verdicts, seconds, (load0, load1))
     print(text)
     if args.markdown:
