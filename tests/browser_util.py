@@ -113,30 +113,32 @@ PROMPTS_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .
 
 def run_all_cells(page, base: str, token: str, notebook: str, run_timeout: float = 150.0) -> float:
     """Open ``notebook``, wait for its kernel, Run All Cells, wait until every
-    code cell has run (or the run has stopped: no cell queued for 3 s), then
-    save. Returns the seconds Run All took."""
+    code cell has run (or the run has stopped: the kernel idle for 3 s with
+    cells left unrun), then save. Returns the seconds Run All took."""
     page.goto(f"{base}/lab/tree/{notebook}?token={token}&reset", wait_until="domcontentloaded")
-    page.get_by_text(KERNEL_IDLE).first.wait_for(timeout=90_000)
+    idle = page.get_by_text(KERNEL_IDLE).first
+    idle.wait_for(timeout=90_000)
     page.locator("#jp-MainMenu").get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
     start = time.monotonic()
-    # A code cell shows "[n]:" once it has run, "[*]:" while queued or running.
-    stopped_since = None
+    # A code cell shows "[n]:" once it has run. Queued cells may show "[*]:" or
+    # an empty "[ ]:", so the kernel's status tells a stopped run from a slow one.
+    idle_since = None
     while time.monotonic() - start < run_timeout:
         prompts = page.evaluate(PROMPTS_JS)
         if prompts and all(re.search(r"\[\d+\]", p) for p in prompts):
             break
-        if any("*" in p for p in prompts):
-            stopped_since = None
-        elif stopped_since is None:
-            stopped_since = time.monotonic()
-        elif time.monotonic() - stopped_since > 3:
-            break  # Run All stopped at an error: the caller reports which cells did not run
-        time.sleep(0.5)
+        if idle.is_visible():
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > 3:
+                break  # Run All stopped at an error: the caller reports which cells did not run
+        else:
+            idle_since = None
+        time.sleep(0.3)
     else:
         raise TimeoutError(f"{notebook}: Run All did not finish in {run_timeout:.0f} s")
     elapsed = time.monotonic() - start
-    page.get_by_text(KERNEL_IDLE).first.wait_for(timeout=30_000)
+    idle.wait_for(timeout=30_000)
     page.keyboard.press("Control+s")
     page.get_by_text("Saving completed").first.wait_for(timeout=15_000, state="attached")
     return elapsed
