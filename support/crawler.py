@@ -16,6 +16,9 @@ How it works
 * A worker fetches a page, parses its links and puts the new ones in the
   queue. ``queue.join()`` returns when every URL put has been processed: that
   is how the crawl knows it is finished without counting workers.
+* When responses arrive in a burst and URLs are already waiting, a worker
+  sends its next request before parsing the page it got (:meth:`_Crawl.defer`):
+  the network never waits for the parser.
 * Every URL met gets one outcome in the :class:`CrawlResult`: ``crawled``
   (fetched and parsed), ``skipped`` (not fetched, or not a page: the reason
   says why) or ``failed`` (the reason says why). Nothing is dropped silently.
@@ -31,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Collection
 
@@ -205,7 +209,10 @@ class _Crawl:
         self.queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
         self.seen: set[str] = set()        # every canonical URL met (admitted or skipped)
         self.pending: dict[str, int] = {}  # admitted, no outcome yet: url -> depth
-        self.in_flight: set[str] = set()   # being fetched right now
+        self.in_flight: set[str] = set()   # being fetched, or fetched and waiting to be parsed
+        self.fetching = 0                  # requests open right now (at most C)
+        self.to_parse: deque = deque()     # fetched pages whose parsing was deferred
+        self.stopped = False
         self.too_deep: set[str] = set()    # skipped for max_depth (may be met again closer)
 
     # -- admission: one place decides what enters the queue --------------------
@@ -251,23 +258,31 @@ class _Crawl:
         queue = self.queue
         while True:
             url, depth = await queue.get()
+            deferred = False
             try:
-                await self.visit(url, depth)
+                deferred = await self.visit(url, depth)
             finally:
-                queue.task_done()
+                if not deferred:  # a deferred page calls task_done once it is parsed
+                    queue.task_done()
 
-    async def visit(self, url: str, depth: int) -> None:
-        """Fetch ``url``; follow its redirects (up to ``max_redirects``); queue its links."""
+    async def visit(self, url: str, depth: int) -> bool:
+        """Fetch ``url``; follow its redirects (up to ``max_redirects``); queue its links.
+
+        Returns True when the page's parsing was deferred (see :meth:`defer`).
+        """
         result, hops = self.result, 0
         while True:
             self.in_flight.add(url)
-            result.max_in_flight = max(result.max_in_flight, len(self.in_flight))
+            self.fetching += 1
+            result.max_in_flight = max(result.max_in_flight, self.fetching)
             try:
                 kind, value, extra = await fetch(
                     self.session, url, timeout=self.timeout, retries=self.retries,
                     backoff=self.backoff, max_bytes=self.max_bytes, on_retry=self._count_retry)
             except Exception as exc:  # anything aiohttp did not foresee: this URL fails, the crawl goes on
                 kind, value, extra = "fail", f"error ({type(exc).__name__}: {exc})", None
+            finally:
+                self.fetching -= 1
             if kind != "redirect":
                 break
             # A redirect is a page with a single link: its target goes through admission.
@@ -276,7 +291,7 @@ class _Crawl:
             if extra is None:
                 del result.skipped[url]
                 result.fail(url, "redirect without Location")
-                return
+                return False
             result.redirects[url] = extra
             hops += 1
             if hops > self.max_redirects:
@@ -285,33 +300,75 @@ class _Crawl:
                 if target not in self.seen:
                     self.seen.add(target)
                     result.skip(target, TOO_MANY_REDIRECTS)
-                return
+                return False
             target = self.admit(extra, url, depth)
             if target is None:
-                return
+                return False
             url = target  # this worker fetches the target itself, right away
         if kind == "page":
-            try:
-                hrefs = extract_links(extra, self.parser)
-            except Exception as exc:  # a parser that gives up on malformed HTML
-                kind, value = "fail", f"parse error ({type(exc).__name__})"
-        if kind == "page":
-            result.ok(url, value)
-            result.depth[url] = depth
-            result.bytes += len(extra)
-            result.finish_times.append(time.perf_counter() - self.t0)
-            self.settle(url)
-            put = self.queue.put_nowait
-            for href in dict.fromkeys(hrefs):  # a page often links the same href twice
-                new = self.admit(href, url, depth + 1)
-                if new is not None:
-                    put((new, depth + 1))
+            if not self.queue.empty() and len(self.to_parse) < self.concurrency:
+                self.defer(url, depth, value, extra)
+                return True
+            self.parse(url, depth, value, extra)
         elif kind == "skip":
             result.skip(url, value)
             self.settle(url)
+            self.report_progress()
         else:
             result.fail(url, value)
             self.settle(url)
+            self.report_progress()
+        return False
+
+    # -- parsing: right away, or just after the next request is on its way ----
+
+    def defer(self, url: str, depth: int, status: int, text: str) -> None:
+        """Parse this page a little later, so that the worker sends its next request first.
+
+        Discussion: when many responses arrive together, each worker used to
+        parse its page before asking for the next one, so the last request
+        of the burst left only after every page of the burst was parsed. If
+        other URLs are already waiting in the queue, the new links of this
+        page are not needed yet: the worker takes the next URL and sends its
+        request at once, and the page is parsed by a callback of the loop, one
+        page per turn of the loop, between network events. At most C pages
+        wait to be parsed, so memory stays bounded.
+        """
+        self.to_parse.append((url, depth, status, text))
+        if len(self.to_parse) == 1:
+            asyncio.get_running_loop().call_soon(self._parse_next)
+
+    def _parse_next(self) -> None:
+        if not self.to_parse or self.stopped:
+            return
+        url, depth, status, text = self.to_parse.popleft()
+        try:
+            self.parse(url, depth, status, text)
+        finally:
+            self.queue.task_done()
+            if self.to_parse:
+                asyncio.get_running_loop().call_soon(self._parse_next)
+
+    def parse(self, url: str, depth: int, status: int, text: str) -> None:
+        """Record the page as crawled and queue its new links (or fail it if unparseable)."""
+        result = self.result
+        try:
+            hrefs = extract_links(text, self.parser)
+        except Exception as exc:  # a parser that gives up on malformed HTML
+            result.fail(url, f"parse error ({type(exc).__name__})")
+            self.settle(url)
+            self.report_progress()
+            return
+        result.ok(url, status)
+        result.depth[url] = depth
+        result.bytes += len(text)
+        result.finish_times.append(time.perf_counter() - self.t0)
+        self.settle(url)
+        put = self.queue.put_nowait
+        for href in dict.fromkeys(hrefs):  # a page often links the same href twice
+            new = self.admit(href, url, depth + 1)
+            if new is not None:
+                put((new, depth + 1))
         self.report_progress()
 
     def report_progress(self) -> None:
@@ -346,6 +403,7 @@ class _Crawl:
             except TimeoutError:
                 result.deadline_reached = True
             finally:
+                self.stopped = True
                 for w in workers:
                     w.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)

