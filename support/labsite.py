@@ -104,7 +104,6 @@ import atexit
 import dataclasses
 import html
 import logging
-import math
 import random
 import re
 import resource
@@ -838,7 +837,7 @@ class LabSite:
         sent = 0
         while (remaining := end - loop.time()) > 0:
             if await self._pause(min(opts["drip_interval"], remaining)):
-                request.transport and request.transport.abort()
+                _abort(request)
                 return
             if sent < len(body) - 1:
                 await response.write(body[sent:sent + 1])
@@ -860,7 +859,7 @@ class LabSite:
         block = (b"relleno " * 8191 + b"\n")[:65536]
         while filler > 0:
             if self._closing.is_set():
-                request.transport and request.transport.abort()
+                _abort(request)
                 return
             piece = block[:filler]
             await response.write(piece)
@@ -883,6 +882,12 @@ class LabSite:
             body = f'Pagina {page} en texto plano.\n<a href="{decoy}">no es un enlace</a>\n'.encode()
         charset = "utf-8" if kind in ("application/json", "text/plain") else None
         return web.Response(body=body, content_type=kind, charset=charset)
+
+
+def _abort(request: web.BaseRequest) -> None:
+    """Close the request's connection at once (the site is stopping)."""
+    if request.transport is not None:
+        request.transport.abort()
 
 
 # --------------------------------------------------------------------------

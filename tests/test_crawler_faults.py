@@ -12,7 +12,6 @@ import asyncio
 import time
 import tracemalloc
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import pytest
 import requests
