@@ -41,7 +41,7 @@ from support.labsite import SiteGraph, raise_fd_limit
 from support.links import extract_links
 
 __all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "count_links",
-           "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "idle_cores", "fd_limit", "cpu_seconds", "KIB"]
+           "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "idle_cores", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
 
 KIB = 1024
 _SITES: dict[tuple, "ExternalSite"] = {}
@@ -260,6 +260,13 @@ def cpu_seconds(exclude: Collection[int] = ()) -> float:
         except psutil.Error:  # it ended meanwhile
             pass
     return total
+
+
+def busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent busy so far (all processes)."""
+    times = psutil.cpu_times()
+    busy = ("user", "nice", "system", "irq", "softirq")  # guest time is already inside user
+    return sum(getattr(times, name, 0.0) for name in busy)
 
 
 def idle_cores(seconds: float = 0.5) -> float:
