@@ -19,7 +19,11 @@ lives here is the plumbing around it:
 * :class:`Heartbeat`: a coroutine that ticks every few milliseconds and
   records the longest gap between two ticks: how long the event loop was
   blocked.
-* :func:`plot_memory` and :func:`plot_times`: the notebook's two figures.
+* :func:`cpu_seconds` (this process and its children, e.g. a process pool's
+  workers) and :func:`busy_seconds` (every process of the machine): CPU time
+  from the operating system, so "cores in use" is CPU seconds over wall
+  seconds, and what other programs took meanwhile is the difference.
+* :func:`plot_memory`, :func:`plot_times` and :func:`plot_cpu`: the figures.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from support.labsite import SiteGraph, raise_fd_limit
 from support.links import extract_links
 
 __all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "count_links",
-           "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "idle_cores", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
+           "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
 
 KIB = 1024
 _SITES: dict[tuple, "ExternalSite"] = {}
@@ -267,13 +271,6 @@ def busy_seconds() -> float:
     times = psutil.cpu_times()
     busy = ("user", "nice", "system", "irq", "softirq")  # guest time is already inside user
     return sum(getattr(times, name, 0.0) for name in busy)
-
-
-def idle_cores(seconds: float = 0.5) -> float:
-    """How many cores sat idle during the next ``seconds`` (e.g. 1.6 of 2): parallel
-    work can only go faster when there are idle cores to run it."""
-    per_cpu = psutil.cpu_percent(interval=seconds, percpu=True)
-    return sum(max(0.0, 100.0 - p) for p in per_cpu) / 100.0
 
 
 def cpu_count() -> int:
