@@ -74,7 +74,7 @@ def _check_reintentar(descargar) -> str:
 
 # -- 06.crawler_acotado -------------------------------------------------------------
 
-_PAGES, _LATENCY, _C = 24, 0.06, 4
+_PAGES, _LATENCY, _C = 24, 0.08, 4
 
 
 @exercise("06.crawler_acotado", "recorres todo el sitio, una vez por URL, con a lo sumo C solicitudes en vuelo",
