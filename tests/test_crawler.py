@@ -343,3 +343,21 @@ def test_bodies_over_max_bytes_are_not_read(tiny):
     assert "/oculto" not in server.hits
     result = crawl_sync(server.url(), max_bytes=1_000_000)
     assert server.url("/oculto") in result.failed  # read, parsed, followed (and 404)
+
+
+def test_parsing_deferred_in_a_burst_loses_nothing(make_site, monkeypatch):
+    import support.crawler as crawler_module
+
+    deferred = []
+    original = crawler_module._Crawl.defer
+
+    def spy(self, url, *rest):
+        deferred.append(url)
+        assert len(self.to_parse) < self.concurrency  # bounded backlog
+        return original(self, url, *rest)
+
+    monkeypatch.setattr(crawler_module._Crawl, "defer", spy)
+    site = make_site(pages=120, latency=0.05)
+    result = crawl_sync(site.url, concurrency=10)
+    assert set(result.crawled) == site.all_urls() and not result.failed
+    assert deferred and set(deferred) <= set(result.crawled)
