@@ -354,3 +354,24 @@ def test_listens_on_127_0_0_1_only(make_site):
         with pytest.raises(OSError):
             socket.create_connection((address, site.port), timeout=1).close()
     assert raw_request(site, b"/")[0] == 200
+
+
+def test_command_line_takes_faults_and_options():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "support.labsite", "--pages", "10", "--fault", "error500=0.3",
+                             "--fault", "redirect_chain=0.2", "--fault-option", "chain_length=3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        same = LabSite(pages=10, faults={"error500": 0.3, "redirect_chain": 0.2}, fault_options={"chain_length": 3})
+        assert len(same.faulty_pages("error500")) == 3
+        for page in same.faulty_pages("error500"):
+            assert requests.get(f"{url}page/{page}", timeout=5).status_code == 500
+        chained = requests.get(f"{url}page/{same.faulty_pages('redirect_chain')[0]}", timeout=5)
+        assert chained.status_code == 200 and len(chained.history) == 3
+    finally:
+        proc.terminate()
+        proc.wait(5)
