@@ -190,6 +190,8 @@ def _error_reason(exc: aiohttp.ClientError) -> str:
 
 
 class _Crawl:
+    """The state of one crawl: the queue, the URLs met, and the result being filled."""
+
     def __init__(self, root_url: str, concurrency: int, max_pages, max_depth, request_timeout,
                  deadline, retries, backoff, max_redirects, max_bytes, allowed_hosts, parser, progress):
         if concurrency < 1:
