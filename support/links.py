@@ -79,11 +79,25 @@ def normalize(url: str) -> str:
     port = parts.port
     netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
     path = parts.path or "/"
+    if "%" in path:
+        path = _PERCENT.sub(_normalize_escape, path)
     if "/." in path:
         path = _remove_dot_segments(path)
     if not _PATH_OK.fullmatch(path):
         path = quote(path, safe=_PATH_SAFE)
     return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _normalize_escape(match: re.Match) -> str:
+    """``%38`` -> ``8`` (an unreserved character needs no escape; servers and
+    clients decode it, so ``/page/%38`` *is* ``/page/8``); other escapes in
+    upper case (RFC 3986, 6.2.2)."""
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -194,9 +208,8 @@ def _plain(origin: str, path: str) -> str | None:
     return origin + path
 
 
-# A path (and query) that normalize() would leave exactly as it is.
-_PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*")
-
+# A path (and query) that normalize() would leave exactly as it is (no escapes to normalize).
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 
 
 def follow(hrefs: Iterable[str], page_url: str, root_url: str | None = None) -> list[str]:
