@@ -124,6 +124,7 @@ def test_quick_run_prints_the_table_ratios_and_cleans_up():
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "crawler" in out and "efficiency" in out and "peak RSS (MB)" in out
+    assert "ideal+CPU (s)" in out and "others (cores)" in out and "CPU used by other processes" in out
     ideal = ideal_time(SiteGraph(30), 10, 0.05)
     for name in ("thread pool", "asyncio") + (("scrapy",) if HAS_SCRAPY else ()):
         row = re.search(rf"^{name}\s+30\s+0\.05\s+10\s+30\s+([\d.]+)\s+([\d.]+)\s+\d+\s+([\d.]+)\s+"

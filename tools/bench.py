@@ -59,7 +59,6 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 RESULT_MARK = "BENCH-RESULT "
 UNBOUNDED = 10**9  # the concurrency of a crawler with no limit, for the simulation
-LOAD_SAMPLES: list[float] = []  # 1-minute load average after each crawl
 
 
 # --------------------------------------------------------------------------
@@ -119,6 +118,7 @@ class Row:
     cpu: float | None = None
     rss_mb: float | None = None
     server_cpu: float | None = None
+    others: float | None = None  # cores used by other processes of the machine during the crawl
     ideal_cpu: float | None = None  # the simulation with this crawler's measured CPU per page
     skipped: str | None = None
     error: str | None = None
@@ -316,6 +316,21 @@ async def _warm_up(url: str, pages: int, concurrency: int = 2500) -> int:
     return ok
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds all the machine's cores have spent busy since boot (Linux /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return float("nan")
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _projected(crawler: Crawler, regime: Regime, ideal: float) -> float:
     if crawler.name == "sequential":
         return regime.pages * regime.latency
@@ -338,7 +353,9 @@ def run_one(crawler: Crawler, regime: Regime, site: SiteProcess, ideal: float,
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", crawler.name,
                "--url", site.url, "--concurrency", str(c), "--pages", str(regime.pages),
                "--timeout", str(timeout)]
-    server0 = site.cpu_seconds()
+    server0, busy0 = site.cpu_seconds(), _machine_busy_seconds()
+    children0 = _children_cpu_seconds()
+    t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
@@ -350,6 +367,10 @@ def run_one(crawler: Crawler, regime: Regime, site: SiteProcess, ideal: float,
     finally:
         _stop(proc)
     row.server_cpu = site.cpu_seconds() - server0
+    elapsed = time.perf_counter() - t0
+    # CPU the machine spent on anything but this crawler's process and the site.
+    other = (_machine_busy_seconds() - busy0) - (_children_cpu_seconds() - children0) - row.server_cpu
+    row.others = max(other, 0.0) / elapsed if elapsed > 0 else None
     lines = [ln for ln in out.splitlines() if ln.startswith(RESULT_MARK)]
     if proc.returncode != 0 or not lines:
         tail = (err.strip().splitlines() or ["no output"])[-1]
@@ -396,7 +417,6 @@ def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log) -> l
                 row.ideal_cpu = simulate(graph, c or UNBOUNDED, regime.latency,
                                          cpu=row.cpu_per_page).seconds
             rows.append(row)
-            LOAD_SAMPLES.append(os.getloadavg()[0])
             log("   " + _progress(row))
     return rows
 
@@ -420,7 +440,8 @@ def _fmt(value, spec: str, missing: str = "-") -> str:
 
 def table(rows: list[Row]) -> str:
     head = ["crawler", "N", "L (s)", "C", "pages", "wall (s)", "ideal (s)", "pages/s",
-            "efficiency", "peak RSS (MB)", "CPU s/page", "ideal+CPU (s)", "server CPU (s)"]
+            "efficiency", "peak RSS (MB)", "CPU s/page", "ideal+CPU (s)", "server CPU (s)",
+            "others (cores)"]
     body = []
     for r in rows:
         c = "none" if r.concurrency is None else str(r.concurrency)
@@ -432,7 +453,8 @@ def table(rows: list[Row]) -> str:
         body.append([r.crawler.label, str(r.regime.pages), f"{r.regime.latency:g}", c, pages,
                      f"{r.wall:.2f}", f"{r.ideal:.2f}", f"{r.pages_per_s:.0f}",
                      _fmt(r.efficiency, ".3f", "n/a (L=0)"), f"{r.rss_mb:.0f}",
-                     f"{r.cpu_per_page:.5f}", _fmt(r.ideal_cpu, ".2f"), _fmt(r.server_cpu, ".1f")])
+                     f"{r.cpu_per_page:.5f}", _fmt(r.ideal_cpu, ".2f"), _fmt(r.server_cpu, ".1f"),
+                     _fmt(r.others, ".2f")])
     full = [b for b in body if len(b) == len(head)]
     widths = [max(len(x[i]) for x in [head] + full) for i in range(len(head))]
     right = set(range(1, len(head)))
@@ -489,6 +511,8 @@ def notes(rows: list[Row]) -> str:
                "measured CPU s/page on one processor; wall minus ideal+CPU is time lost elsewhere "
                "(the server, connection set-up, scheduling, other processes).")
     out.append("- server CPU: CPU seconds the site's process used during that crawl.")
+    out.append("- others: cores' worth of CPU used by the rest of the machine (other users' "
+               "processes) while that crawler ran; well above 0 means the crawl shared the CPU.")
     return "\n".join(out)
 
 
@@ -607,13 +631,15 @@ def report(results: dict[str, list[Row]], regimes: list[Regime], info: dict[str,
                  + notes(all_rows) + "\n")
     parts.append("### Targets\n\n```\n" + "\n".join(str(v) for v in verdicts) + "\n```\n")
     mach = "\n".join(f"- {k}: {v}" for k, v in info.items())
-    busy = max(LOAD_SAMPLES, default=0.0)
+    others = [r.others for r in all_rows if r.others is not None]
+    busy = max(others, default=0.0)
+    mean = sum(others) / len(others) if others else 0.0
     parts.append(f"### Machine\n\n{mach}\n- load average (1, 5, 15 min) before / after: "
-                 f"{load[0]} / {load[1]}\n- highest 1-minute load average after a crawl: "
-                 f"{busy:.2f}\n- whole run: {seconds:.0f} s\n")
-    if busy > (os.cpu_count() or 1) + 0.5:
-        parts.append(f"WARNING: load average {busy:.1f} on {os.cpu_count()} cores: other processes "
-                     "competed for the CPU during this run, so its times are pessimistic.\n")
+                 f"{load[0]} / {load[1]}\n- CPU used by other processes during the crawls: "
+                 f"{mean:.2f} cores on average, {busy:.2f} at most\n- whole run: {seconds:.0f} s\n")
+    if busy > 0.5:
+        parts.append(f"WARNING: other processes used up to {busy:.1f} of the {os.cpu_count()} cores "
+                     "during this run; the crawls they overlapped are slower than on a quiet machine.\n")
     return "\n".join(parts)
 
 
