@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from pathlib import Path
 
-import nbformat
+from notebook_cells import exec_cells
 import pytest
 
 from support.blocking import (MAX_PAGES_REASON, build_request, crawl_pool, crawl_sequential,
@@ -128,17 +127,9 @@ def test_thread_per_url_leaves_no_thread_behind(make_site):
     assert threading.active_count() == before
 
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01_sockets_bloqueantes.ipynb"
-
-
 def _notebook_fetch():
     """The ``fetch`` that notebook 01 defines in a cell, exec()'d on its own."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    sources = [c.source for c in nb.cells if c.cell_type == "code" and "def fetch(" in c.source]
-    assert len(sources) == 1, "notebook 01 must define fetch in exactly one cell"
-    namespace: dict = {}
-    exec(compile(sources[0], "nb01-fetch", "exec"), namespace)
-    return namespace["fetch"]
+    return exec_cells("01", "def fetch(")["fetch"]
 
 
 def test_the_notebooks_fetch_behaves_like_the_reference(make_site):

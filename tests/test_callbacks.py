@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from notebook_cells import exec_cells
 from support.blocking import MAX_PAGES_REASON, crawl_sequential, fetch
 from support.callbacks import CallbackCrawler, Fetcher, crawl_callbacks, fetch_callbacks
 from support.eventloop import EventLoop
@@ -159,9 +160,7 @@ def test_the_notebook_fetcher_gets_what_the_support_fetcher_gets(site):
     import selectors
 
     from support.blocking import build_request, parse_response
-    from test_eventloop import exec_notebook_cell
-
-    ns = exec_notebook_cell("class Fetcher:", {
+    ns = exec_cells("02", "class Fetcher:", namespace={
         "socket": socket, "build_request": build_request, "parse_response": parse_response,
         "EVENT_READ": selectors.EVENT_READ, "EVENT_WRITE": selectors.EVENT_WRITE})
     got = {}
@@ -170,7 +169,7 @@ def test_the_notebook_fetcher_gets_what_the_support_fetcher_gets(site):
         def terminado(self, respuesta):
             got[self.url] = parse_response(respuesta)[::2]  # (status, body)
 
-    bucle = exec_notebook_cell("def bucle(", {"time": time})["bucle"]
+    bucle = exec_cells("02", "def bucle(", namespace={"time": time})["bucle"]
     urls = [site.url, site.url_of(9), site.url + "no/existe"]
     sel = selectors.DefaultSelector()
     for url in urls:

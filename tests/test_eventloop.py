@@ -11,27 +11,14 @@ from __future__ import annotations
 import selectors
 import socket
 import time
-from pathlib import Path
 
-import nbformat
+from notebook_cells import exec_cells
 import pytest
 
 from support.eventloop import EventLoop
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_selectores_y_callbacks.ipynb"
-
-
-def exec_notebook_cell(marker: str, namespace: dict) -> dict:
-    """Exec, in ``namespace``, the one code cell of notebook 02 that contains ``marker``."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    sources = [c.source for c in nb.cells if c.cell_type == "code" and marker in c.source]
-    assert len(sources) == 1, f"expected one cell with {marker!r} in {NOTEBOOK.name}, found {len(sources)}"
-    exec(compile(sources[0], f"{NOTEBOOK.name}: {marker}", "exec"), namespace)
-    return namespace
-
-
 def _notebook_function(name: str):
-    return exec_notebook_cell(f"def {name}(", {"time": time, "selectors": selectors})[name]
+    return exec_cells("02", f"def {name}(", namespace={"time": time, "selectors": selectors})[name]
 
 
 def _run_notebook_loop(selector, timeout):

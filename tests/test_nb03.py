@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 import time
 import types
-from pathlib import Path
 
-import nbformat
+from notebook_cells import exec_cells
 import pytest
 
 from support.checks.nb03 import bounded
@@ -114,17 +113,9 @@ def test_reference_solutions_are_well_within_the_budget(monkeypatch):
     assert f"{small:,}".replace(",", ".") in verdict.message  # the smaller budget was in force
 
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_iteradores_y_generadores.ipynb"
-
-
 def _notebook_definition(prefix: str, name: str):
     """Exec the notebook's code cell that starts with ``prefix`` and return ``name`` from it."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    sources = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(prefix)]
-    assert len(sources) == 1, f"expected one cell starting with {prefix!r}, found {len(sources)}"
-    namespace: dict = {}
-    exec(compile(sources[0], str(NOTEBOOK), "exec"), namespace)
-    return namespace[name]
+    return exec_cells("03", prefix, prefix=True)[name]
 
 
 def _drive_tanda(tanda, sends):

@@ -11,9 +11,8 @@ checkers (a coroutine that never ends is cancelled, not waited for).
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import nbformat
+from notebook_cells import exec_cells
 import pytest
 
 from support import aio_tools
@@ -21,23 +20,12 @@ from support.blocking import MAX_PAGES_REASON, crawl_pool
 from support.checks import nb05 as checks
 from support.exercises import run_check
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_async_await.ipynb"
-
-
-def _cell(nb, starts_with: str) -> str:
-    sources = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(starts_with)]
-    assert len(sources) == 1, f"notebook 05 should have exactly one cell starting with {starts_with!r}"
-    return sources[0]
-
-
 @pytest.fixture(scope="module")
 def crawl_async():
     """The notebook's ``crawl_async``, defined by exec() of its own cells."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
     ns: dict = {}
     exec("import asyncio, time\nimport aiohttp\n", ns)
-    for start in ("from support.blocking import", "async def crawl_async("):
-        exec(compile(_cell(nb, start), f"notebook-05:{start}", "exec"), ns)
+    exec_cells("05", "from support.blocking import", "async def crawl_async(", namespace=ns, prefix=True)
     return ns["crawl_async"]
 
 

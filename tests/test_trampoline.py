@@ -12,9 +12,8 @@ from __future__ import annotations
 import socket
 import time
 import types
-from pathlib import Path
 
-import nbformat
+from notebook_cells import exec_cells
 import pytest
 
 from support.blocking import MAX_PAGES_REASON
@@ -23,26 +22,15 @@ from support.eventloop import EventLoop
 from support.timeline import Timeline
 from support.trampoline import Future, InvalidStateError, Task, crawl_trampoline, fetch
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_corrutinas_con_generadores.ipynb"
-
-
-def _cell(nb, starts_with: str) -> str:
-    sources = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(starts_with)]
-    assert len(sources) == 1, f"notebook 04 should have exactly one cell starting with {starts_with!r}"
-    return sources[0]
-
-
 @pytest.fixture(scope="module")
 def notebook():
     """The notebook's Future, Task, lecture Task, I/O helpers and Fetcher, exec()'d."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
     ns: dict = {}
     exec("import socket\nfrom urllib.parse import urlsplit\n"
          "from support.blocking import build_request, parse_response\n"
          "from support.timeline import Timeline\n", ns)
-    for start in ("class Future:", "class TaskDeLaClase:", "class Task(Future):",
-                  "def esperar(", "class Fetcher:"):
-        exec(compile(_cell(nb, start), f"notebook-04:{start}", "exec"), ns)
+    exec_cells("04", "class Future:", "class TaskDeLaClase:", "class Task(Future):",
+               "def esperar(", "class Fetcher:", namespace=ns, prefix=True)
     return types.SimpleNamespace(**{k: ns[k] for k in (
         "Future", "Task", "TaskDeLaClase", "siguiente_numero", "Fetcher")})
 
