@@ -42,6 +42,8 @@ def test_typical_wrong_answers_are_rejected(name):
 
 
 @pytest.mark.parametrize("name", EXERCISES)
+# The test hands an async stub to sync checkers too; the coroutine they create is never awaited.
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
 def test_unsolved_stub_is_pending(name):
     def stub(*args, **kwargs):
         raise NotImplementedError
