@@ -19,6 +19,20 @@ import nbformat
 from nbclient import NotebookClient
 
 
+def merge_streams(outputs: list) -> list:
+    """Join consecutive prints to the same stream into one output, as a reader
+    sees them (the kernel may flush one cell's prints in several pieces)."""
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.output_type == "stream" and prev is not None and prev.output_type == "stream"
+                and prev.name == out.name):
+            prev.text += out.text
+        else:
+            merged.append(out)
+    return merged
+
+
 def run(path: Path, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -28,6 +42,8 @@ def run(path: Path, timeout: int = 600) -> float:
     elapsed = time.perf_counter() - start
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     nb.metadata.pop("widgets", None)
     nbformat.validate(nb)
     nbformat.write(nb, path)
