@@ -26,8 +26,11 @@ $(CI): requirements-ci.txt $(COURSE)
 
 install: $(COURSE)
 
+# Jupyter refuses to run as root unless told; containers often run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(COURSE)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG)
 
 test: $(CI)
 	$(BIN)/python -m pytest
