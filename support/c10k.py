@@ -32,16 +32,13 @@ import asyncio
 import atexit
 import gc
 import os
-import selectors
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Collection
 
 import psutil
 
-from support.labsite import SiteGraph, raise_fd_limit
+from support.labsite import ExternalSite, SiteGraph, raise_fd_limit
 from support.links import extract_links
 
 __all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "count_links",
@@ -49,52 +46,6 @@ __all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pag
 
 KIB = 1024
 _SITES: dict[tuple, "ExternalSite"] = {}
-
-
-class ExternalSite:
-    """The local site served by a child process (``python -m support.labsite``)."""
-
-    def __init__(self, pages: int = 10, latency: float = 30.0, start_timeout: float = 30.0):
-        self.pages, self.latency = pages, latency
-        cmd = [sys.executable, "-m", "support.labsite", "--pages", str(pages), "--latency", str(latency)]
-        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                        stdin=subprocess.DEVNULL, text=True)
-        with selectors.DefaultSelector() as sel:  # read the URL it prints, with a time limit
-            sel.register(self.process.stdout, selectors.EVENT_READ)
-            ready = sel.select(start_timeout)
-        line = self.process.stdout.readline().strip() if ready else ""
-        if not line.startswith("http://127.0.0.1:"):
-            self.stop()
-            raise RuntimeError(f"the site process did not start (it printed {line!r})")
-        self.url = line
-        self.host = "127.0.0.1"
-        self.port = int(line.rsplit(":", 1)[1].strip("/"))
-
-    @property
-    def running(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> None:
-        """Terminate the child process (SIGTERM, then SIGKILL after 5 s). Safe twice."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        if self.process.stdout and not self.process.stdout.closed:
-            self.process.stdout.close()
-
-    def __enter__(self) -> "ExternalSite":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = f"pid {self.process.pid}" if self.running else "stopped"
-        return f"<ExternalSite {self.url} pages={self.pages} latency={self.latency} ({state})>"
 
 
 def external_site(pages: int = 10, latency: float = 30.0) -> ExternalSite:

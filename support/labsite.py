@@ -107,8 +107,11 @@ import logging
 import random
 import re
 import resource
+import selectors
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -116,7 +119,7 @@ from typing import Callable, Iterable
 
 from aiohttp import web
 
-__all__ = ["LabSite", "SiteGraph", "serve", "stop_all", "running_sites", "SKIP_KINDS",
+__all__ = ["ExternalSite", "LabSite", "SiteGraph", "serve", "stop_all", "running_sites", "SKIP_KINDS",
            "FAULT_MODES", "FAULT_DEFAULTS", "raise_fd_limit"]
 
 HOST = "127.0.0.1"
@@ -929,6 +932,68 @@ def stop_all() -> None:
 
 
 atexit.register(stop_all)
+
+
+class ExternalSite:
+    """The local site served by a child process (``python -m support.labsite``).
+
+    For measurements where the server must not share the measuring process:
+    its own CPU (the benchmark) or file descriptors and memory (notebook 07).
+    A context manager; :meth:`stop` terminates the process (SIGTERM, then
+    SIGKILL after 5 s).
+    """
+
+    def __init__(self, pages: int = 10, latency: float = 30.0, start_timeout: float = 30.0):
+        self.pages, self.latency = pages, latency
+        cmd = [sys.executable, "-m", "support.labsite", "--pages", str(pages), "--latency", str(latency)]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        stdin=subprocess.DEVNULL, text=True)
+        with selectors.DefaultSelector() as sel:  # read the URL it prints, with a time limit
+            sel.register(self.process.stdout, selectors.EVENT_READ)
+            ready = sel.select(start_timeout)
+        line = self.process.stdout.readline().strip() if ready else ""
+        if not line.startswith("http://127.0.0.1:"):
+            self.stop()
+            raise RuntimeError(f"the site process did not start (it printed {line!r})")
+        self.url = line
+        self.host = "127.0.0.1"
+        self.port = int(line.rsplit(":", 1)[1].strip("/"))
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the site's process has used so far (user + system)."""
+        import psutil  # only here: the site itself never needs it
+
+        try:
+            times = psutil.Process(self.process.pid).cpu_times()
+        except psutil.Error:
+            return float("nan")
+        return times.user + times.system
+
+    def stop(self) -> None:
+        """Terminate the child process (SIGTERM, then SIGKILL after 5 s). Safe twice."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.process.stdout and not self.process.stdout.closed:
+            self.process.stdout.close()
+
+    def __enter__(self) -> "ExternalSite":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"pid {self.process.pid}" if self.running else "stopped"
+        return f"<ExternalSite {self.url} pages={self.pages} latency={self.latency} ({state})>"
 
 
 def main(argv: Iterable[str] | None = None) -> None:

@@ -42,7 +42,6 @@ import json
 import os
 import platform
 import resource
-import selectors
 import subprocess
 import sys
 import time
@@ -228,51 +227,6 @@ def worker_main(args) -> None:
 # --------------------------------------------------------------------------
 
 
-class SiteProcess:
-    """``python -m support.labsite`` in a process of its own (a context manager)."""
-
-    def __init__(self, pages: int, latency: float):
-        self.pages, self.latency = pages, latency
-        self.proc: subprocess.Popen | None = None
-        self.url = ""
-
-    def __enter__(self) -> "SiteProcess":
-        cmd = [sys.executable, "-m", "support.labsite", "--pages", str(self.pages),
-               "--latency", repr(self.latency)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, start_new_session=True)
-        try:
-            self.url = _read_line(self.proc, timeout=30).strip()
-            if not self.url.startswith("http://127.0.0.1:"):
-                raise RuntimeError(f"the site did not start: {self.url!r} {self.proc.stderr.read()}")
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def cpu_seconds(self) -> float:
-        """CPU seconds used so far by the server process (Linux /proc)."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            return float("nan")
-
-    def stop(self) -> None:
-        _stop(self.proc)
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-
-def _read_line(proc: subprocess.Popen, timeout: float) -> str:
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout):
-            raise RuntimeError(f"no output from {proc.args} after {timeout} s")
-    return proc.stdout.readline()
-
-
 def _stop(proc: subprocess.Popen | None) -> None:
     """Terminate ``proc`` (and its process group), kill it if it lingers."""
     if proc is None or proc.poll() is not None:
@@ -337,7 +291,7 @@ def _projected(crawler: Crawler, regime: Regime, ideal: float) -> float:
     return ideal
 
 
-def run_one(crawler: Crawler, regime: Regime, site: SiteProcess, ideal: float,
+def run_one(crawler: Crawler, regime: Regime, site, ideal: float,
             expected: int, concurrency: int | None, budget: float) -> Row:
     row = Row(crawler, regime, concurrency, ideal, expected)
     projected = _projected(crawler, regime, ideal)
@@ -386,7 +340,7 @@ def run_one(crawler: Crawler, regime: Regime, site: SiteProcess, ideal: float,
 
 
 def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log) -> list[Row]:
-    from support.labsite import SiteGraph, raise_fd_limit
+    from support.labsite import ExternalSite, SiteGraph, raise_fd_limit
     from support.simulate import simulate
 
     raise_fd_limit()  # the warm-up opens thousands of connections
@@ -402,7 +356,7 @@ def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log) -> l
     rows = []
     log(f"\n== {regime.title}: N={regime.pages}, L={regime.latency:g} s, C={regime.concurrency} "
         f"(ideal {ideal_at(regime.concurrency):.2f} s, site depth {max(graph.depths())}) ==")
-    with SiteProcess(regime.pages, regime.latency) as site:
+    with ExternalSite(regime.pages, regime.latency) as site:  # its own process: its CPU is not the crawler's
         warm = asyncio.run(_warm_up(site.url, regime.pages))
         log(f"   site {site.url} warmed up ({warm}/{regime.pages} pages)")
         for crawler in crawlers:
