@@ -104,6 +104,7 @@ import atexit
 import dataclasses
 import html
 import logging
+import os
 import random
 import re
 import resource
@@ -940,12 +941,18 @@ class ExternalSite:
     For measurements where the server must not share the measuring process:
     its own CPU (the benchmark) or file descriptors and memory (notebook 07).
     A context manager; :meth:`stop` terminates the process (SIGTERM, then
-    SIGKILL after 5 s).
+    SIGKILL after 5 s). ``cpus``: run the site only on these processors
+    (Linux), so that it never competes with a measured process pinned to the
+    others.
     """
 
-    def __init__(self, pages: int = 10, latency: float = 30.0, start_timeout: float = 30.0):
+    def __init__(self, pages: int = 10, latency: float = 30.0, start_timeout: float = 30.0,
+                 cpus: Iterable[int] | None = None):
         self.pages, self.latency = pages, latency
+        self.cpus = sorted(cpus) if cpus is not None else None
         cmd = [sys.executable, "-m", "support.labsite", "--pages", str(pages), "--latency", str(latency)]
+        if self.cpus is not None:
+            cmd += ["--cpus", ",".join(map(str, self.cpus))]
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                         stdin=subprocess.DEVNULL, text=True)
         with selectors.DefaultSelector() as sel:  # read the URL it prints, with a time limit
@@ -996,6 +1003,21 @@ class ExternalSite:
         return f"<ExternalSite {self.url} pages={self.pages} latency={self.latency} ({state})>"
 
 
+def _cpu_list(text: str) -> set[int]:
+    """``"0,1"`` -> ``{0, 1}``, for ``--cpus``."""
+    import argparse
+
+    try:
+        cpus = {int(x) for x in text.split(",") if x.strip()}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"processor numbers separated by commas, not {text!r}") from None
+    if not cpus:
+        raise argparse.ArgumentTypeError("at least one processor number")
+    if not hasattr(os, "sched_setaffinity"):
+        raise argparse.ArgumentTypeError("pinning to processors needs Linux (os.sched_setaffinity)")
+    return cpus
+
+
 def main(argv: Iterable[str] | None = None) -> None:
     """``python -m support.labsite``: serve a site until interrupted."""
     import argparse
@@ -1008,11 +1030,16 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--latency-max", type=float, default=None,
                         help="if given, latency is drawn per page in [--latency, --latency-max]")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--cpus", type=_cpu_list, default=None, metavar="0,1",
+                        help="run only on these processors (Linux), e.g. to keep a benchmark's "
+                             "client and server on different cores")
     parser.add_argument("--fault", action="append", default=[], metavar="MODE=FRACTION",
                         help=f"fault mode and share of pages, repeatable; modes: {', '.join(FAULT_MODES)}")
     parser.add_argument("--fault-option", action="append", default=[], metavar="KEY=VALUE",
                         help=f"override a fault knob: {', '.join(FAULT_DEFAULTS)}")
     args = parser.parse_args(argv)
+    if args.cpus is not None:  # before the server's thread starts: threads inherit it
+        os.sched_setaffinity(0, args.cpus)
     latency = args.latency if args.latency_max is None else (args.latency, args.latency_max)
     faults = {}
     for item in args.fault:

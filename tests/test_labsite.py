@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +14,7 @@ import psutil
 import pytest
 import requests
 
-from support.labsite import SKIP_KINDS, LabSite, SiteGraph, serve, stop_all
+from support.labsite import SKIP_KINDS, ExternalSite, LabSite, SiteGraph, serve, stop_all
 from support.links import classify, extract_links, follow
 
 
@@ -177,3 +180,21 @@ def test_serve_is_idempotent_and_stop_all_stops():
 def test_bad_parameters_are_clear_errors(params):
     with pytest.raises(ValueError):
         LabSite(**params)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="processor pinning is Linux only")
+def test_external_site_runs_only_on_the_processors_it_is_given():
+    cpu = min(os.sched_getaffinity(0))
+    with ExternalSite(pages=3, latency=0.0, cpus={cpu}) as site:
+        threads = [int(t) for t in os.listdir(f"/proc/{site.process.pid}/task")]
+        assert len(threads) >= 2  # the main thread and the server's
+        assert all(os.sched_getaffinity(t) == {cpu} for t in threads)
+        assert requests.get(site.url, timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("cpus", ["x", ",", "0;1"])
+def test_site_command_line_rejects_a_bad_processor_list(cpus):
+    done = subprocess.run([sys.executable, "-m", "support.labsite", "--cpus", cpus],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "argument --cpus:" in done.stderr and "Traceback" not in done.stderr
