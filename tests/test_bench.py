@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import socket
 import subprocess
@@ -115,7 +116,57 @@ def test_peak_rss_is_the_childs_own_not_the_parents(bench):
     del ballast
 
 
-def test_quick_run_prints_the_table_ratios_and_cleans_up():
+def bench_cpu_split():
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    return {cpus[-1]}, set(cpus[:-1])
+
+
+def test_cpu_split_keeps_the_site_off_the_crawlers_processors(bench):
+    assert bench.cpu_split() == bench_cpu_split()
+    site, crawlers = bench.cpu_split()
+    if site is not None:
+        assert site and crawlers and not site & crawlers
+        assert site | crawlers == os.sched_getaffinity(0)
+
+
+def fake_runs(bench, monkeypatch, walls, pages=None):
+    """Make run_one's single runs return rows with these wall times, in order."""
+    queue = list(walls)
+    calls = []
+
+    def once(crawler, regime, site, ideal, expected, concurrency, projected):
+        calls.append(1)
+        return make_row(bench, crawler.name, wall=queue.pop(0),
+                        pages=(pages or {}).get(len(calls)), cpu=float(len(calls)))
+    monkeypatch.setattr(bench, "_run_once", once)
+    return calls
+
+
+def test_a_short_crawl_is_repeated_and_the_median_run_reported(bench, monkeypatch):
+    calls = fake_runs(bench, monkeypatch, [4.6, 4.5, 4.8])
+    row = bench.run_one(bench.BY_NAME["asyncio"], bench.REGIMES["latency"], None, 4.4, 2000, 100, 120, 3)
+    assert len(calls) == 3
+    assert row.wall == 4.6 and row.cpu == 1.0  # every field from that one run
+    assert row.walls == [4.5, 4.6, 4.8]
+    assert "3" in bench.table([row]).splitlines()[2].split() and "4.50-4.80" in bench.table([row])
+
+
+def test_a_long_crawl_runs_once(bench, monkeypatch):
+    calls = fake_runs(bench, monkeypatch, [bench.REPEAT_BELOW + 1, 1.0, 1.0])
+    row = bench.run_one(bench.BY_NAME["pool"], bench.REGIMES["concurrency"], None, 16, 5000, 1000, 120, 3)
+    assert len(calls) == 1 and row.walls == [bench.REPEAT_BELOW + 1]
+
+
+def test_a_run_that_misses_pages_is_not_hidden_by_the_median(bench, monkeypatch):
+    calls = fake_runs(bench, monkeypatch, [4.6, 4.5, 4.8], pages={2: 1999})
+    row = bench.run_one(bench.BY_NAME["asyncio"], bench.REGIMES["latency"], None, 4.4, 2000, 100, 120, 3)
+    assert len(calls) == 2  # it stops at the incomplete run and reports it
+    assert row.pages == 1999 and not row.complete
+
+
+def test_quick_run_prints_the_table_ratios_and_cleans_up(bench):
     crawlers = ["pool", "asyncio"] + (["scrapy"] if HAS_SCRAPY else [])
     cmd = [sys.executable, str(BENCH), "--quick"] + [f"--crawler={c}" for c in crawlers]
     if not HAS_SCRAPY:
@@ -127,10 +178,11 @@ def test_quick_run_prints_the_table_ratios_and_cleans_up():
     assert "ideal+CPU (s)" in out and "others (cores)" in out and "CPU used by other processes" in out
     ideal = ideal_time(SiteGraph(30), 10, 0.05)
     for name in ("thread pool", "asyncio") + (("scrapy",) if HAS_SCRAPY else ()):
-        row = re.search(rf"^{name}\s+30\s+0\.05\s+10\s+30\s+([\d.]+)\s+([\d.]+)\s+\d+\s+([\d.]+)\s+"
-                        r"(\d+)\s+([\d.]+)", out, re.M)
+        row = re.search(rf"^{name}\s+30\s+0\.05\s+10\s+30\s+(\d+)\s+([\d.]+)\s+([\d.]+)-([\d.]+)\s+"
+                        r"([\d.]+)\s+\d+\s+([\d.]+)\s+(\d+)\s+([\d.]+)", out, re.M)
         assert row, f"no complete row for {name} in:\n{out}"
-        wall, shown_ideal, eff, rss, cpu = (float(x) for x in row.groups())
+        runs, wall, low, high, shown_ideal, eff, rss, cpu = (float(x) for x in row.groups())
+        assert runs == 3 and low <= wall <= high  # a short crawl: three runs, the median shown
         assert shown_ideal == pytest.approx(ideal, abs=0.005)
         assert eff == pytest.approx(ideal / wall, abs=0.02)  # wall is rounded to 0.01 s
         assert 0 < eff <= 1.05 and 10 < rss < 1000 and cpu > 0
@@ -139,6 +191,9 @@ def test_quick_run_prints_the_table_ratios_and_cleans_up():
     if HAS_SCRAPY:
         assert re.search(r"^asyncio\s+\d+\.\d\dx", out.split("Ratios")[1], re.M)
     assert "- cores: " in out and "- python: CPython" in out
+    site_cpus, _ = bench_cpu_split()
+    if site_cpus:
+        assert f"- pinning: site on CPU {max(site_cpus)}, each crawler on CPU" in out
     # The site process is gone: its port refuses connections.
     port = int(re.search(r"site http://127\.0\.0\.1:(\d+)/", done.stderr).group(1))
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):

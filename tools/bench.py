@@ -4,7 +4,11 @@ For each regime (N pages, latency L, concurrency C) the script starts ONE site
 in a process of its own (``python -m support.labsite``), warms it up, then
 runs each crawler in a fresh process of its own, one after another, so that
 the peak RSS and the CPU seconds measured are that crawler's alone and the
-server's CPU is not counted against it. It prints a table per regime:
+server's CPU is not counted against it. With two processors or more, the
+site runs on the last one and the crawlers on the others (Linux
+``sched_setaffinity``): left to itself, the scheduler often wakes a crawler on
+the core of the server that just answered it, and the two then take turns on
+one core while the other idles. It prints a table per regime:
 
     crawler, N, L, C, pages crawled, wall time, ideal time, pages/s,
     efficiency, peak RSS, CPU seconds per page
@@ -119,6 +123,7 @@ class Row:
     server_cpu: float | None = None
     others: float | None = None  # cores used by other processes of the machine during the crawl
     ideal_cpu: float | None = None  # the simulation with this crawler's measured CPU per page
+    walls: list[float] = dataclasses.field(default_factory=list)  # every run's wall time, sorted
     skipped: str | None = None
     error: str | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
@@ -291,13 +296,34 @@ def _projected(crawler: Crawler, regime: Regime, ideal: float) -> float:
     return ideal
 
 
+#: Crawls shorter than this are run ``--repeat`` times and the median run is
+#: reported: on a shared machine one short run can be off by several percent.
+REPEAT_BELOW = 10.0
+
+
 def run_one(crawler: Crawler, regime: Regime, site, ideal: float,
-            expected: int, concurrency: int | None, budget: float) -> Row:
-    row = Row(crawler, regime, concurrency, ideal, expected)
+            expected: int, concurrency: int | None, budget: float, repeat: int = 1) -> Row:
+    """Measure ``crawler``: once, or ``repeat`` times if one run is short; the median run."""
     projected = _projected(crawler, regime, ideal)
     if projected > budget:
+        row = Row(crawler, regime, concurrency, ideal, expected)
         row.skipped = f"skipped: projected N x L = {projected:.0f} s > budget {budget:.0f} s"
         return row
+    runs = [_run_once(crawler, regime, site, ideal, expected, concurrency, projected)]
+    while runs[-1].complete and runs[0].wall < REPEAT_BELOW and len(runs) < repeat:
+        runs.append(_run_once(crawler, regime, site, ideal, expected, concurrency, projected))
+    walls = sorted(r.wall for r in runs if r.ok)
+    if not runs[-1].complete:
+        row = runs[-1]  # a run that failed or missed pages is the result, not hidden by a median
+    else:
+        row = sorted(runs, key=lambda r: r.wall)[(len(runs) - 1) // 2]  # the median run
+    row.walls = walls
+    return row
+
+
+def _run_once(crawler: Crawler, regime: Regime, site, ideal: float,
+              expected: int, concurrency: int | None, projected: float) -> Row:
+    row = Row(crawler, regime, concurrency, ideal, expected)
     timeout = max(60.0, 4 * projected + 60)
     c = concurrency if concurrency is not None else regime.concurrency
     if crawler.name == "scrapy":
@@ -339,7 +365,23 @@ def run_one(crawler: Crawler, regime: Regime, site, ideal: float,
     return row
 
 
-def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log) -> list[Row]:
+def cpu_split() -> tuple[set[int] | None, set[int] | None]:
+    """(the site's processors, the crawlers' processors); (None, None) when
+    there is only one processor or no way to pin (not Linux)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None, None
+    return {cpus[-1]}, set(cpus[:-1])
+
+
+def _cpus(cpus: set[int] | None) -> str:
+    return ",".join(map(str, sorted(cpus))) if cpus else "any"
+
+
+def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log,
+               repeat: int = 1) -> list[Row]:
     from support.labsite import ExternalSite, SiteGraph, raise_fd_limit
     from support.simulate import simulate
 
@@ -353,25 +395,44 @@ def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log) -> l
             ideals[c] = simulate(graph, c, regime.latency).seconds
         return ideals[c]
 
-    rows = []
     log(f"\n== {regime.title}: N={regime.pages}, L={regime.latency:g} s, C={regime.concurrency} "
         f"(ideal {ideal_at(regime.concurrency):.2f} s, site depth {max(graph.depths())}) ==")
-    with ExternalSite(regime.pages, regime.latency) as site:  # its own process: its CPU is not the crawler's
+    site_cpus, crawler_cpus = cpu_split()
+    mine = os.sched_getaffinity(0) if crawler_cpus else None
+    # Its own process: its CPU is not the crawler's. Pinned apart: they never share a core.
+    with ExternalSite(regime.pages, regime.latency, cpus=site_cpus) as site:
         warm = asyncio.run(_warm_up(site.url, regime.pages))
-        log(f"   site {site.url} warmed up ({warm}/{regime.pages} pages)")
-        for crawler in crawlers:
-            if crawler.name == "sequential":
-                c = 1
-            elif crawler.bounded:
-                c = regime.concurrency
-            else:
-                c = None
-            row = run_one(crawler, regime, site, ideal_at(c or UNBOUNDED), expected, c, budget)
-            if row.ok and row.pages:
-                row.ideal_cpu = simulate(graph, c or UNBOUNDED, regime.latency,
-                                         cpu=row.cpu_per_page).seconds
-            rows.append(row)
-            log("   " + _progress(row))
+        log(f"   site {site.url} warmed up ({warm}/{regime.pages} pages); "
+            f"site on CPU {_cpus(site_cpus)}, crawlers on CPU {_cpus(crawler_cpus)}")
+        if crawler_cpus:
+            os.sched_setaffinity(0, crawler_cpus)  # the crawlers' processes inherit it
+        try:
+            rows = _run_crawlers(regime, crawlers, site, graph, expected, ideal_at, budget, log,
+                                 repeat)
+        finally:
+            if mine:
+                os.sched_setaffinity(0, mine)
+    return rows
+
+
+def _run_crawlers(regime, crawlers, site, graph, expected, ideal_at, budget, log,
+                  repeat) -> list[Row]:
+    from support.simulate import simulate
+
+    rows = []
+    for crawler in crawlers:
+        if crawler.name == "sequential":
+            c = 1
+        elif crawler.bounded:
+            c = regime.concurrency
+        else:
+            c = None
+        row = run_one(crawler, regime, site, ideal_at(c or UNBOUNDED), expected, c, budget, repeat)
+        if row.ok and row.pages:
+            row.ideal_cpu = simulate(graph, c or UNBOUNDED, regime.latency,
+                                     cpu=row.cpu_per_page).seconds
+        rows.append(row)
+        log("   " + _progress(row))
     return rows
 
 
@@ -379,8 +440,13 @@ def _progress(row: Row) -> str:
     if not row.ok:
         return f"{row.crawler.label:<18} {row.skipped or row.error}"
     eff = f"{row.efficiency:.3f}" if row.efficiency is not None else "n/a"
+    runs = f", median of {len(row.walls)} runs {_wall_range(row)} s" if len(row.walls) > 1 else ""
     return (f"{row.crawler.label:<18} {row.pages}/{row.expected} pages in {row.wall:.2f} s "
-            f"(efficiency {eff}, {row.rss_mb:.0f} MB, CPU {row.cpu:.2f} s)")
+            f"(efficiency {eff}, {row.rss_mb:.0f} MB, CPU {row.cpu:.2f} s{runs})")
+
+
+def _wall_range(row: Row) -> str:
+    return f"{row.walls[0]:.2f}-{row.walls[-1]:.2f}" if len(row.walls) > 1 else "-"
 
 
 # --------------------------------------------------------------------------
@@ -393,7 +459,7 @@ def _fmt(value, spec: str, missing: str = "-") -> str:
 
 
 def table(rows: list[Row]) -> str:
-    head = ["crawler", "N", "L (s)", "C", "pages", "wall (s)", "ideal (s)", "pages/s",
+    head = ["crawler", "N", "L (s)", "C", "pages", "runs", "wall (s)", "wall range (s)", "ideal (s)", "pages/s",
             "efficiency", "peak RSS (MB)", "CPU s/page", "ideal+CPU (s)", "server CPU (s)",
             "others (cores)"]
     body = []
@@ -405,7 +471,8 @@ def table(rows: list[Row]) -> str:
             continue
         pages = f"{r.pages}" + ("" if r.complete else " !")
         body.append([r.crawler.label, str(r.regime.pages), f"{r.regime.latency:g}", c, pages,
-                     f"{r.wall:.2f}", f"{r.ideal:.2f}", f"{r.pages_per_s:.0f}",
+                     str(len(r.walls)), f"{r.wall:.2f}", _wall_range(r), f"{r.ideal:.2f}",
+                     f"{r.pages_per_s:.0f}",
                      _fmt(r.efficiency, ".3f", "n/a (L=0)"), f"{r.rss_mb:.0f}",
                      f"{r.cpu_per_page:.5f}", _fmt(r.ideal_cpu, ".2f"), _fmt(r.server_cpu, ".1f"),
                      _fmt(r.others, ".2f")])
@@ -558,7 +625,15 @@ def machine() -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "os": f"{platform.system()} {platform.release()}",
         "packages": ", ".join(versions),
+        "pinning": _pinning(),
     }
+
+
+def _pinning() -> str:
+    site, crawlers = cpu_split()
+    if site is None:
+        return "none (one processor, or not Linux): site and crawlers share the processors"
+    return f"site on CPU {_cpus(site)}, each crawler on CPU {_cpus(crawlers)}"
 
 
 def _mem_total() -> str:
@@ -612,6 +687,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-scrapy", action="store_true", help="leave Scrapy out")
     parser.add_argument("--budget", type=float, default=120.0,
                         help="skip a crawler whose projected time exceeds this (seconds)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help=f"runs of each crawl shorter than {REPEAT_BELOW:g} s; the median is "
+                             "reported (default 3)")
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     # internal: one crawl in this process
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -640,7 +718,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     results = {}
     for regime in regimes:
-        results[regime.key] = run_regime(regime, crawlers, args.budget, log)
+        results[regime.key] = run_regime(regime, crawlers, args.budget, log, max(args.repeat, 1))
     seconds = time.perf_counter() - start
     load1 = " ".join(f"{x:.2f}" for x in os.getloadavg())
     verdicts = targets(results)
