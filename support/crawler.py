@@ -62,7 +62,7 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
-@dataclass
+@dataclass(repr=False)  # CrawlReport's short repr, not one listing every URL
 class CrawlResult(CrawlReport):
     """A :class:`~support.report.CrawlReport` plus what the asyncio crawl measured.
 

@@ -56,3 +56,9 @@ class CrawlReport:
     def summary(self) -> str:
         return (f"{len(self.crawled)} crawled, {len(self.skipped)} skipped, "
                 f"{len(self.failed)} failed in {self.seconds:.2f} s")
+
+    def __repr__(self) -> str:
+        # Short on purpose: the dataclass repr of a big crawl is megabytes of
+        # URLs, and Python formats it more often than one would think (a task's
+        # repr shows its result: asyncio.run repr()s it as it restores SIGINT).
+        return f"<{type(self).__name__}: {self.summary()}>"

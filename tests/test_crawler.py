@@ -361,3 +361,13 @@ def test_parsing_deferred_in_a_burst_loses_nothing(make_site, monkeypatch):
     result = crawl_sync(site.url, concurrency=10)
     assert set(result.crawled) == site.all_urls() and not result.failed
     assert deferred and set(deferred) <= set(result.crawled)
+
+
+def test_a_result_repr_is_a_summary_not_every_url():
+    """asyncio.run repr()s its main task's result (3.11, restoring SIGINT): it must stay cheap."""
+    result = CrawlResult(concurrency=3)
+    for i in range(5000):
+        result.ok(f"http://127.0.0.1:1/page/{i}")
+    result.skip("mailto:x@example.com", "scheme mailto: is not http")
+    result.seconds = 4.5
+    assert repr(result) == "<CrawlResult: 5000 crawled, 1 skipped, 0 failed in 4.50 s>"
