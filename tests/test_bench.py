@@ -194,6 +194,7 @@ def test_quick_run_prints_the_table_ratios_and_cleans_up(bench):
     site_cpus, _ = bench_cpu_split()
     if site_cpus:
         assert f"- pinning: site on CPU {max(site_cpus)}, each crawler on CPU" in out
+        assert "- thread pool: ThreadPoolExecutor(max_workers=C), notebook 01. Not pinned" in out
     # The site process is gone: its port refuses connections.
     port = int(re.search(r"site http://127\.0\.0\.1:(\d+)/", done.stderr).group(1))
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
