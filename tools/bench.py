@@ -415,7 +415,6 @@ def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log,
     log(f"\n== {regime.title}: N={regime.pages}, L={regime.latency:g} s, C={regime.concurrency} "
         f"(ideal {ideal_at(regime.concurrency):.2f} s, site depth {max(graph.depths())}) ==")
     site_cpus, crawler_cpus = cpu_split()
-    mine = os.sched_getaffinity(0) if crawler_cpus else None
     # Its own process: its CPU is not the crawler's. Pinned apart: they never share a core.
     with ExternalSite(regime.pages, regime.latency, cpus=site_cpus) as site:
         warm = asyncio.run(_warm_up(site.url, regime.pages))
@@ -427,8 +426,8 @@ def run_regime(regime: Regime, crawlers: list[Crawler], budget: float, log,
             rows = _run_crawlers(regime, crawlers, site, graph, expected, ideal_at, budget, log,
                                  repeat)
         finally:
-            if mine:
-                os.sched_setaffinity(0, mine)
+            if crawler_cpus:
+                os.sched_setaffinity(0, ALL_CPUS)
     return rows
 
 
@@ -476,8 +475,8 @@ def _fmt(value, spec: str, missing: str = "-") -> str:
 
 
 def table(rows: list[Row]) -> str:
-    head = ["crawler", "N", "L (s)", "C", "pages", "runs", "wall (s)", "wall range (s)", "ideal (s)", "pages/s",
-            "efficiency", "peak RSS (MB)", "CPU s/page", "ideal+CPU (s)", "server CPU (s)",
+    head = ["crawler", "N", "L (s)", "C", "pages", "runs", "wall (s)", "wall range (s)", "ideal (s)",
+            "pages/s", "efficiency", "peak RSS (MB)", "CPU s/page", "ideal+CPU (s)", "server CPU (s)",
             "others (cores)"]
     body = []
     for r in rows:
