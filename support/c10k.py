@@ -31,14 +31,13 @@ from __future__ import annotations
 import asyncio
 import atexit
 import gc
-import os
 import time
 from dataclasses import dataclass, field
-from typing import Collection
 
 import psutil
 
-from support.labsite import ExternalSite, SiteGraph, raise_fd_limit
+from support.labsite import ExternalSite, SiteGraph
+from support.osutil import busy_seconds, cpu_count, cpu_seconds, raise_fd_limit
 from support.links import extract_links
 
 __all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "count_links",
@@ -200,33 +199,3 @@ def plot_cpu(results: dict[str, tuple[float, float, float]]):
     fig.suptitle("Trabajo de CPU: en el bucle, en hilos y en procesos")
     fig.tight_layout()
     return fig
-
-
-def cpu_seconds(exclude: Collection[int] = ()) -> float:
-    """CPU time used so far by this process (all its threads) and its child
-    processes (a process pool's workers), except the pids in ``exclude``."""
-    me = psutil.Process()
-    total = sum(me.cpu_times()[:2])
-    for child in me.children(recursive=True):
-        if child.pid in exclude:
-            continue
-        try:
-            total += sum(child.cpu_times()[:2])
-        except psutil.Error:  # it ended meanwhile
-            pass
-    return total
-
-
-def busy_seconds() -> float:
-    """CPU seconds every core of the machine has spent busy so far (all processes)."""
-    times = psutil.cpu_times()
-    busy = ("user", "nice", "system", "irq", "softirq")  # guest time is already inside user
-    return sum(getattr(times, name, 0.0) for name in busy)
-
-
-def cpu_count() -> int:
-    """Cores this process may use (the affinity mask, not just the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1

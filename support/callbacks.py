@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from support.blocking import MAX_PAGES_REASON, Frontier, build_request, parse_response
 from support.eventloop import EventLoop
-from support.labsite import raise_fd_limit
+from support.osutil import raise_fd_limit
 from support.links import extract_links, normalize
 from support.report import CrawlReport
 from support.timeline import Timeline

@@ -107,7 +107,6 @@ import logging
 import os
 import random
 import re
-import resource
 import selectors
 import socket
 import struct
@@ -119,6 +118,8 @@ from collections import Counter, deque
 from typing import Callable, Iterable
 
 from aiohttp import web
+
+from support.osutil import raise_fd_limit
 
 __all__ = ["ExternalSite", "LabSite", "SiteGraph", "serve", "stop_all", "running_sites", "SKIP_KINDS",
            "FAULT_MODES", "FAULT_DEFAULTS", "raise_fd_limit"]
@@ -162,21 +163,6 @@ FAULT_DEFAULTS = {
 _QUIET = logging.getLogger("support.labsite.server")
 _QUIET.addHandler(logging.NullHandler())
 _QUIET.propagate = False
-
-
-def raise_fd_limit(wanted: int = 65536) -> int:
-    """Raise this process's soft limit of open files towards ``wanted``.
-
-    Thousands of concurrent connections need thousands of file descriptors
-    (two per connection when client and server share a process). Returns the
-    soft limit in force afterwards.
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
-    return soft
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""What the course asks the operating system: limits, memory, CPU time.
+
+One module for every reading that is not the lesson, so that crawlers, the
+local site, the measurements and the benchmark never reach into ``/proc`` or
+``resource`` on their own, and so that there is one place to make portable.
+
+Discussion:
+
+* psutil (pinned) is used wherever it gives the number on every platform:
+  resident memory, CPU times of a process and its children, the machine's
+  busy time, established connections.
+* Linux has a few readings psutil does not: the *peak* resident memory
+  (``VmHWM``) and a way to reset it (``/proc/self/clear_refs``). Off Linux the
+  peak comes from ``getrusage`` (macOS: bytes; Linux: KiB) or psutil's
+  ``peak_wset`` (Windows), and it cannot be reset.
+* ``resource`` does not exist on Windows: the file-descriptor limit is then
+  what the C runtime allows, and :func:`raise_fd_limit` only reports it.
+* The environment variable ``CORRUTINAS_SIN_PROC=1`` makes this module behave
+  as if ``/proc`` did not exist (:data:`HAS_PROC` is false), so that the
+  portable path is tested on Linux too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Collection
+
+import psutil
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
+__all__ = ["HAS_PROC", "raise_fd_limit", "fd_limit", "rss", "peak_rss", "reset_peak_rss",
+           "cpu_seconds", "busy_seconds", "cpu_count", "read_int", "proc_status"]
+
+#: True where ``/proc/self`` can be read (Linux), unless ``CORRUTINAS_SIN_PROC`` is set.
+HAS_PROC = (sys.platform.startswith("linux") and Path("/proc/self/status").exists()
+            and os.environ.get("CORRUTINAS_SIN_PROC", "") in ("", "0"))
+
+
+def read_int(path: str) -> int | None:
+    """The integer in a one-number file such as ``/proc/sys/kernel/pid_max``,
+    or None where it cannot be read (not Linux, no such file, not a number)."""
+    if not HAS_PROC and path.startswith("/proc/"):
+        return None
+    try:
+        text = Path(path).read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def proc_status() -> dict[str, int]:
+    """The ``kB`` fields of ``/proc/self/status`` in bytes (``VmRSS``, ``VmHWM``,
+    ``VmSize``...); empty where there is no ``/proc``."""
+    if not HAS_PROC:
+        return {}
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        parts = value.split()
+        if len(parts) == 2 and parts[1] == "kB":
+            out[name] = int(parts[0]) * 1024
+    return out
+
+
+def raise_fd_limit(wanted: int = 65536) -> int:
+    """Raise this process's soft limit of open files towards ``wanted``.
+
+    Thousands of concurrent connections need thousands of file descriptors
+    (two per connection when client and server share a process). Returns the
+    soft limit in force afterwards (on Windows, where ``resource`` does not
+    exist, the C runtime's default of 8,192 sockets is reported unchanged).
+    """
+    if resource is None:
+        return 8192
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):  # macOS caps it below the hard limit (OPEN_MAX)
+            pass
+    return soft
+
+
+def fd_limit() -> int:
+    """This process's limit of open files (``ulimit -n``), raised first as far as allowed."""
+    return raise_fd_limit()
+
+
+def rss() -> int:
+    """Resident memory of this process now, in bytes."""
+    return psutil.Process().memory_info().rss
+
+
+def peak_rss() -> int:
+    """Peak resident memory of this process, in bytes.
+
+    On Linux ``VmHWM`` (this process's own high-water mark, which
+    :func:`reset_peak_rss` can lower). Not ``ru_maxrss`` there: on Linux it
+    keeps the peak of the *parent* at the time of the fork (it survives
+    ``exec``), so every child of a big parent would report the parent's size.
+    """
+    status = proc_status()
+    if "VmHWM" in status:
+        return status["VmHWM"]
+    if sys.platform == "win32":
+        return psutil.Process().memory_info().peak_wset
+    if resource is not None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+    return rss()
+
+
+def reset_peak_rss() -> bool:
+    """Make the peak equal to the current resident memory (Linux); False where it cannot."""
+    if not HAS_PROC:
+        return False
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def cpu_seconds(exclude: Collection[int] = ()) -> float:
+    """CPU time used so far by this process (all its threads) and its child
+    processes (a process pool's workers), except the pids in ``exclude``."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        if child.pid in exclude:
+            continue
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:  # it ended meanwhile
+            pass
+    return total
+
+
+def busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent busy so far (all processes)."""
+    times = psutil.cpu_times()
+    busy = ("user", "nice", "system", "irq", "softirq", "steal")  # guest time is already inside user
+    return sum(getattr(times, name, 0.0) for name in busy)
+
+
+def cpu_count() -> int:
+    """Cores this process may use (the affinity mask where there is one, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
