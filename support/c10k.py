@@ -1,4 +1,4 @@
-"""Helpers of notebook 07 (corrutinas vs hilos en números) that are not the lesson.
+"""Helpers of notebook 08 (corrutinas vs hilos en números) that are not the lesson.
 
 The lesson code (a coroutine and a thread that each hold one connection open,
 the parsing on the loop and in a pool) stays visible in the notebook; what

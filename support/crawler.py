@@ -1,6 +1,6 @@
-"""The course's asyncio crawler (notebook 06): aiohttp + ``asyncio.Queue`` + C workers.
+"""The course's asyncio crawler (notebook 07): aiohttp + ``asyncio.Queue`` + C workers.
 
-Notebook 06 builds this crawler step by step; this module is its final,
+Notebook 07 builds this crawler step by step; this module is its final,
 tested version, the one the benchmark (``tools/bench.py``) imports::
 
     from support.crawler import crawl, crawl_sync
@@ -469,7 +469,7 @@ def crawl_sync(root_url: str, **kwargs) -> CrawlResult:
 
 
 # --------------------------------------------------------------------------
-# Measuring a crawler on its own (notebook 06 compares memory with threads)
+# Measuring a crawler on its own (notebook 07 compares memory with threads)
 # --------------------------------------------------------------------------
 
 _ISOLATED = """

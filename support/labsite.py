@@ -925,7 +925,7 @@ class ExternalSite:
     """The local site served by a child process (``python -m support.labsite``).
 
     For measurements where the server must not share the measuring process:
-    its own CPU (the benchmark) or file descriptors and memory (notebook 07).
+    its own CPU (the benchmark) or file descriptors and memory (notebook 08).
     A context manager; :meth:`stop` terminates the process (SIGTERM, then
     SIGKILL after 5 s). ``cpus``: run the site only on these processors
     (Linux), so that it never competes with a measured process pinned to the

@@ -1,4 +1,4 @@
-"""What a thread costs on this machine, and where threads run out (notebooks 01 and 07).
+"""What a thread costs on this machine, and where threads run out (notebooks 01 and 08).
 
 The lecture says a Python thread takes "about 50 KB" and that tens of
 thousands of them cause failures. This module measures both claims instead of

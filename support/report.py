@@ -2,7 +2,7 @@
 
 Every crawler of the course returns a :class:`CrawlReport`, so that nothing a
 crawler meets is dropped silently and crawlers can be compared on equal terms
-(notebooks 01-06 and ``tools/bench.py``).
+(notebooks 01-07 and ``tools/bench.py``).
 """
 
 from __future__ import annotations

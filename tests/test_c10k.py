@@ -1,4 +1,4 @@
-"""support.c10k: the plumbing of notebook 07 (a site in another process, OS-read counters, the heartbeat)."""
+"""support.c10k: the plumbing of notebook 08 (a site in another process, OS-read counters, the heartbeat)."""
 
 from __future__ import annotations
 

@@ -1,145 +1,134 @@
-"""Checkers of notebook 07 (corrutinas vs hilos en números).
+"""Checkers of notebook 07 (the asyncio crawler).
 
-* ``07.elegir``: for each scenario, coroutines, threads or processes.
-* ``07.contar_en_procesos``: send CPU-bound parsing to a process pool from a
-  coroutine, every page at once, results in order.
+* ``07.reintentar``: ``async def descargar(sesion, url, reintentos, espera)``
+  retries 503 answers with exponential backoff, and nothing else.
+* ``07.crawler_acotado``: ``async def crawler_acotado(raiz, C)`` crawls a
+  whole site once per URL with at most C requests in flight, and faster than
+  one page at a time.
+* ``07.simular_ideal``: ``simular(grafo, C, L)``, the zero-CPU discrete-event
+  simulation of a crawl, compared with :func:`support.simulate.ideal_time`
+  (the benchmark's "ideal").
 
-The second checker hands the student's coroutine an executor that records
-what it receives instead of a real process pool (starting worker processes
-would take longer than a checker may): it runs the work in a thread, but first
-checks that the function and its arguments can be pickled (a process pool
-must send them to another process), counts how many calls are pending at once
-and holds each one for a moment, so "all at once" and "one at a time" are told
-apart by counting, not by the clock. The student's coroutine runs on a fresh
-loop in a worker thread with a time limit, so it can never hang the notebook.
+The async answers run on a fresh loop in a worker thread
+(:func:`support.exercises.run_async`) with a timeout, against a local site
+started and stopped here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
-import pickle
-import threading
+import math
 import time
 
-from support.c10k import count_links, sample_pages
-from support.exercises import Incorrect, exercise, expect, run_async
+import aiohttp
 
-LIMIT = 3.0
-
-# -- 07.elegir -----------------------------------------------------------------
-
-CHOICES = ("corrutinas", "hilos", "procesos")
-
-#: scenario -> (right choice, why)
-SCENARIOS = {
-    "descargar 50.000 páginas de un sitio lento": (
-        "corrutinas", "casi todo el tiempo se espera a la red: miles de esperas baratas a la vez"),
-    "mantener abiertos 10.000 WebSockets que casi nunca envían nada": (
-        "corrutinas", "es el problema C10K: una Task por conexión pesa unos pocos KiB"),
-    "contar los enlaces de 2.000 páginas ya descargadas": (
-        "procesos", "es CPU pura: con el GIL, solo otros procesos usan los otros núcleos"),
-    "comprimir 200 archivos grandes con una función de Python puro": (
-        "procesos", "es CPU pura en Python: en hilos se turnarían el GIL"),
-    "hacer 20 consultas a la vez con una biblioteca que solo tiene API bloqueante": (
-        "hilos", "una llamada bloqueante dentro de una corrutina congela el bucle; "
-                 "en un hilo (run_in_executor) espera sin molestar, y 20 hilos son baratos"),
-}
+from support.exercises import exercise, expect, run_async
+from support.labsite import LabSite, SiteGraph
+from support.simulate import ideal_time
 
 
-@exercise("07.elegir", "eliges bien entre corrutinas, hilos y procesos",
-          hint="Pregúntate: ¿espera (E/S) o calcula (CPU)? ¿Lo que espera sabe ceder el control con await?")
-def check_elegir(answer):
-    expect(callable(answer), "elegir debe ser una función que recibe un escenario.",
-           "Define def elegir(escenario): ... y devuelve 'corrutinas', 'hilos' o 'procesos'.")
-    wrong = []
-    for scenario, (right, why) in SCENARIOS.items():
-        got = answer(scenario)
-        if inspect.iscoroutine(got):
-            got.close()
-            raise Incorrect("elegir es una corrutina: aquí no hay nada que esperar.", "Escríbela con def, sin async.")
-        expect(got in CHOICES, f"para «{scenario}» devolviste {got!r}.",
-               f"Devuelve uno de {', '.join(CHOICES)} (en minúsculas).")
-        if got != right:
-            wrong.append((scenario, got, right, why))
-    if wrong:
-        scenario, got, right, why = wrong[0]
-        raise Incorrect(f"{len(wrong)} de {len(SCENARIOS)} mal; por ejemplo, «{scenario}»: "
-                        f"elegiste {got}.", f"Mejor {right}: {why}.")
-    return "las cinco elecciones son las que miden las secciones 2 y 3"
+def _expect_async(fn, name: str) -> None:
+    expect(inspect.iscoroutinefunction(fn), f"{name} tiene que ser una corrutina (async def).",
+           f"Escribe `async def {name}(...)` y usa await dentro.")
 
 
-# -- 07.contar_en_procesos -------------------------------------------------------
+# -- 07.reintentar ---------------------------------------------------------------
 
 
-class RecordingPool(concurrent.futures.Executor):
-    """Stands in for a process pool: checks each call would survive pickling,
-    counts calls pending at once, and runs them in threads after ``hold`` s."""
+@exercise("07.reintentar", "reintentas los 503 con espera creciente, y solo esos",
+          hint="Un for intento in range(reintentos + 1): pide; si el estado no es 503, devuelve "
+               "(estado, texto); si es 503 y quedan intentos, await asyncio.sleep(espera * 2 ** intento).")
+def _check_reintentar(descargar) -> str:
+    _expect_async(descargar, "descargar")
+    with LabSite(pages=6, faults={"error503": 1.0}, fault_options={"error503_times": 2}) as site:
 
-    def __init__(self, hold: float = 0.05):
-        self.hold = hold
-        self.submitted = 0
-        self.pending = self.max_pending = 0
-        self._lock = threading.Lock()
-        self._threads = concurrent.futures.ThreadPoolExecutor(max_workers=8)
+        async def trial():
+            async with aiohttp.ClientSession() as sesion:
+                t0 = time.perf_counter()
+                ok = await asyncio.wait_for(descargar(sesion, site.url_of(1), reintentos=2, espera=0.05), 3)
+                t_ok = time.perf_counter() - t0
+                short = await asyncio.wait_for(descargar(sesion, site.url_of(2), reintentos=1, espera=0.01), 3)
+                missing = await asyncio.wait_for(descargar(sesion, site.url + "no/existe", reintentos=3, espera=0.01), 3)
+                return ok, t_ok, short, missing
 
-    def submit(self, fn, /, *args, **kwargs):
-        try:
-            pickle.dumps((fn, args, kwargs))
-        except Exception as exc:
-            raise Incorrect(f"un proceso no podría recibir esa llamada ({type(exc).__name__}: {exc}).",
-                            "Pasa una función importable, como c10k.count_links, y sus argumentos: "
-                            "ni lambdas ni funciones definidas en el notebook.") from None
-        with self._lock:
-            self.submitted += 1
-            self.pending += 1
-            self.max_pending = max(self.max_pending, self.pending)
-
-        def run():
-            time.sleep(self.hold)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._lock:
-                    self.pending -= 1
-
-        return self._threads.submit(run)
-
-    def shutdown(self, wait=True, *, cancel_futures=False):
-        self._threads.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-
-_PAGES = sample_pages(5, links=12, seed=7)
+        ok, t_ok, short, missing = run_async(trial, timeout=10)
+        hits = site.stats.by_path
+        for answer in (ok, short, missing):
+            expect(isinstance(answer, tuple) and len(answer) == 2,
+                   f"descargar tiene que devolver (estado, texto); devolvió {answer!r:.80}.")
+        expect(ok[0] == 200 and "Pagina 1" in str(ok[1]),
+               f"una página que contesta 503 dos veces y después 200, con reintentos=2, "
+               f"tiene que terminar en 200; devolviste el estado {ok[0]!r}.")
+        expect(hits["/page/1"] == 3, f"con dos 503 y reintentos=2 hacen falta 3 solicitudes; hiciste {hits['/page/1']}.")
+        expect(t_ok >= 0.8 * (0.05 + 0.1),
+               f"entre intentos hay que esperar espera, después 2*espera (0,15 s en total); "
+               f"tardaste {t_ok:.3f} s.", "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir.")
+        expect(short[0] == 503 and hits["/page/2"] == 2,
+               f"con reintentos=1 son 2 solicitudes como mucho, y se devuelve el último 503; "
+               f"hiciste {hits['/page/2']} y devolviste {short[0]!r}.")
+        expect(missing[0] == 404 and hits["/no/existe"] == 1,
+               f"un 404 no se reintenta (no va a cambiar): hiciste {hits['/no/existe']} solicitudes.")
+    return "reintentas solo lo pasajero, con espera exponencial"
 
 
-@exercise("07.contar_en_procesos", "mandas el trabajo de CPU al pool de procesos, todo a la vez",
-          hint="loop = asyncio.get_running_loop(); una llamada a loop.run_in_executor(pool, c10k.count_links, html) "
-               "por página, y asyncio.gather para esperarlas todas juntas.")
-def check_contar_en_procesos(answer):
-    expect(inspect.iscoroutinefunction(answer), "contar_en_procesos debe ser una corrutina (async def).",
-           "La vas a esperar con await desde el bucle: defínela con async def.")
-    pool = RecordingPool()
-    expected = [count_links(html) for html in _PAGES]
+# -- 07.crawler_acotado -------------------------------------------------------------
 
-    async def scenario():
-        return await asyncio.wait_for(answer(list(_PAGES), pool), LIMIT)
+_PAGES, _LATENCY, _C = 24, 0.08, 4
 
-    try:
-        got = run_async(scenario, timeout=LIMIT + 5)
-    except (asyncio.TimeoutError, concurrent.futures.TimeoutError):
-        raise Incorrect(f"tu corrutina no terminó en {LIMIT:.0f} s.", "¿Esperas algo que nunca llega?") from None
-    finally:
-        pool.shutdown()
-    expect(pool.submitted > 0, "no le pasaste ningún trabajo al pool: todo corrió en el bucle (o en otro pool).",
-           "Usa loop.run_in_executor(pool, ...) con el pool que recibes, no None.")
-    expect(isinstance(got, (list, tuple)) and list(got) == expected,
-           f"devolviste {got!r:.80}; se esperaba {expected}.",
-           "Devuelve una lista con la cantidad de enlaces de cada página, en el orden de las páginas.")
-    expect(pool.submitted == len(_PAGES), f"mandaste {pool.submitted} trabajos para {len(_PAGES)} páginas.",
-           "Una llamada a run_in_executor por página.")
-    expect(pool.max_pending == len(_PAGES),
-           f"como mucho hubo {pool.max_pending} trabajos pendientes a la vez, de {len(_PAGES)}.",
-           "Crea todas las llamadas a run_in_executor antes de esperar ninguna (asyncio.gather), "
-           "no una por una con await dentro del for.")
-    return f"{len(_PAGES)} páginas enviadas a la vez; resultados en orden"
+
+@exercise("07.crawler_acotado", "recorres todo el sitio, una vez por URL, con a lo sumo C solicitudes en vuelo",
+          hint="Parte de crawler_minimo: una asyncio.Queue, C tareas trabajadoras y await cola.join(); "
+               "o un asyncio.Semaphore(C) alrededor de cada solicitud y un conjunto de URLs vistas.")
+def _check_crawler_acotado(crawler_acotado) -> str:
+    _expect_async(crawler_acotado, "crawler_acotado")
+    with LabSite(pages=_PAGES, latency=_LATENCY, seed=6) as site:
+        t0 = time.perf_counter()
+        found = run_async(crawler_acotado, site.url, _C, timeout=10)
+        elapsed = time.perf_counter() - t0
+        expect(found is not None and not isinstance(found, str),
+               "crawler_acotado tiene que devolver el conjunto de URLs rastreadas.")
+        found = set(found)
+        missing = site.all_urls() - found
+        expect(not missing, f"faltan {len(missing)} de {_PAGES} páginas, por ejemplo {sorted(missing)[:2]}.",
+               "Encola cada enlace nuevo de cada página (follow(extract_links(html), url, raiz)).")
+        expect(found <= site.all_urls(), f"devolviste URLs que no son del sitio: {sorted(found - site.all_urls())[:2]}.")
+        twice = sorted(p for p, n in site.stats.by_path.items() if n > 1)
+        expect(not twice, f"pediste {len(twice)} páginas más de una vez (por ejemplo {twice[0] if twice else ''}).",
+               "Guarda las URLs vistas en un conjunto y pregunta antes de encolar (sin await en medio).")
+        peak = site.stats.max_in_flight
+        expect(peak <= _C, f"el servidor vio {peak} solicitudes a la vez con C={_C}.",
+               "Usa exactamente C trabajadores, o un asyncio.Semaphore(C) alrededor de cada solicitud.")
+        sequential = _PAGES * _LATENCY
+        expect(elapsed < 0.7 * sequential,
+               f"tardaste {elapsed:.2f} s: casi lo mismo que de a una página ({sequential:.2f} s).",
+               "Los C trabajadores tienen que correr a la vez: create_task para cada uno, no await uno por uno.")
+    return f"{_PAGES} páginas, a lo sumo {peak} en vuelo, en {elapsed:.2f} s"
+
+
+# -- 07.simular_ideal ----------------------------------------------------------------
+
+
+def _cases():
+    cases = []
+    for pages, seed, c in ((40, 1, 3), (100, 2, 10), (100, 3, 1000), (60, 4, 1), (1, 0, 5)):
+        graph = SiteGraph(pages, seed=seed, links=4)
+        cases.append(([list(graph.targets(p)) for p in range(pages)], c, 0.1))
+    chain = [[1], [2, 0], [3], [4], [5], [6], [7], [8], [9], []]
+    cases.append((chain, 50, 0.5))
+    return cases
+
+
+@exercise("07.simular_ideal", "tu simulación da el ideal exacto del recorrido",
+          hint="Un heap de (fin, página) con las descargas en vuelo; mientras haya cola y menos de C en vuelo, "
+               "lanza (ahora + L); saca la que termina antes, avanza el reloj a su fin y encola sus enlaces nuevos.")
+def _check_simular_ideal(simular) -> str:
+    expect(not inspect.iscoroutinefunction(simular), "simular es una función común (def), no async def.")
+    for graph, c, latency in _cases():
+        got = simular(graph, c, latency)
+        expect(isinstance(got, (int, float)), f"simular tiene que devolver un número de segundos; devolvió {got!r:.60}.")
+        want = ideal_time(graph, c, latency)
+        expect(math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9),
+               f"con {len(graph)} páginas, C={c} y L={latency}: tu simulación da {got:.3f} s, "
+               f"el ideal es {want:.3f} s.")
+    return "la misma simulación que usa el benchmark como ideal"

@@ -1,0 +1,145 @@
+"""Checkers of notebook 08 (corrutinas vs hilos en números).
+
+* ``08.elegir``: for each scenario, coroutines, threads or processes.
+* ``08.contar_en_procesos``: send CPU-bound parsing to a process pool from a
+  coroutine, every page at once, results in order.
+
+The second checker hands the student's coroutine an executor that records
+what it receives instead of a real process pool (starting worker processes
+would take longer than a checker may): it runs the work in a thread, but first
+checks that the function and its arguments can be pickled (a process pool
+must send them to another process), counts how many calls are pending at once
+and holds each one for a moment, so "all at once" and "one at a time" are told
+apart by counting, not by the clock. The student's coroutine runs on a fresh
+loop in a worker thread with a time limit, so it can never hang the notebook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import pickle
+import threading
+import time
+
+from support.c10k import count_links, sample_pages
+from support.exercises import Incorrect, exercise, expect, run_async
+
+LIMIT = 3.0
+
+# -- 08.elegir -----------------------------------------------------------------
+
+CHOICES = ("corrutinas", "hilos", "procesos")
+
+#: scenario -> (right choice, why)
+SCENARIOS = {
+    "descargar 50.000 páginas de un sitio lento": (
+        "corrutinas", "casi todo el tiempo se espera a la red: miles de esperas baratas a la vez"),
+    "mantener abiertos 10.000 WebSockets que casi nunca envían nada": (
+        "corrutinas", "es el problema C10K: una Task por conexión pesa unos pocos KiB"),
+    "contar los enlaces de 2.000 páginas ya descargadas": (
+        "procesos", "es CPU pura: con el GIL, solo otros procesos usan los otros núcleos"),
+    "comprimir 200 archivos grandes con una función de Python puro": (
+        "procesos", "es CPU pura en Python: en hilos se turnarían el GIL"),
+    "hacer 20 consultas a la vez con una biblioteca que solo tiene API bloqueante": (
+        "hilos", "una llamada bloqueante dentro de una corrutina congela el bucle; "
+                 "en un hilo (run_in_executor) espera sin molestar, y 20 hilos son baratos"),
+}
+
+
+@exercise("08.elegir", "eliges bien entre corrutinas, hilos y procesos",
+          hint="Pregúntate: ¿espera (E/S) o calcula (CPU)? ¿Lo que espera sabe ceder el control con await?")
+def check_elegir(answer):
+    expect(callable(answer), "elegir debe ser una función que recibe un escenario.",
+           "Define def elegir(escenario): ... y devuelve 'corrutinas', 'hilos' o 'procesos'.")
+    wrong = []
+    for scenario, (right, why) in SCENARIOS.items():
+        got = answer(scenario)
+        if inspect.iscoroutine(got):
+            got.close()
+            raise Incorrect("elegir es una corrutina: aquí no hay nada que esperar.", "Escríbela con def, sin async.")
+        expect(got in CHOICES, f"para «{scenario}» devolviste {got!r}.",
+               f"Devuelve uno de {', '.join(CHOICES)} (en minúsculas).")
+        if got != right:
+            wrong.append((scenario, got, right, why))
+    if wrong:
+        scenario, got, right, why = wrong[0]
+        raise Incorrect(f"{len(wrong)} de {len(SCENARIOS)} mal; por ejemplo, «{scenario}»: "
+                        f"elegiste {got}.", f"Mejor {right}: {why}.")
+    return "las cinco elecciones son las que miden las secciones 2 y 3"
+
+
+# -- 08.contar_en_procesos -------------------------------------------------------
+
+
+class RecordingPool(concurrent.futures.Executor):
+    """Stands in for a process pool: checks each call would survive pickling,
+    counts calls pending at once, and runs them in threads after ``hold`` s."""
+
+    def __init__(self, hold: float = 0.05):
+        self.hold = hold
+        self.submitted = 0
+        self.pending = self.max_pending = 0
+        self._lock = threading.Lock()
+        self._threads = concurrent.futures.ThreadPoolExecutor(max_workers=8)
+
+    def submit(self, fn, /, *args, **kwargs):
+        try:
+            pickle.dumps((fn, args, kwargs))
+        except Exception as exc:
+            raise Incorrect(f"un proceso no podría recibir esa llamada ({type(exc).__name__}: {exc}).",
+                            "Pasa una función importable, como c10k.count_links, y sus argumentos: "
+                            "ni lambdas ni funciones definidas en el notebook.") from None
+        with self._lock:
+            self.submitted += 1
+            self.pending += 1
+            self.max_pending = max(self.max_pending, self.pending)
+
+        def run():
+            time.sleep(self.hold)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.pending -= 1
+
+        return self._threads.submit(run)
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        self._threads.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+_PAGES = sample_pages(5, links=12, seed=7)
+
+
+@exercise("08.contar_en_procesos", "mandas el trabajo de CPU al pool de procesos, todo a la vez",
+          hint="loop = asyncio.get_running_loop(); una llamada a loop.run_in_executor(pool, c10k.count_links, html) "
+               "por página, y asyncio.gather para esperarlas todas juntas.")
+def check_contar_en_procesos(answer):
+    expect(inspect.iscoroutinefunction(answer), "contar_en_procesos debe ser una corrutina (async def).",
+           "La vas a esperar con await desde el bucle: defínela con async def.")
+    pool = RecordingPool()
+    expected = [count_links(html) for html in _PAGES]
+
+    async def scenario():
+        return await asyncio.wait_for(answer(list(_PAGES), pool), LIMIT)
+
+    try:
+        got = run_async(scenario, timeout=LIMIT + 5)
+    except (asyncio.TimeoutError, concurrent.futures.TimeoutError):
+        raise Incorrect(f"tu corrutina no terminó en {LIMIT:.0f} s.", "¿Esperas algo que nunca llega?") from None
+    finally:
+        pool.shutdown()
+    expect(pool.submitted > 0, "no le pasaste ningún trabajo al pool: todo corrió en el bucle (o en otro pool).",
+           "Usa loop.run_in_executor(pool, ...) con el pool que recibes, no None.")
+    expect(isinstance(got, (list, tuple)) and list(got) == expected,
+           f"devolviste {got!r:.80}; se esperaba {expected}.",
+           "Devuelve una lista con la cantidad de enlaces de cada página, en el orden de las páginas.")
+    expect(pool.submitted == len(_PAGES), f"mandaste {pool.submitted} trabajos para {len(_PAGES)} páginas.",
+           "Una llamada a run_in_executor por página.")
+    expect(pool.max_pending == len(_PAGES),
+           f"como mucho hubo {pool.max_pending} trabajos pendientes a la vez, de {len(_PAGES)}.",
+           "Crea todas las llamadas a run_in_executor antes de esperar ninguna (asyncio.gather), "
+           "no una por una con await dentro del for.")
+    return f"{len(_PAGES)} páginas enviadas a la vez; resultados en orden"
