@@ -13,14 +13,15 @@ lives here is the plumbing around it:
 * :func:`rss` and :func:`connections_to`: the kernel's resident memory and
   how many of its TCP connections to a port are established (read by psutil
   from the operating system, not from our own counters).
-* :func:`sample_pages` and :func:`count_links`: CPU-bound work (parsing big
-  pages with BeautifulSoup). ``count_links`` is importable so that a process
-  pool can send it to its workers.
+* :func:`sample_pages`, :func:`pages_for_cpu` and :func:`count_links`:
+  CPU-bound work (parsing big pages with BeautifulSoup), sized in seconds of
+  this machine. ``count_links`` is importable so that a process pool can send
+  it to its workers.
 * :class:`Heartbeat`: a coroutine that ticks every few milliseconds and
   records the longest gap between two ticks: how long the event loop was
   blocked.
-* :func:`cpu_seconds` (this process and its children, e.g. a process pool's
-  workers) and :func:`busy_seconds` (every process of the machine): CPU time
+* :func:`cpu_seconds` (this process plus the processes named, e.g. a process
+  pool's workers) and :func:`busy_seconds` (every process of the machine): CPU time
   from the operating system, so "cores in use" is CPU seconds over wall
   seconds, and what other programs took meanwhile is the difference.
 * :func:`plot_memory`, :func:`plot_times` and :func:`plot_cpu`: the figures.
@@ -40,7 +41,7 @@ from support.labsite import ExternalSite, SiteGraph
 from support.osutil import busy_seconds, cpu_count, cpu_seconds, raise_fd_limit
 from support.links import extract_links
 
-__all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "count_links",
+__all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "pages_for_cpu", "count_links",
            "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
 
 KIB = 1024
@@ -93,6 +94,19 @@ def sample_pages(count: int = 40, links: int = 150, seed: int = 1) -> list[str]:
     """``count`` big generated pages (about 11 KB and 190 links each with the defaults)."""
     graph = SiteGraph(pages=max(count, 2 * links), links=links, seed=seed)
     return [graph.render(i, "http://127.0.0.1:8000/") for i in range(count)]
+
+
+def pages_for_cpu(seconds: float = 1.0, max_pages: int = 2_000) -> list[str]:
+    """Sample pages enough for about ``seconds`` of :func:`count_links` on this
+    machine (timed here on a few pages), so that a CPU measurement lasts long
+    enough to mean something on a fast machine and stays short on a slow one."""
+    probe = sample_pages(8)
+    count_links(probe[0])  # the parser's imports and caches, before the clock
+    t0 = time.perf_counter()
+    for html in probe:
+        count_links(html)
+    per_page = (time.perf_counter() - t0) / len(probe)
+    return sample_pages(max(len(probe), min(max_pages, round(seconds / per_page))))
 
 
 def count_links(html: str) -> int:
