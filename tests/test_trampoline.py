@@ -30,7 +30,7 @@ def notebook():
          "from support.blocking import build_request, parse_response\n"
          "from support.timeline import Timeline\n", ns)
     exec_cells("04", "class Future:", "class TaskDeLaClase:", "class Task(Future):",
-               "def esperar(", "class Fetcher:", namespace=ns, prefix=True)
+               "def esperar(", "def conectar(", "def enviar(", "def leer(", "class Fetcher:", namespace=ns, prefix=True)
     return types.SimpleNamespace(**{k: ns[k] for k in (
         "Future", "Task", "TaskDeLaClase", "siguiente_numero", "Fetcher")})
 
