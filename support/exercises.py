@@ -28,6 +28,7 @@ import concurrent.futures
 import importlib
 import inspect
 import pkgutil
+import re
 import sys
 import threading
 import time
@@ -135,10 +136,51 @@ def run_check(name: str, answer: Any) -> Verdict:
 
 
 def check(name: str, answer: Any) -> Verdict:
-    """Check ``answer``, print the verdict for the student, and return it."""
-    verdict = run_check(name, answer)
+    """Check ``answer``, print the verdict for the student, and return it.
+
+    In IPython, an answer whose latest exercise cell did not run through (a
+    ``SyntaxError``, or an error before the ``def``) is an older definition:
+    the verdict says to run the exercise cell again instead of checking it.
+    """
+    if _defined_by_an_older_cell(answer):
+        verdict = Verdict(name, PENDING, f"la última versión de la celda que define `{answer.__name__}` no "
+                                         "llegó a ejecutarse (¿un SyntaxError, u otro error antes de la definición?): "
+                                         "lo que está definido es una versión anterior. Corrige el error y "
+                                         "vuelve a ejecutar la celda del ejercicio.")
+    else:
+        verdict = run_check(name, answer)
     print(verdict)
     return replace(verdict, printed=True)
+
+
+def _defined_by_an_older_cell(answer: Any) -> bool:
+    """True if ``answer`` was defined in IPython by a cell older than the latest one
+    that defines its name at top level (so that latest cell failed before the ``def``).
+
+    Compares the answer's source with that cell's text in ``In`` (the inputs of
+    this session, failed ones included), both without indentation and blank
+    lines. False whenever it cannot tell: outside IPython, no ``In``, an answer
+    not from a notebook cell, or a source that ``inspect`` cannot find.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    inputs = getattr(shell, "user_ns", {}).get("In") if shell is not None else None
+    name = getattr(answer, "__name__", None)
+    if not inputs or not isinstance(name, str) or getattr(answer, "__module__", None) != "__main__":
+        return False
+    code = answer if not inspect.isclass(answer) else next(
+        (v for v in vars(answer).values() if inspect.isfunction(v)), None)  # a class: one of its methods
+    try:
+        source = _normalized(inspect.getsource(code))
+    except (OSError, TypeError):
+        return False
+    defines = re.compile(rf"^(?:async\s+def|def|class)\s+{re.escape(name)}\b", re.MULTILINE)
+    latest = next((cell for cell in reversed(inputs) if isinstance(cell, str) and defines.search(cell)), None)
+    return latest is not None and bool(source) and source not in _normalized(latest)
+
+
+def _normalized(text: str) -> str:
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 # -- guards: how every checker runs the student's code -------------------------------
