@@ -16,9 +16,14 @@ that raises ``NotImplementedError``; the next cell calls :func:`check`::
 * ``correcto``.
 
 Checkers live in ``support/checks/nbXX.py`` and register themselves with
-:func:`exercise`. Reference solutions, and typical wrong answers that every
-checker must reject, live in ``support/solutions/nbXX.py`` (teachers: look
-there); ``tests/test_exercises.py`` proves both for every exercise.
+:func:`exercise`. They run the student's code only through the guards at the
+end of this module: :func:`call_with_limit` (a time limit, and optionally a
+line budget), :func:`run_async` (a time limit on a fresh, watched event loop)
+and the "wrong kind of function" checks (:func:`require_async`,
+:func:`require_sync`, :func:`not_a_coroutine`). Reference solutions, and
+typical wrong answers that every checker must reject, live in
+``support/solutions/nbXX.py`` (teachers: look there);
+``tests/test_exercises.py`` proves both for every exercise.
 """
 
 from __future__ import annotations
@@ -172,7 +177,7 @@ def _defined_by_an_older_cell(answer: Any) -> bool:
         (v for v in vars(answer).values() if inspect.isfunction(v)), None)  # a class: one of its methods
     try:
         source = _normalized(inspect.getsource(code))
-    except (OSError, TypeError):
+    except Exception:  # OSError, TypeError, a tokenizer error: this check must never break check()
         return False
     defines = re.compile(rf"^(?:async\s+def|def|class)\s+{re.escape(name)}\b", re.MULTILINE)
     latest = next((cell for cell in reversed(inputs) if isinstance(cell, str) and defines.search(cell)), None)

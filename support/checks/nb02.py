@@ -5,9 +5,9 @@
 * ``02.descargar_con_plazo``: a callback fetch on a selector that gives up
   (returns ``None``, cleans up) as soon as its deadline passes.
 
-Both run the student's code under a bound: the first with a loop limited in
-turns and time (a callback that never unregisters would otherwise be called
-for ever), the second under :func:`support.exercises.call_with_limit`.
+Both run the student's code under :func:`support.exercises.call_with_limit`;
+the first also drives its selector loop for a bounded number of turns and
+time (a callback that never unregisters would otherwise be called for ever).
 """
 
 from __future__ import annotations
