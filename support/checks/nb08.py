@@ -16,15 +16,13 @@ loop in a worker thread with a time limit, so it can never hang the notebook.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import inspect
 import pickle
 import threading
 import time
 
 from support.c10k import count_links, sample_pages
-from support.exercises import Incorrect, exercise, expect, run_async
+from support.exercises import Incorrect, call_with_limit, exercise, expect, not_a_coroutine, require_async, run_async
 
 LIMIT = 3.0
 
@@ -55,10 +53,8 @@ def check_elegir(answer):
            "Define def elegir(escenario): ... y devuelve 'corrutinas', 'hilos' o 'procesos'.")
     wrong = []
     for scenario, (right, why) in SCENARIOS.items():
-        got = answer(scenario)
-        if inspect.iscoroutine(got):
-            got.close()
-            raise Incorrect("elegir es una corrutina: aquí no hay nada que esperar.", "Escríbela con def, sin async.")
+        got = not_a_coroutine(call_with_limit(answer, scenario),
+                              "elegir es una corrutina: aquí no hay nada que esperar.")
         expect(got in CHOICES, f"para «{scenario}» devolviste {got!r}.",
                f"Devuelve uno de {', '.join(CHOICES)} (en minúsculas).")
         if got != right:
@@ -117,18 +113,12 @@ _PAGES = sample_pages(5, links=12, seed=7)
           hint="loop = asyncio.get_running_loop(); una llamada a loop.run_in_executor(pool, c10k.count_links, html) "
                "por página, y asyncio.gather para esperarlas todas juntas.")
 def check_contar_en_procesos(answer):
-    expect(inspect.iscoroutinefunction(answer), "contar_en_procesos debe ser una corrutina (async def).",
-           "La vas a esperar con await desde el bucle: defínela con async def.")
+    require_async(answer, "contar_en_procesos")
     pool = RecordingPool()
     expected = [count_links(html) for html in _PAGES]
 
-    async def scenario():
-        return await asyncio.wait_for(answer(list(_PAGES), pool), LIMIT)
-
     try:
-        got = run_async(scenario, timeout=LIMIT + 5)
-    except (asyncio.TimeoutError, concurrent.futures.TimeoutError):
-        raise Incorrect(f"tu corrutina no terminó en {LIMIT:.0f} s.", "¿Esperas algo que nunca llega?") from None
+        got = run_async(answer, list(_PAGES), pool, limit=LIMIT, hint="¿Esperas algo que nunca llega?")
     finally:
         pool.shutdown()
     expect(pool.submitted > 0, "no le pasaste ningún trabajo al pool: todo corrió en el bucle (o en otro pool).",
