@@ -45,7 +45,7 @@ $(BENCH): requirements-bench.txt $(COURSE)
 	touch $@
 
 bench: $(BENCH)
-	$(BIN)/python tools/bench.py
+	$(BIN)/python -m tools.bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -22,7 +22,9 @@ Discussion:
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -34,8 +36,10 @@ try:
 except ImportError:  # Windows
     resource = None  # type: ignore[assignment]
 
-__all__ = ["HAS_PROC", "raise_fd_limit", "fd_limit", "rss", "peak_rss", "reset_peak_rss",
-           "cpu_seconds", "busy_seconds", "cpu_count", "read_int", "proc_status"]
+__all__ = ["HAS_PROC", "raise_fd_limit", "fd_limit", "soft_limit", "rss", "vms", "peak_rss",
+           "reset_peak_rss", "memory_total", "cpu_seconds", "reaped_children_cpu_seconds",
+           "busy_seconds", "cpu_count", "affinity", "pin", "cpu_model", "load_average",
+           "established_connections", "read_int", "proc_status", "readings"]
 
 #: True where ``/proc/self`` can be read (Linux), unless ``CORRUTINAS_SIN_PROC`` is set.
 HAS_PROC = (sys.platform.startswith("linux") and Path("/proc/self/status").exists()
@@ -94,9 +98,29 @@ def fd_limit() -> int:
     return raise_fd_limit()
 
 
+def soft_limit(name: str) -> int | None:
+    """The soft limit ``RLIMIT_<name>`` of this process (``"STACK"``, ``"NPROC"``,
+    ``"NOFILE"``...), or None where it is unlimited or cannot be read (Windows)."""
+    which = getattr(resource, f"RLIMIT_{name}", None) if resource is not None else None
+    if which is None:
+        return None
+    soft, _hard = resource.getrlimit(which)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def rss() -> int:
     """Resident memory of this process now, in bytes."""
     return psutil.Process().memory_info().rss
+
+
+def vms() -> int:
+    """Virtual memory of this process now (address space reserved), in bytes."""
+    return psutil.Process().memory_info().vms
+
+
+def memory_total() -> int:
+    """RAM of the machine, in bytes."""
+    return psutil.virtual_memory().total
 
 
 def peak_rss() -> int:
@@ -157,6 +181,13 @@ def _process(pid: int) -> psutil.Process | None:
         return None
 
 
+def reaped_children_cpu_seconds() -> float:
+    """CPU time of this process's children that have ended and been waited for
+    (what ``getrusage(RUSAGE_CHILDREN)`` counts; 0 where the OS does not say)."""
+    times = psutil.Process().cpu_times()
+    return getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
+
+
 def busy_seconds() -> float:
     """CPU seconds every core of the machine has spent busy so far (all processes)."""
     times = psutil.cpu_times()
@@ -170,3 +201,55 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+def affinity() -> set[int] | None:
+    """The processors this process may run on, or None where it cannot be pinned (macOS)."""
+    try:
+        return set(psutil.Process().cpu_affinity())
+    except (AttributeError, psutil.Error, OSError):
+        return None
+
+
+def pin(cpus: Collection[int]) -> bool:
+    """Run this process (and the threads and children it starts later) only on
+    ``cpus``; False where that cannot be done."""
+    try:
+        psutil.Process().cpu_affinity(sorted(cpus))
+    except (AttributeError, psutil.Error, OSError, ValueError):
+        return False
+    return True
+
+
+def cpu_model() -> str:
+    """The processor's model name, or "unknown"."""
+    if HAS_PROC:
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+    return platform.processor() or "unknown"
+
+
+def load_average() -> tuple[float, float, float]:
+    """The machine's load average over 1, 5 and 15 minutes."""
+    return psutil.getloadavg()
+
+
+def established_connections(port: int) -> int:
+    """How many TCP connections of this process to ``port`` are ESTABLISHED (asks the OS)."""
+    return sum(1 for c in psutil.Process().net_connections(kind="tcp")
+               if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+
+
+def readings() -> dict:
+    """Every reading of this module for this process, as plain numbers."""
+    return {"has_proc": HAS_PROC, "rss": rss(), "vms": vms(), "peak_rss": peak_rss(),
+            "cpu_seconds": cpu_seconds(), "cpu_count": cpu_count(), "fd_limit": fd_limit(),
+            "stack_limit": soft_limit("STACK"), "memory_total": memory_total()}
+
+
+if __name__ == "__main__":  # python -m support.osutil: what a fresh process reads
+    print(json.dumps(readings()))
