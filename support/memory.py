@@ -51,13 +51,15 @@ from collections import Counter
 
 from support import osutil
 
-__all__ = ["thread_memory", "os_thread_limits", "extrapolate", "thread_caps", "shown",
+__all__ = ["thread_memory", "task_memory", "os_thread_limits", "extrapolate", "thread_caps", "shown",
            "MAX_THREADS", "KIB", "MIB", "GIB"]
 
 KIB, MIB, GIB = 1024, 1024 ** 2, 1024 ** 3
 
 #: Upper bound on the threads any measurement here will start.
 MAX_THREADS = 20_000
+#: Upper bound on the asyncio tasks :func:`task_memory` will create.
+MAX_TASKS = 1_000_000
 
 _MAPPING = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S+)")
 
@@ -157,6 +159,49 @@ def _measure_here(n: int, stack_size: int, work: str) -> dict:
     }
 
 
+def _measure_tasks_here(n: int) -> dict:
+    """Create ``n`` asyncio tasks parked on an Event in this process, measure
+    the growth of resident memory, release them. See :func:`task_memory`."""
+    import asyncio
+
+    async def measure() -> tuple[int, int]:
+        event = asyncio.Event()
+
+        async def park() -> None:
+            await event.wait()
+
+        first = asyncio.create_task(park())  # asyncio's own first-use costs, before the clock
+        await asyncio.sleep(0)
+        gc.collect()
+        rss0 = osutil.rss()
+        tasks = [asyncio.create_task(park()) for _ in range(n)]
+        await asyncio.sleep(0)  # one turn of the loop: every task reaches its await
+        rss1 = osutil.rss()
+        event.set()
+        await asyncio.gather(first, *tasks)
+        return rss0, rss1
+
+    rss0, rss1 = asyncio.run(measure())
+    return {"n": n, "rss_per_task": (rss1 - rss0) / n, "rss_before": rss0, "rss_after": rss1}
+
+
+def task_memory(n: int = 10_000, timeout: float = 60.0) -> dict:
+    """Resident memory per suspended asyncio Task (bytes), for ``n`` tasks
+    parked on an Event in a fresh Python process: the same meter and the same
+    conditions as :func:`thread_memory`, so the two can be compared."""
+    if not 1 <= n <= MAX_TASKS:
+        raise ValueError(f"n must be between 1 and {MAX_TASKS}, got {n!r}")
+    return _isolated(["--tasks", str(n)], timeout, f"measuring {n} tasks")
+
+
+def _isolated(args: list[str], timeout: float, what: str) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "support.memory", *args],
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed: {proc.stderr.strip()[-500:]}")
+    return json.loads(proc.stdout)
+
+
 def thread_memory(n: int = 1000, stack_size: int = 0, work: str = "idle",
                   isolated: bool = True, timeout: float = 60.0) -> dict:
     """Memory per thread for ``n`` threads parked on an Event (bytes).
@@ -176,11 +221,7 @@ def thread_memory(n: int = 1000, stack_size: int = 0, work: str = "idle",
         raise ValueError(f"n must be between 1 and {MAX_THREADS}, got {n!r}")
     if not isolated:
         return _measure_here(n, stack_size, work)
-    cmd = [sys.executable, "-m", "support.memory", str(n), str(stack_size), work]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError(f"measuring {n} threads failed: {proc.stderr.strip()[-500:]}")
-    return json.loads(proc.stdout)
+    return _isolated([str(n), str(stack_size), work], timeout, f"measuring {n} threads")
 
 
 def os_thread_limits() -> dict:
@@ -259,13 +300,20 @@ def shown(value: float | None, unit: int = KIB, spec: str = "6.1f") -> str:
 
 
 def main(argv=None) -> None:
-    """``python -m support.memory N [STACK_SIZE] [WORK]``: one isolated
-    measurement (what :func:`thread_memory` runs), printed as JSON."""
+    """``python -m support.memory N [STACK_SIZE] [WORK]`` or ``--tasks N``: one
+    isolated measurement (what :func:`thread_memory` or :func:`task_memory`
+    runs), printed as JSON."""
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
-    parser.add_argument("n", type=int)
+    parser.add_argument("n", type=int, nargs="?", default=1000)
     parser.add_argument("stack_size", type=int, nargs="?", default=0)
     parser.add_argument("work", nargs="?", default="idle")
+    parser.add_argument("--tasks", type=int, metavar="N", help="measure N suspended asyncio tasks instead")
     args = parser.parse_args(argv)
+    if args.tasks is not None:
+        if not 1 <= args.tasks <= MAX_TASKS:
+            parser.error(f"--tasks must be between 1 and {MAX_TASKS}")
+        print(json.dumps(_measure_tasks_here(args.tasks)))
+        return
     if not 1 <= args.n <= MAX_THREADS:
         parser.error(f"n must be between 1 and {MAX_THREADS}")
     print(json.dumps(_measure_here(args.n, args.stack_size, args.work)))

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from support import memory
 from support.memory import KIB, MAX_THREADS, MIB, extrapolate, os_thread_limits, thread_caps, thread_memory
 
 
@@ -81,3 +82,17 @@ def test_extrapolation_is_linear_and_names_the_limits_exceeded():
     assert small["start_seconds"] == pytest.approx(5.0) and small["blocked_by"] == []
     assert big["blocked_by"] == ["max_map_count", "pid_max", "threads_max"]
     assert big["rss_fraction_of_ram"] == pytest.approx(100_000 * 16 / (16 * 1024 * 1024))
+
+
+def test_task_memory_same_meter_as_threads():
+    """A suspended Task and a parked thread, both as RSS growth in a fresh process."""
+    tasks = memory.task_memory(5_000)
+    threads = memory.thread_memory(500)
+    assert tasks["n"] == 5_000
+    assert 100 < tasks["rss_per_task"] < 16 * memory.KIB, tasks
+    assert threads["rss_per_thread"] > 3 * tasks["rss_per_task"], (threads, tasks)
+
+
+def test_task_memory_rejects_bad_counts():
+    with pytest.raises(ValueError):
+        memory.task_memory(0)
