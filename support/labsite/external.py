@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Iterable
 
-from support.labsite.faults import FAULT_DEFAULTS, FAULT_MODES
+from support.labsite.faults import FAULT_DEFAULTS, FAULTS
 from support.labsite.server import LabSite
 
 __all__ = ["ExternalSite", "main"]
@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="run only on these processors (Linux), e.g. to keep a benchmark's "
                              "client and server on different cores")
     parser.add_argument("--fault", action="append", default=[], metavar="MODE=FRACTION",
-                        help=f"fault mode and share of pages, repeatable; modes: {', '.join(FAULT_MODES)}")
+                        help=f"fault mode and share of pages, repeatable; modes: {', '.join(FAULTS)}")
     parser.add_argument("--fault-option", action="append", default=[], metavar="KEY=VALUE",
                         help=f"override a fault knob: {', '.join(FAULT_DEFAULTS)}")
     return parser

@@ -17,7 +17,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from support.labsite.background import HOST, BackgroundServer
-from support.labsite.faults import FAULT_MODES, FAULTS, assign_faults, merge_options
+from support.labsite.faults import FAULTS, assign_faults, merge_options
 from support.labsite.graph import Link, SiteGraph
 from support.labsite.toolkit import PAGE, Fault, SiteView, Visit, abort, html
 from support.osutil import raise_fd_limit
@@ -80,10 +80,10 @@ class LabSite:
         self._faults = assign_faults(pages, seed, faults)
         # One object per mode in use, so that a mode's state (503s sent) is this site's.
         used = set(self._faults.values())
-        self._modes: dict[str, Fault] = {m: FAULTS[m](self.fault_options) for m in FAULT_MODES if m in used}
+        self._modes: dict[str, Fault] = {m: FAULTS[m](self.fault_options) for m in FAULTS if m in used}
         self.params = dict(pages=pages, seed=seed, links=links, latency=latency)
         if faults:
-            self.params["faults"] = {m: faults[m] for m in FAULT_MODES if m in faults}
+            self.params["faults"] = {m: faults[m] for m in FAULTS if m in faults}
         if fault_options:
             self.params["fault_options"] = dict(fault_options)
         self._requested_port, self._sleep = port, sleep
@@ -153,8 +153,8 @@ class LabSite:
 
     def faulty_pages(self, mode: str | None = None) -> list[int]:
         """Pages with fault ``mode`` (every faulted page when ``mode`` is None)."""
-        if mode is not None and mode not in FAULT_MODES:
-            raise ValueError(f"unknown fault mode {mode!r}; known: {', '.join(FAULT_MODES)}")
+        if mode is not None and mode not in FAULTS:
+            raise ValueError(f"unknown fault mode {mode!r}; known: {', '.join(FAULTS)}")
         return [p for p, m in self._faults.items() if mode is None or m == mode]
 
     @property

@@ -35,6 +35,8 @@ FAULTS: dict[str, type[Fault]] = {cls.mode: cls for cls in (
 )}
 
 #: Every fault mode, in the order pages are handed out to them.
+#: Discussion: the code reads FAULTS itself, never this copy, so that a mode
+#: registered in FAULTS (even by a test) is a mode everywhere.
 FAULT_MODES = tuple(FAULTS)
 
 #: Knobs of the fault modes; override any of them with ``fault_options``.
@@ -64,12 +66,12 @@ def assign_faults(pages: int, seed: int, faults) -> dict[int, str]:
         return {}
     if not isinstance(faults, dict):
         raise ValueError(f"faults must be a dict mode -> fraction, got {faults!r}")
-    unknown = set(faults) - set(FAULT_MODES)
+    unknown = set(faults) - set(FAULTS)
     if unknown:
-        raise ValueError(f"unknown fault modes {sorted(unknown)}; known: {', '.join(FAULT_MODES)}")
+        raise ValueError(f"unknown fault modes {sorted(unknown)}; known: {', '.join(FAULTS)}")
     candidates = pages - 1
     counts = {}
-    for mode in FAULT_MODES:
+    for mode in FAULTS:
         fraction = faults.get(mode, 0)
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
             raise ValueError(f"fault fraction of {mode!r} must be in [0, 1], got {fraction!r}")
@@ -81,7 +83,7 @@ def assign_faults(pages: int, seed: int, faults) -> dict[int, str]:
     order = list(range(1, pages))
     random.Random(f"labsite-faults:{seed}").shuffle(order)
     chosen, it = {}, iter(order)
-    for mode in FAULT_MODES:
+    for mode in FAULTS:
         for _ in range(counts[mode]):
             chosen[next(it)] = mode
     return dict(sorted(chosen.items()))
