@@ -432,3 +432,15 @@ def test_command_line_takes_faults_and_options():
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+@pytest.mark.parametrize("args", [["--fault", "lento=0.1"], ["--fault", "drip=mucho"],
+                                  ["--fault-option", "drip_secs=3"], ["--fault-option", "chain_length=x"]])
+def test_command_line_rejects_bad_faults_in_one_line(args):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "support.labsite", "--pages", "10", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("python -m support.labsite: error:")
