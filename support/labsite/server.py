@@ -91,6 +91,7 @@ class LabSite:
         self.stats = Stats()
         self._html: dict[int, bytes] = {}  # rendered pages (a page never changes)
         self._closing: asyncio.Event | None = None
+        self._site_view: SiteView | None = None
         self.port: int | None = None
 
     # -- public API ---------------------------------------------------------
@@ -219,7 +220,11 @@ class LabSite:
             raise RuntimeError("the site is not running: call start() or use serve()")
 
     def _view(self) -> SiteView:
-        return SiteView(self.graph, self.url, f"{HOST}:{self.port}")
+        view = self._site_view
+        if view is None or view.hostport != f"{HOST}:{self.port}":  # Discussion: one per port, not per request
+            self._require_running()
+            view = self._site_view = SiteView(self.graph, f"http://{HOST}:{self.port}/", f"{HOST}:{self.port}")
+        return view
 
     def _fault_at(self, page: int) -> Fault | None:
         mode = self._faults.get(page)

@@ -35,7 +35,7 @@ class SiteView:
     hostport: str  # "127.0.0.1:PORT"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class Visit:
     """One request for a faulted page (or for a URL its fault invented)."""
 
