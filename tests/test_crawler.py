@@ -8,7 +8,6 @@ come from a tiny aiohttp server defined here.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 
 import pytest
@@ -17,6 +16,7 @@ from aiohttp import web
 from support.crawler import (DEADLINE, MAX_DEPTH, MAX_PAGES, REDIRECT, TIMEOUT, TOO_BIG,
                              TOO_MANY_REDIRECTS, CrawlResult, crawl, crawl_sync)
 from support.labsite import SiteGraph
+from support.labsite.background import BackgroundServer
 from support.links import LinkFilter, classify, extract_links
 
 
@@ -25,29 +25,14 @@ from support.links import LinkFilter, classify, extract_links
 # --------------------------------------------------------------------------
 
 
-class TinyServer:
+class TinyServer(BackgroundServer):
     """aiohttp app on 127.0.0.1 in a background thread; ``url(path)`` gives full URLs."""
 
     def __init__(self, app: web.Application):
-        self.app, self.port, self.hits = app, None, {}
+        super().__init__(app, name="tiny-server")
+        self.hits: dict[str, int] = {}
         app.middlewares.append(self._count)
-        ready = threading.Event()
-
-        def run():
-            self.loop = asyncio.new_event_loop()
-            runner = web.AppRunner(app, access_log=None)
-            self.loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            self.loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]
-            ready.set()
-            self.loop.run_forever()
-            self.loop.run_until_complete(runner.cleanup())
-            self.loop.close()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        assert ready.wait(10)
+        self.start()
 
     @web.middleware
     async def _count(self, request, handler):
@@ -56,10 +41,6 @@ class TinyServer:
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 def html(*hrefs: str) -> web.Response:
