@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 
 from support.osutil import raise_fd_limit
 
-__all__ = ["percentile", "LoadResult", "generate", "run", "FAILURE_KINDS"]
+__all__ = ["percentile", "LoadResult", "generate", "run", "slow_read", "FAILURE_KINDS"]
 
 FAILURE_KINDS = ("refused", "timeout", "reset", "status", "error")
 
@@ -150,6 +150,23 @@ async def generate(port: int, conns: int, requests: int, path: str = "/", durati
                       p50_ms=percentile(ms, 50), p99_ms=percentile(ms, 99),
                       max_ms=max(ms) if ms else math.nan, background_ok=len(background),
                       background_p50_ms=percentile([x * 1000 for x in background], 50))
+
+
+async def slow_read(port: int, path: str = "/", chunk: int = 65536, pause: float = 0.002,
+                    timeout: float = 30.0) -> int:
+    """A client that reads slowly: one request, then the answer ``chunk`` bytes at a
+    time with ``pause`` seconds between reads. Returns the bytes read."""
+    async with asyncio.timeout(timeout):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode("ascii"))
+            total = 0
+            while data := await reader.read(chunk):
+                total += len(data)
+                await asyncio.sleep(pause)
+            return total
+        finally:
+            writer.close()
 
 
 def _args(port, conns, requests, path, duration, timeout, background_path, background_conns) -> list[str]:
