@@ -220,18 +220,20 @@ def _handle_blocking(conn: socket.socket, backend) -> None:
 def serve_threads(listener: socket.socket, stop: Stop, backend) -> None:
     """Accept in a loop; one thread per connection runs the blocking handler."""
     listener.settimeout(0.1)  # wake up now and then to look at the bell
-    threads: list[threading.Thread] = []
+    threads: list[tuple[threading.Thread, socket.socket]] = []
     while not stop.is_set():
         try:
             conn, _ = listener.accept()
         except TimeoutError:
-            threads = [t for t in threads if t.is_alive()]
+            threads = [(t, c) for t, c in threads if t.is_alive()]
             continue
         conn.settimeout(None)
         t = threading.Thread(target=_handle_blocking, args=(conn, backend), daemon=True)
         t.start()
-        threads.append(t)
-    for t in threads:
+        threads.append((t, conn))
+    for t, conn in threads:
+        with contextlib.suppress(OSError):  # already closed by its handler
+            conn.shutdown(socket.SHUT_RDWR)  # a handler blocked in recv gets b"" and ends
         t.join()
 
 
