@@ -1,7 +1,7 @@
 # Two commands for a newcomer (see README.md):
 #   make lab    create .venv, install the pins, open the course in JupyterLab
 #   make test   create .venv, install the pins and test tools, run every test
-# Extra targets: make notebooks (re-execute and store outputs), make bench, make clean.
+# Extra targets: make notebooks (re-execute and store outputs), make bench, make bench-servers, make clean.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 COURSE := $(VENV)/.installed-course
 CI     := $(VENV)/.installed-ci
 
-.PHONY: lab test notebooks bench clean install
+.PHONY: lab test notebooks bench bench-servers clean install
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
@@ -46,6 +46,10 @@ $(BENCH): requirements-bench.txt $(COURSE)
 
 bench: $(BENCH)
 	$(BIN)/python -m tools.bench
+
+# The server table of notebook 09 (four designs + aiohttp.web, C = 100 and 1,000).
+bench-servers: $(COURSE)
+	$(BIN)/python -m tools.bench_servers
 
 clean:
 	rm -rf $(VENV) build *.egg-info
