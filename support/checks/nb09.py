@@ -9,9 +9,9 @@
 * ``09.leer_con_limite``: ``asyncio.StreamReader`` objects fed by hand (whole
   request, in two parts, silence, half a request then silence or EOF).
 
-Each scenario runs on a fresh loop in a worker thread
-(:func:`support.exercises.run_async`) under an ``asyncio.timeout`` of
-:data:`LIMIT` seconds, so an answer that never ends is cancelled, not awaited.
+Each scenario runs on a fresh loop in a worker thread under the exercises'
+time limit (:func:`support.exercises.run_async` with :data:`LIMIT` seconds),
+so an answer that never ends, or blocks the loop, gets a verdict in time.
 """
 
 from __future__ import annotations
@@ -21,32 +21,17 @@ import inspect
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from support.exercises import Incorrect, exercise, expect, run_async
+from support.exercises import Incorrect, exercise, expect, require_async, run_async
 from support.servers import END, answer
 
 #: Seconds a student's coroutine may take before the checker gives up on it.
 LIMIT = 5.0
 
 
-def _must_be_async(fn, name: str) -> None:
-    expect(inspect.iscoroutinefunction(fn), f"{name} debe ser una corrutina: defínela con `async def`.",
-           "Sin `async def` no puedes usar `await` dentro.")
-
-
 def _within_limit(scenario, *args):
-    """Run ``await scenario(*args)``; Incorrect if it takes more than LIMIT seconds."""
-    async def limited():
-        try:
-            async with asyncio.timeout(LIMIT):
-                return await scenario(*args), False
-        except TimeoutError:
-            return None, True
-
-    result, hung = run_async(limited, timeout=LIMIT + 10)
-    if hung:
-        raise Incorrect(f"tu corrutina no terminó en {LIMIT:.0f} s.",
-                        "¿Esperas algo que nunca llega? Todo `await` necesita una salida.")
-    return result
+    """``await scenario(*args)`` on a fresh loop, under the exercises' time limit."""
+    return run_async(scenario, *args, limit=LIMIT,
+                     hint="¿Esperas algo que nunca llega? Todo `await` necesita una salida.")
 
 
 # --- 09.enviar_todo -----------------------------------------------------------
@@ -104,7 +89,7 @@ async def _send_to_slow_reader(fn, chunks: list[bytes]):
 @exercise("09.enviar_todo", "escribir todos los trozos sin llenar el búfer",
           "Después de cada `escritor.write(trozo)`, `await escritor.drain()`.")
 def check_enviar_todo(answer_fn):
-    _must_be_async(answer_fn, "enviar_todo")
+    require_async(answer_fn, "enviar_todo")
     chunks = [bytes([65 + i % 26]) * 65536 for i in range(96)]  # 6 MiB, each chunk different
     received, biggest = _within_limit(_send_to_slow_reader, answer_fn, chunks)
     total = sum(map(len, chunks))
@@ -152,7 +137,7 @@ async def _with_heartbeat(fn, n: int, pool):
 @exercise("09.calcular_sin_congelar", "calcular en el pool sin congelar el bucle",
           "`await asyncio.get_running_loop().run_in_executor(pool, servers.answer, \"cpu\", n)`.")
 def check_calcular_sin_congelar(answer_fn):
-    _must_be_async(answer_fn, "calcular_sin_congelar")
+    require_async(answer_fn, "calcular_sin_congelar")
     n = 3_000_000
     t0 = time.perf_counter()
     expected = answer("cpu", n)
@@ -204,7 +189,7 @@ async def _read_cases(fn):
           "`async with asyncio.timeout(segundos): return await lector.readuntil(servers.END)`, "
           "y captura TimeoutError y asyncio.IncompleteReadError devolviendo None.")
 def check_leer_con_limite(answer_fn):
-    _must_be_async(answer_fn, "leer_con_limite")
+    require_async(answer_fn, "leer_con_limite")
     got = _within_limit(_read_cases, answer_fn)
     for name in ("entera", "en dos partes"):
         result, _ = got[name]
