@@ -40,7 +40,7 @@ from support.labsite import ExternalSite, SiteGraph
 from support.links import extract_links
 from support.osutil import busy_seconds, cpu_count, cpu_seconds, fd_limit
 
-__all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "pages_for_cpu", "count_links",
+__all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "pages_for_cpu", "count_links", "count_links_many",
            "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
 
 KIB = 1024
@@ -106,6 +106,12 @@ def pages_for_cpu(seconds: float = 1.0, max_pages: int = 2_000) -> list[str]:
 def count_links(html: str) -> int:
     """CPU-bound work: parse ``html`` with BeautifulSoup and count its links."""
     return len(extract_links(html))
+
+
+def count_links_many(pages: list[str]) -> list[int]:
+    """:func:`count_links` of each page, in order: one call for a whole batch
+    (a process pool then sends one task, not one per page)."""
+    return [count_links(html) for html in pages]
 
 
 @dataclass

@@ -17,7 +17,6 @@ so an answer that never ends, or blocks the loop, gets a verdict in time.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from concurrent.futures import ThreadPoolExecutor
 
