@@ -425,6 +425,7 @@ class Stats:
     requests: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    abandoned: int = 0  # responses whose client had hung up (e.g. a cancelled task) before they were sent
     by_status: Counter = dataclasses.field(default_factory=Counter)
     by_path: Counter = dataclasses.field(default_factory=Counter)
     by_fault: Counter = dataclasses.field(default_factory=Counter)  # fault responses served, per mode
@@ -654,6 +655,7 @@ class LabSite:
         finally:
             stats.in_flight -= 1
         stats.by_status[response.status] += 1
+        stats.abandoned += request.transport is None or request.transport.is_closing()
         return response
 
     async def _respond(self, request: web.BaseRequest) -> web.StreamResponse:
