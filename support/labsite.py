@@ -428,6 +428,7 @@ class Stats:
     abandoned: int = 0  # responses whose client had hung up (e.g. a cancelled task) before they were sent
     by_status: Counter = dataclasses.field(default_factory=Counter)
     by_path: Counter = dataclasses.field(default_factory=Counter)
+    get_by_path: Counter = dataclasses.field(default_factory=Counter)  # GETs only (by_path counts HEADs too)
     by_fault: Counter = dataclasses.field(default_factory=Counter)  # fault responses served, per mode
 
 
@@ -650,6 +651,7 @@ class LabSite:
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         stats.by_path[request.path] += 1
+        stats.get_by_path[request.path] += request.method == "GET"
         try:
             response = await self._respond(request)
         finally:

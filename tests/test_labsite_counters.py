@@ -31,3 +31,17 @@ def test_a_cancelled_request_is_counted_abandoned_and_a_finished_one_is_not(make
     assert site.stats.abandoned == 1
     site.reset_stats()
     assert site.stats.abandoned == 0
+
+
+def test_get_by_path_counts_gets_and_not_heads(make_site):
+    site = make_site(pages=3)
+
+    async def main():
+        async with aiohttp.ClientSession() as session:
+            for method in ("HEAD", "GET", "GET", "HEAD"):
+                async with session.request(method, site.url_of(1)) as response:
+                    await response.read()
+
+    asyncio.run(main())
+    path = site.url_of(1)[len(site.url) - 1:]
+    assert site.stats.by_path[path] == 4 and site.stats.get_by_path[path] == 2
