@@ -21,6 +21,21 @@ behave the same.
   (:class:`support.eventloop.EventLoop`).
 * :func:`crawl_trampoline`: the crawler of notebooks 01-02 on these coroutines,
   one Task per URL, one thread.
+* Time and cancellation (the end of notebook 04): :func:`sleep` (a future
+  resolved by a timer of the loop), ``Future.cancel`` / ``Task.cancel`` (a
+  :class:`CancelledError` thrown into the coroutine at its ``yield``) and
+  :func:`with_timeout`, built from both.
+
+Discussion: cancelling is resolving. ``Future.cancel()`` resolves the future
+with a :class:`CancelledError`; the task waiting on it is called back like for
+any other failure, and its ``step`` throws the error into the coroutine at the
+``yield`` where it waits. ``Task.cancel()`` cancels the future the task waits
+on, which is what asyncio's ``Task.cancel`` does with ``_fut_waiter``. Whoever
+would have resolved that future later (a timer, a socket) must check
+``done()`` first, and a done-callback releases what it held (the timer, the
+socket's registration). Our :class:`CancelledError` is an ``Exception``, as
+asyncio's was until Python 3.7; since 3.8 asyncio's is a ``BaseException`` so
+that ``except Exception`` cannot swallow it (notebook 06).
 
 Discussion: callbacks run synchronously inside ``set_result``, as in the
 lecture (and 500lines' crawler); asyncio instead schedules them with
@@ -47,13 +62,17 @@ from support.report import CrawlReport
 from support.timeline import Timeline
 
 __all__ = [
-    "Future", "Task", "InvalidStateError", "wait_writable", "wait_readable", "connect",
+    "Future", "Task", "InvalidStateError", "CancelledError", "sleep", "with_timeout", "wait_writable", "wait_readable", "connect",
     "send_all", "read_all", "fetch", "crawl_trampoline", "MAX_PAGES_REASON",
 ]
 
 
 class InvalidStateError(RuntimeError):
     """``result()`` of a future that is not done, or setting a done one twice."""
+
+
+class CancelledError(Exception):
+    """A future or task was cancelled (an ``Exception`` here, as in asyncio up to 3.7)."""
 
 
 class Future:
@@ -82,6 +101,16 @@ class Future:
         if not self._done:
             raise InvalidStateError(f"{self!r} is not done yet")
         return self._exception
+
+    def cancel(self) -> bool:
+        """Resolve a pending future with :class:`CancelledError`; ``False`` if already done."""
+        if self._done:
+            return False
+        self.set_exception(CancelledError(f"{self.name or 'future'} cancelled"))
+        return True
+
+    def cancelled(self) -> bool:
+        return self._done and isinstance(self._exception, CancelledError)
 
     def set_result(self, value: Any) -> None:
         self._finish(value, None)
@@ -157,6 +186,60 @@ class Task(Future):
         self.waiting_on = next_future
         next_future.add_done_callback(self.step)
 
+    def cancel(self) -> bool:
+        """Cancel the future the coroutine waits on, so that ``step`` throws
+        :class:`CancelledError` into the coroutine at its ``yield``. The
+        coroutine may clean up (``finally``, ``with``) and re-raise, or catch
+        it. ``False`` if the task is done, or running (it waits on nothing)."""
+        if self._done or self.waiting_on is None:
+            return False
+        return self.waiting_on.cancel()
+
+
+# --------------------------------------------------------------------------
+# Time: sleep and timeouts on the loop's timers
+# --------------------------------------------------------------------------
+
+
+def _resolve_unless_done(future: Future, value: Any = None) -> None:
+    if not future.done():  # it may have been cancelled meanwhile
+        future.set_result(value)
+
+
+def sleep(loop: EventLoop, seconds: float):
+    """Coroutine: suspend for ``seconds`` on ``loop``'s timers (``yield from sleep(loop, 1)``).
+
+    Cancelled, it cancels its timer, so the loop does not wait for it."""
+    future = Future(f"sleep {seconds}")
+    timer = loop.call_later(seconds, _resolve_unless_done, future)
+    future.add_done_callback(lambda _f: timer.cancel())
+    yield from future
+
+
+def with_timeout(loop: EventLoop, coro: Generator, seconds: float, name: str | None = None):
+    """Coroutine: run ``coro`` as a Task; past ``seconds``, cancel it and raise ``TimeoutError``.
+
+    A timer cancels the task (a :class:`CancelledError` at its ``yield``); we
+    turn that cancellation, and only that one, into ``TimeoutError``. The timer
+    is cancelled when the task ends first.
+    """
+    task = Task(coro, name)
+    expired = []
+
+    def expire() -> None:
+        expired.append(loop.time())
+        task.cancel()
+
+    timer = loop.call_later(seconds, expire)
+    try:
+        return (yield from task)
+    except CancelledError:
+        if expired:
+            raise TimeoutError(f"{name or 'coroutine'} took longer than {seconds} s") from None
+        raise
+    finally:
+        timer.cancel()
+
 
 # --------------------------------------------------------------------------
 # Straight-line I/O on the hand-written loop
@@ -171,7 +254,12 @@ def _wait(loop: EventLoop, sock: socket.socket, watch: Callable, name: str | Non
         loop.remove(sock)  # one-shot: stop watching before waking the coroutine
         future.set_result(None)
 
+    def released(f: Future) -> None:
+        if f.cancelled():  # nobody waits any more: stop watching the socket
+            loop.remove(sock)
+
     watch(sock, ready)
+    future.add_done_callback(released)
     return future
 
 

@@ -20,36 +20,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+from support.checks.common import Probe
 from support.exercises import Incorrect, exercise, expect, require_async, run_async
 
 #: Seconds a student's coroutine may take before the checker stops it.
 LIMIT = 3.0
 _HANG_HINT = "¿Esperas algo que nunca llega, o un bucle sin salida?"
-
-
-class _Probe:
-    """A fake ``obtener``: sleeps ``delays[x]`` seconds, returns ``x.upper()``,
-    and records how many calls were in flight at once and which were cancelled."""
-
-    def __init__(self, delays: dict[str, float]):
-        self.delays = delays
-        self.in_flight = self.max_in_flight = self.calls = 0
-        self.cancelled: list[str] = []
-        self.finished: list[str] = []  # in order of completion
-
-    async def __call__(self, item: str) -> str:
-        self.calls += 1
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            await asyncio.sleep(self.delays[item])
-        except asyncio.CancelledError:
-            self.cancelled.append(item)
-            raise
-        finally:
-            self.in_flight -= 1
-        self.finished.append(item)
-        return item.upper()
 
 
 # --------------------------------------------------------------------------
@@ -61,7 +37,7 @@ def check_descargar_todas(answer):
     require_async(answer, "descargar_todas")
     urls = [f"/page/{i}" for i in range(8)]
     # The first URLs are the slowest: results in completion order would come reversed.
-    probe = _Probe({u: 0.02 + 0.01 * (len(urls) - i) for i, u in enumerate(urls)})
+    probe = Probe({u: 0.02 + 0.01 * (len(urls) - i) for i, u in enumerate(urls)})
 
     async def scenario():
         start = time.perf_counter()
@@ -88,7 +64,7 @@ def check_descargar_todas(answer):
           "y captura TimeoutError.")
 def check_obtener_o_none(answer):
     require_async(answer, "obtener_o_none")
-    probe = _Probe({"/rapida": 0.01, "/lenta": 1.0})
+    probe = Probe({"/rapida": 0.01, "/lenta": 1.0})
 
     async def scenario():
         fast = await answer(probe, "/rapida", 0.5)
@@ -122,7 +98,7 @@ def check_mapa_acotado(answer):
     cases = [(12, 3), (4, 10), (5, 1)]
     for n, limit in cases:
         items = [f"x{i}" for i in range(n)]
-        probe = _Probe({x: 0.01 + 0.005 * (i % 3) for i, x in enumerate(items)})
+        probe = Probe({x: 0.01 + 0.005 * (i % 3) for i, x in enumerate(items)})
 
         async def scenario():
             return await answer(probe, items, limit)
@@ -143,7 +119,7 @@ def check_mapa_acotado(answer):
                "Devuelve lo que da gather: respeta el orden de entrada.")
     # One slow item first: while it holds one slot, the others must flow through the rest.
     items = [f"x{i}" for i in range(12)]
-    probe = _Probe({x: 0.3 if i == 0 else 0.01 for i, x in enumerate(items)})
+    probe = Probe({x: 0.3 if i == 0 else 0.01 for i, x in enumerate(items)})
 
     async def slow_first():
         return await answer(probe, items, 3)

@@ -34,8 +34,10 @@ class Stats:
     requests: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    abandoned: int = 0  # responses whose client had hung up (e.g. a cancelled task) before they were sent
     by_status: Counter = dataclasses.field(default_factory=Counter)
     by_path: Counter = dataclasses.field(default_factory=Counter)
+    get_by_path: Counter = dataclasses.field(default_factory=Counter)  # GETs only (by_path counts HEADs too)
     by_fault: Counter = dataclasses.field(default_factory=Counter)  # fault responses served, per mode
     cut_by_stop: int = 0  # slow responses (drip, huge) abandoned because the site stopped
 
@@ -236,11 +238,13 @@ class LabSite:
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         stats.by_path[request.path] += 1
+        stats.get_by_path[request.path] += request.method == "GET"
         try:
             response = await self._respond(request)
         finally:
             stats.in_flight -= 1
         stats.by_status[response.status] += 1
+        stats.abandoned += request.transport is None or request.transport.is_closing()
         return response
 
     async def _respond(self, request: web.BaseRequest) -> web.StreamResponse:
