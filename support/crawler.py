@@ -332,11 +332,19 @@ class _Crawl:
         try:
             self.parse(url, depth, status, text)
         except Exception as exc:  # a bug, in a loop callback: hand it to the TaskGroup so it surfaces
-            self.tasks.create_task(_reraise(exc), name="deferred-parse")
+            self._surface(exc)
         finally:
             self.queue.task_done()
             if self.to_parse:
                 asyncio.get_running_loop().call_soon(self._parse_next)
+
+    def _surface(self, exc: Exception) -> None:
+        """Raise ``exc`` in a task of the crawl's TaskGroup, which stops the crawl with it."""
+        coro = _reraise(exc)
+        try:
+            self.tasks.create_task(coro, name="deferred-parse")
+        except RuntimeError:  # the group is already stopping on an earlier error: that one surfaces
+            coro.close()
 
     def parse(self, url: str, depth: int, status: int, text: str) -> None:
         """Record the page as crawled and queue its new links (or fail it if unparseable)."""
