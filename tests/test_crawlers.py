@@ -134,3 +134,14 @@ def test_a_short_body_is_an_incomplete_response_not_a_page():
     with pytest.raises(IncompleteResponse):
         parse_response(b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\n<a>")
     assert parse_response(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n<a>")[2] == b"<a>"
+
+
+def test_a_crawler_measured_in_its_own_process(make_site):
+    from support.isolated import measure_isolated
+
+    site = make_site(pages=20)
+    m = measure_isolated("sequential", site.url, 2, max_pages=5)
+    assert m["crawled"] == 5 and m["failed"] == 0 and m["seconds"] > 0 and m["peak_growth_kb"] >= 0
+    assert site.stats.requests == 5  # the child crawled this site, over HTTP
+    with pytest.raises(ValueError, match="unknown crawler"):
+        measure_isolated("threads", site.url, 2)
