@@ -130,7 +130,16 @@ def peak_rss() -> int:
     :func:`reset_peak_rss` can lower). Not ``ru_maxrss`` there: on Linux it
     keeps the peak of the *parent* at the time of the fork (it survives
     ``exec``), so every child of a big parent would report the parent's size.
+
+    Discussion: the kernel updates ``VmHWM`` lazily (its RSS counters are
+    cached per thread), so right after a reset it can read a little below the
+    current RSS. A peak is never below the present, so the answer is the
+    larger of the two.
     """
+    return max(_recorded_peak(), rss())
+
+
+def _recorded_peak() -> int:
     status = proc_status()
     if "VmHWM" in status:
         return status["VmHWM"]
@@ -139,7 +148,7 @@ def peak_rss() -> int:
     if resource is not None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return peak if sys.platform == "darwin" else peak * 1024
-    return rss()
+    return 0
 
 
 def reset_peak_rss() -> bool:

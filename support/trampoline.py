@@ -20,7 +20,8 @@ behave the same.
   driven by a Task on the hand-written selector loop of notebook 02
   (:class:`support.eventloop.EventLoop`).
 * :func:`crawl_trampoline`: the crawler of notebooks 01-02 on these coroutines,
-  one Task per URL, one thread.
+  one Task per URL, one thread; ``crawl(root_url, options) -> CrawlReport``
+  like every crawler of the course (:mod:`support.crawlers`).
 * Time and cancellation (the end of notebook 04): :func:`sleep` (a future
   resolved by a timer of the loop), ``Future.cancel`` / ``Task.cancel`` (a
   :class:`CancelledError` thrown into the coroutine at its ``yield``) and
@@ -48,22 +49,24 @@ the loop's callbacks and the coroutine's ``yield``.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import socket
 import time
 from typing import Any, Callable, Generator
 from urllib.parse import urlsplit
 
-from support.blocking import MAX_PAGES_REASON, Frontier, record_visit, build_request, parse_response
+from support.blocking import Frontier, build_request, parse_response
 from support.eventloop import EventLoop
 from support.osutil import raise_fd_limit
 from support.links import extract_links, normalize
-from support.report import CrawlReport
+from support.report import (DEADLINE, PARSE_ERROR, CrawlOptions, CrawlReport, http_reason, options_of,
+                            reason_of)
 from support.timeline import Timeline
 
 __all__ = [
-    "Future", "Task", "InvalidStateError", "CancelledError", "sleep", "with_timeout", "wait_writable", "wait_readable", "connect",
-    "send_all", "read_all", "fetch", "crawl_trampoline", "MAX_PAGES_REASON",
+    "Future", "Task", "InvalidStateError", "CancelledError", "sleep", "with_timeout", "wait_writable", "wait_readable",
+    "connect", "send_all", "read_all", "fetch", "crawl_trampoline",
 ]
 
 
@@ -340,35 +343,42 @@ def fetch(loop: EventLoop, url: str, timeline: Timeline | None = None):
 # --------------------------------------------------------------------------
 
 
-def crawl_trampoline(root_url: str, max_pages: int | None = None, timeline: Timeline | None = None,
-                     timeout: float = 60.0, loop: EventLoop | None = None) -> CrawlReport:
+def crawl_trampoline(root_url: str, options: CrawlOptions | None = None, *, loop: EventLoop | None = None,
+                     **knobs: Any) -> CrawlReport:
     """Crawl the site at ``root_url`` with one generator coroutine (Task) per URL,
     on one thread and one hand-written selector loop.
 
     Every URL met ends crawled, skipped (with the reason) or failed (with the
-    reason; connection errors, non-HTTP answers, or the crawl's ``timeout``).
+    reason: connection errors, non-HTTP answers, or the crawl's ``deadline``).
     Pass your own ``loop`` to watch it work (``loop.on_turn``, ``loop.turns``);
     otherwise a fresh :class:`EventLoop` is made and closed.
+
+    Options it honours: ``max_pages``, ``deadline``, ``timeline``,
+    ``allowed_hosts``, ``parser``. It ignores ``concurrency`` (every URL gets
+    its Task at once), ``request_timeout`` (the loop has no timers: only
+    ``deadline`` bounds a server that never answers), ``max_depth``,
+    ``retries``, ``backoff``, ``max_redirects``, ``max_bytes`` and ``progress``.
     """
+    options = options_of(options, **knobs)
     raise_fd_limit()  # one socket per page in flight
     report, start = CrawlReport(), time.perf_counter()
     root = normalize(root_url)
-    frontier = Frontier(root, report, max_pages)
+    frontier = Frontier(root, report, options)
     own = loop is None
     loop = EventLoop() if own else loop
     tasks: dict[str, Task] = {}
 
     def visit(url: str):
         try:
-            status, body = yield from fetch(loop, url, timeline)
+            status, body = yield from fetch(loop, url, options.timeline)
         except (OSError, ValueError) as exc:  # refused, reset, not HTTP...
-            report.fail(url, f"{type(exc).__name__}: {exc}")
+            report.fail(url, reason_of(exc))
             return
         try:
-            result = extract_links(body) if status == 200 else f"HTTP {status}"
-        except Exception as exc:  # a page we cannot parse fails alone, not the crawl
-            result = f"{type(exc).__name__}: {exc}"
-        for href in record_visit(report, url, status, result):
+            result = extract_links(body, options.parser) if status == 200 else http_reason(status)
+        except Exception:  # a page we cannot parse fails alone, not the crawl
+            result = PARSE_ERROR
+        for href in frontier.record(url, status, result):
             new = frontier.admit(href, url)
             if new:
                 tasks[new] = Task(visit(new), name=new)
@@ -376,7 +386,7 @@ def crawl_trampoline(root_url: str, max_pages: int | None = None, timeline: Time
     timed_out = False
     try:
         tasks[root] = Task(visit(frontier.admit(root, root)), name=root)
-        loop.run(timeout=timeout)
+        loop.run(timeout=math.inf if options.deadline is None else options.deadline)
     except TimeoutError:
         timed_out = True
     finally:
@@ -385,9 +395,9 @@ def crawl_trampoline(root_url: str, max_pages: int | None = None, timeline: Time
         if own:
             loop.close()
     if timed_out:
-        for url, task in tasks.items():
+        frontier.stop()  # every task still waiting fails with the deadline
+        for task in tasks.values():
             if not task.done():
-                report.fail(url, f"crawl timed out after {timeout} s")
                 task.coro.close()  # runs the coroutine's `with` blocks: closes its socket
     for task in tasks.values():  # a bug in visit() must not pass silently
         if task.done() and task.exception() is not None:
