@@ -92,7 +92,7 @@ class Entry:
 #: Crawlers of the registry that do not honour ``CrawlOptions.concurrency``:
 #: how many requests they keep in flight (None: one per URL discovered). The
 #: ideal of each is simulated at that concurrency.
-IN_FLIGHT = {"sequential": 1, "thread_per_url": None, "callbacks": None, "trampoline": None}
+IN_FLIGHT = {"sequential": 1, "thread_per_url": None, "trampoline": None}
 #: Crawlers built on threads: not pinned (see cpu_split).
 THREADED = {"pool", "thread_per_url"}
 #: More rows for a registry crawler with other options: name -> (crawler, options).

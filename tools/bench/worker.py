@@ -69,65 +69,12 @@ def first_line(func) -> str:
     return paragraph.split(". ")[0].rstrip(".")
 
 
-# --------------------------------------------------------------------------
-# TEMPORARY ADAPTER, the only one: delete from here ...
-# --------------------------------------------------------------------------
-# Until the branch with the crawler contract (support/crawlers.py and
-# CrawlOptions in support/report.py) is merged, _registry() builds today's
-# crawlers into the same shape. After the merge, replace the body of
-# _registry() by its first two import lines and `return CRAWLERS, CrawlOptions`,
-# and delete _legacy_registry() and _LegacyOptions.
-
-
 def _registry():
     """``(CRAWLERS, CrawlOptions)``: the crawler registry and its options class."""
-    try:
-        from support.crawlers import CRAWLERS
-        from support.report import CrawlOptions
-    except ImportError:
-        return _legacy_registry()
+    from support.crawlers import CRAWLERS
+    from support.report import CrawlOptions
+
     return CRAWLERS, CrawlOptions
-
-
-def _legacy_registry():
-    import asyncio
-    import dataclasses
-
-    from support.blocking import crawl_pool, crawl_sequential, crawl_thread_per_url
-    from support.callbacks import crawl_callbacks
-    from support.crawler import crawl
-    from support.trampoline import crawl_trampoline
-
-    @dataclasses.dataclass(frozen=True)
-    class _LegacyOptions:
-        concurrency: int = 10
-        max_pages: int | None = None
-        request_timeout: float = 10.0
-        deadline: float | None = None
-        parser: str = "html.parser"
-
-    def documented(like, func):
-        func.__doc__ = like.__doc__
-        return func
-
-    crawlers = {
-        "sequential": documented(crawl_sequential, lambda url, o: crawl_sequential(url, o.max_pages)),
-        "thread_per_url": documented(crawl_thread_per_url,
-                                     lambda url, o: crawl_thread_per_url(url, o.max_pages)),
-        "pool": documented(crawl_pool, lambda url, o: crawl_pool(url, o.max_pages, o.concurrency)),
-        "callbacks": documented(crawl_callbacks, lambda url, o: crawl_callbacks(
-            url, o.max_pages, timeout=o.deadline or 60.0)),
-        "trampoline": documented(crawl_trampoline, lambda url, o: crawl_trampoline(
-            url, o.max_pages, timeout=o.deadline or 60.0)),
-        "asyncio": documented(crawl, lambda url, o: asyncio.run(crawl(
-            url, concurrency=o.concurrency, max_pages=o.max_pages, request_timeout=o.request_timeout,
-            deadline=o.deadline, parser=o.parser))),
-    }
-    return crawlers, _LegacyOptions
-
-# --------------------------------------------------------------------------
-# ... to here (TEMPORARY ADAPTER)
-# --------------------------------------------------------------------------
 
 
 def option(text: str) -> tuple[str, object]:
