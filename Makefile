@@ -37,7 +37,10 @@ install: $(COURSE)
 # Jupyter refuses to run as root unless told; containers often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# JupyterLab draws stored widgets (and other rich outputs) only in trusted
+# notebooks: the course trusts its own, in this user's Jupyter data folder.
 lab: $(COURSE)
+	$(BIN)/jupyter trust notebooks/*.ipynb > /dev/null
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG)
 
 # The second run repeats what reads the OS's memory figures as on macOS and

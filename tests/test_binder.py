@@ -88,6 +88,8 @@ def test_binder_and_make_lab_install_the_same_jupyterlab_settings(dockerfile):
     assert f'"${{NB_PYTHON_PREFIX}}/{target}"' in postbuild and "cp jupyterlab/corrutinas.json" in postbuild
     makefile = (ROOT / "Makefile").read_text()
     assert f"$(VENV)/{target}" in makefile and "cp jupyterlab/corrutinas.json" in makefile
+    # stored widgets are drawn only in trusted notebooks (tests/test_browser.py shows it)
+    assert "jupyter trust notebooks/*.ipynb" in postbuild and "jupyter trust notebooks/*.ipynb" in makefile
 
 
 def test_one_source_of_versions_and_no_test_tools_for_students():
