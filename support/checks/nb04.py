@@ -89,8 +89,9 @@ def _check_suma(suma):
 # -- 04.primero --------------------------------------------------------------
 
 @exercise("04.primero", "primero(futuros) devuelve un Future con el resultado del primero que termine",
-          "Crea `ganador = Future()`; anota en cada futuro un callback que haga "
-          "`ganador.set_result(f.result())` solo si `not ganador.done()`; devuelve `ganador`.")
+          "Crea `ganador = Future()`; anota en cada futuro un callback que, solo si `not ganador.done()`, "
+          "haga `ganador.set_exception(f.exception())` si el futuro falló o `ganador.set_result(f.result())` "
+          "si no; devuelve `ganador`.")
 def check_primero(primero):
     return call_with_limit(_check_primero, primero, lines=LINE_BUDGET)
 
@@ -131,7 +132,27 @@ def _check_primero(primero):
     expect(_is_future(winner) and winner.done() and winner.result() == "ya",
            "si uno de los futuros ya estaba resuelto, el Future devuelto debe resolverse con él enseguida.",
            "add_done_callback sobre un futuro ya resuelto llama al callback en el acto: aprovéchalo.")
-    return "tu Future se resuelve con el primero que termina y los demás no molestan"
+    failing = [Future("f0"), Future("f1")]
+    winner = primero(failing)
+    error = ConnectionResetError("el servidor cortó")
+    try:
+        failing[0].set_exception(error)
+        failing[1].set_result("tarde")
+    except Exception as exc:
+        raise Incorrect(f"cuando el primero en terminar falló, tu código lanzó {type(exc).__name__}: {exc}",
+                        "En el callback, pregunta `f.exception()` antes de pedir `f.result()`: "
+                        "result() vuelve a lanzar el error del futuro.") from None
+    expect(_is_future(winner) and winner.done(),
+           "el primero en terminar falló y tu Future quedó pendiente.",
+           "Si el futuro que terminó primero falló, termina tu Future con `set_exception(f.exception())`.")
+    try:
+        outcome = winner.result()
+    except Exception as exc:  # what whoever waits on your Future would get
+        outcome = exc
+    expect(outcome is error,
+           f"el primero en terminar falló con ConnectionResetError y `result()` de tu Future da {outcome!r}.",
+           "Entrega la misma excepción con `set_exception(f.exception())`; los que terminen después no cuentan.")
+    return "tu Future se resuelve con el primero que termina, con su valor o su error, y los demás no molestan"
 
 
 # -- 04.descargar_todas --------------------------------------------------------
