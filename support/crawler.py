@@ -32,10 +32,14 @@ How it works
 * Time comes from the event loop (``loop.time()``), so tests can run the
   crawler in virtual time. It ignores ``options.timeline``.
 
-Discussion: the only state shared between workers (``seen``, the queue, the
-report) is touched between two ``await``s, so no lock is needed: a coroutine
-is never interrupted between two lines that do not ``await``. That is the
-cooperative multitasking of the lecture, and why the crawler needs no mutex.
+Discussion: the state shared between workers (``seen``, the queue, the
+report) needs no lock here only because no ``await`` sits between a check
+and the act it guards: :meth:`_Crawl.admit` asks "seen?" and adds the URL in
+one synchronous call, and a coroutine is never interrupted between two lines
+that do not ``await``. That is a property of this code, not a rule of
+cooperative multitasking: put an ``await`` between the check and the add and
+two workers fetch the same page (notebook 06, section 5, counts those
+duplicate GETs); then mark before awaiting, or take an ``asyncio.Lock``.
 """
 
 from __future__ import annotations
