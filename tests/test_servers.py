@@ -171,7 +171,8 @@ def test_a_server_stopped_with_a_silent_client_does_not_hang(design, backend):
 
 def test_server_process_reports_stats(backend):
     with servers.ServerProcess("asyncio", backend.address) as proc:
-        assert loadgen.run(proc.port, conns=10, requests=20, path="/wait/10").ok == 20
+        # enough requests for some CPU time above the OS's 10 ms accounting tick
+        assert loadgen.run(proc.port, conns=10, requests=300, path="/wait/1").ok == 300
         stats = proc.stop()
     assert stats["peak_rss"] >= stats["idle_rss"] > 0 and stats["cpu_seconds"] > 0
     assert stats["peak_threads"] >= 2
