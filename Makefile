@@ -11,6 +11,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 COURSE := $(VENV)/.installed-course
 CI     := $(VENV)/.installed-ci
+# Offline JavaScript of the teacher's tools (see slides/handout below).
+JS     := build/js
 # The course's JupyterLab defaults (no news pop-up, widget state kept on save),
 # where JupyterLab reads packaged overrides; the user's own settings still win.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
@@ -80,7 +82,6 @@ bench-servers: $(COURSE)
 # Offline JavaScript for the decks, the handout and JupyterHub's proxy: npm pins
 # in tools/js/package.json (+ lock), installed under build/js/ (never for students).
 # The widget manager comes as a packed tarball (npm install would pull 128 MB).
-JS := build/js
 HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
 
 $(JS)/.installed: tools/js/package.json tools/js/package-lock.json

@@ -27,7 +27,16 @@ def student_files(root: Path = ROOT) -> list[str]:
     files = [name for name in listed.decode().split("\0") if name]
     return sorted(name for name in files
                   if not any(name == p or (p.endswith("/") and name.startswith(p)) for p in TEACHER_ONLY)
-                  and (root / name).exists())
+                  and (root / name).exists() and not _needs_teacher(root / name))
+
+
+def _needs_teacher(path: Path) -> bool:
+    """A test that imports the teacher's side (it proves the checkers with the
+    solutions) stays with the teacher: without it the student's ``make test`` runs."""
+    if path.suffix != ".py" or path.parent.name != "tests":
+        return False
+    text = path.read_text(encoding="utf-8")
+    return "from teacher" in text or "import teacher" in text
 
 
 def build(dest: Path, root: Path = ROOT) -> list[str]:
