@@ -3,7 +3,7 @@
 #   make test   create .venv, install the pins and test tools, run every test
 # Extra targets: make notebooks (re-execute and store outputs), make bench,
 # make bench-servers, make binder (write the Binder links from the git remote), make clean.
-# For the teacher (docs/guia_docente.md): make slides, make handout, make student, make class-test.
+# For the teacher (docs/guia_docente.md): make slides, make handout, make student, make teacher-tools.
 # Portable: POSIX sh and GNU make 3.81 (the one macOS ships); no GNU-only tools.
 
 PYTHON ?= python3
@@ -17,7 +17,7 @@ JS     := build/js
 # where JupyterLab reads packaged overrides; the user's own settings still win.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 
-.PHONY: lab test notebooks bench bench-servers binder clean install slides handout student class-test
+.PHONY: lab test notebooks bench bench-servers binder clean install slides handout student teacher-tools
 
 $(BIN)/python:
 	@$(PYTHON) tools/need_python.py
@@ -103,14 +103,13 @@ handout: $(CI) $(JS)/.installed
 student:
 	$(PYTHON) -m tools.student_build
 
-# A real JupyterHub on 127.0.0.1, several students at once under per-student limits.
+# Live presenting (jupyterlab-rise) and JupyterHub, pinned in requirements-teacher.txt.
 TEACHER := $(VENV)/.installed-teacher
 $(TEACHER): requirements-teacher.txt $(CI)
 	$(BIN)/pip install --quiet -r requirements-teacher.txt
 	touch $@
 
-class-test: $(TEACHER) $(JS)/.installed
-	$(BIN)/python -m pytest -m classroom -p no:randomly tests/test_class_hub.py
+teacher-tools: $(TEACHER)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -74,6 +74,9 @@ browser_only = [pytest.mark.browser,
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """(base URL, page factory, requests seen): decks and handout of 00, 02, 08 on loopback."""
+    for mark in browser_only:
+        if mark.name == "skipif" and mark.args[0]:
+            pytest.skip(mark.kwargs["reason"])
     sync_api = pytest.importorskip("playwright.sync_api")
     tmp = tmp_path_factory.mktemp("present")
     names = [str(ROOT / "notebooks" / "00_bienvenida.ipynb"), str(NB02), str(NB08)]
@@ -109,11 +112,9 @@ def _outside(seen: list[str]) -> list[str]:
             and urlparse(u).hostname != "127.0.0.1"]
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("path", [ROOT / "notebooks" / "00_bienvenida.ipynb", NB02, NB08], ids=lambda p: p.stem[:2])
 def test_deck_has_the_slides_and_loads_nothing_from_outside(served, path):
-    for mark in browser_only:
-        if mark.name == "skipif" and mark.args[0]:
-            pytest.skip(mark.kwargs["reason"])
     base, browser, seen = served
     page = browser.new_page()
     page.goto(f"{base}/slides/{path.stem}.slides.html")
@@ -131,10 +132,8 @@ def test_deck_has_the_slides_and_loads_nothing_from_outside(served, path):
     assert not _outside(seen), _outside(seen)[:5]
 
 
+@pytest.mark.browser
 def test_handout_renders_widgets_and_links_offline(served):
-    for mark in browser_only:
-        if mark.name == "skipif" and mark.args[0]:
-            pytest.skip(mark.kwargs["reason"])
     base, browser, seen = served
     page = browser.new_page()
     page.goto(f"{base}/handout/{NB08.stem}.html")
