@@ -33,15 +33,16 @@ import asyncio
 import atexit
 import gc
 import time
+import warnings
 from dataclasses import dataclass, field
 
-from support import osutil
+from support import classroom, osutil
 from support.labsite import ExternalSite, SiteGraph
 from support.links import extract_links
 from support.osutil import busy_seconds, cpu_count, cpu_seconds, fd_limit
 
 __all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "pages_for_cpu", "count_links", "count_links_many",
-           "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
+           "Heartbeat", "usable_connections", "Cost", "cost_per_unit", "meaningful", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
 
 KIB = 1024
 _SITES: dict[tuple, "ExternalSite"] = {}
@@ -80,8 +81,64 @@ def connections_to(port: int) -> int:
 
 def usable_connections(wanted: int, reserve: int = 500, limit: int | None = None) -> int:
     """``wanted``, capped by the limit of open files (minus ``reserve``); ``limit``
-    defaults to this process's, raised first as far as allowed (:func:`fd_limit`)."""
-    return max(1, min(wanted, (fd_limit() if limit is None else limit) - reserve))
+    defaults to this process's, raised first as far as allowed (:func:`fd_limit`),
+    and then also caps by the local port range and the files already open
+    (:func:`support.classroom.connection_budget`)."""
+    if limit is not None:
+        return max(1, min(wanted, limit - reserve))
+    return max(1, min(wanted, fd_limit() - reserve, classroom.connection_budget(reserve)))
+
+
+#: Below these, a per-connection memory figure is noise (allocator arenas, page
+#: granularity, a garbage collection), not a cost: it is shown but not compared.
+MIN_UNITS = 200
+MIN_GROWTH = 2 * 1024 * 1024
+
+
+class Cost(float):
+    """Bytes per unit (connection, thread) from a growth of resident memory.
+
+    Never negative by construction (memory given back during the measurement
+    is not a negative cost: it is clamped to 0 and the figure marked as not
+    meaningful). ``meaningful`` is False, and ``why`` says why in Spanish, when
+    too few units or too little growth were measured to tell a cost from noise.
+    """
+
+    meaningful: bool
+    why: str
+
+    def __new__(cls, before: int, after: int, units: int) -> "Cost":
+        if units < 1:
+            raise ValueError(f"units must be at least 1, got {units!r}")
+        growth = after - before
+        self = super().__new__(cls, max(0, growth) / units)
+        reasons = []
+        if units < MIN_UNITS:
+            reasons.append(f"solo {units} unidades (hacen falta {MIN_UNITS} o más)")
+        if growth < MIN_GROWTH:
+            grew = f"{growth / 1024:,.0f}".replace(",", ".")
+            reasons.append(f"la memoria creció {grew} KiB en total, menos que el ruido de "
+                           f"{MIN_GROWTH // 1024**2} MiB del medidor")
+        self.meaningful, self.why = not reasons, "; ".join(reasons)
+        return self
+
+
+def cost_per_unit(before: int, after: int, units: int) -> Cost:
+    """Resident growth from ``before`` to ``after`` bytes, per unit: a :class:`Cost`."""
+    return Cost(before, after, units)
+
+
+def meaningful(**costs: Cost) -> bool:
+    """Whether every named cost is meaningful; for those that are not, warn
+    (in Spanish) with the figure and why, so that no cell asserts on noise."""
+    ok = True
+    for name, cost in costs.items():
+        if not getattr(cost, "meaningful", True):
+            ok = False
+            warnings.warn(f"{name}: {cost / 1024:.1f} KiB por unidad no es una medida: {cost.why}. "
+                          "Con más conexiones (o sin CORRUTINAS_ESCALA) la cifra significa algo.",
+                          classroom.ClassroomWarning, stacklevel=2)
+    return ok
 
 
 def sample_pages(count: int = 40, links: int = 150, seed: int = 1) -> list[str]:

@@ -22,7 +22,7 @@ line budget), :func:`run_async` (a time limit on a fresh, watched event loop)
 and the "wrong kind of function" checks (:func:`require_async`,
 :func:`require_sync`, :func:`not_a_coroutine`). Reference solutions, and
 typical wrong answers that every checker must reject, live in
-``support/solutions/nbXX.py`` (teachers: look there);
+``teacher/solutions/nbXX.py`` (teachers: look there; not in the student build);
 ``tests/test_exercises.py`` proves both for every exercise.
 """
 

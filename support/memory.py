@@ -49,7 +49,7 @@ import threading
 import time
 from collections import Counter
 
-from support import osutil
+from support import classroom, osutil
 
 __all__ = ["thread_memory", "task_memory", "os_thread_limits", "extrapolate", "thread_caps", "shown",
            "MAX_THREADS", "KIB", "MIB", "GIB"]
@@ -230,11 +230,7 @@ def os_thread_limits() -> dict:
     ``None`` means the limit could not be read (not Linux, no such cgroup) or
     is unlimited.
     """
-    pids_max = None
-    for path in ("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"):
-        pids_max = osutil.read_int(path)
-        if pids_max is not None:
-            break
+    pids_max = classroom.cgroup_pids_max()  # along this process's own cgroup path (v1 or v2)
     return {
         "threads_max": osutil.read_int("/proc/sys/kernel/threads-max"),
         "pid_max": osutil.read_int("/proc/sys/kernel/pid_max"),
