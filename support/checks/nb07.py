@@ -24,6 +24,7 @@ import time
 import aiohttp
 
 from support.exercises import call_with_limit, exercise, expect, require_async, require_sync, run_async
+from support.fmt import seg
 from support.labsite import LabSite, SiteGraph
 from support.simulate import ideal_time
 
@@ -55,15 +56,15 @@ def _check_reintentar(descargar) -> str:
         expect(ok[0] == 200 and "Pagina 1" in str(ok[1]),
                f"una página que contesta 503 dos veces y después 200, con reintentos=2, "
                f"tiene que terminar en 200; devolviste el estado {ok[0]!r}.")
-        expect(hits["/page/1"] == 3, f"con dos 503 y reintentos=2 hacen falta 3 solicitudes; hiciste {hits['/page/1']}.")
+        expect(hits["/page/1"] == 3, f"con dos 503 y reintentos=2 hacen falta 3 peticiones; hiciste {hits['/page/1']}.")
         expect(t_ok >= 0.8 * (0.05 + 0.1),
                f"entre intentos hay que esperar espera, después 2*espera (0,15 s en total); "
-               f"tardaste {t_ok:.3f} s.", "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir.")
+               f"tardaste {seg(t_ok, 3)}.", "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir.")
         expect(short[0] == 503 and hits["/page/2"] == 2,
-               f"con reintentos=1 son 2 solicitudes como mucho, y se devuelve el último 503; "
+               f"con reintentos=1 son 2 peticiones como mucho, y se devuelve el último 503; "
                f"hiciste {hits['/page/2']} y devolviste {short[0]!r}.")
         expect(missing[0] == 404 and hits["/no/existe"] == 1,
-               f"un 404 no se reintenta (no va a cambiar): hiciste {hits['/no/existe']} solicitudes.")
+               f"un 404 no se reintenta (no va a cambiar): hiciste {hits['/no/existe']} peticiones.")
     return "reintentas solo lo pasajero, con espera exponencial"
 
 
@@ -72,9 +73,9 @@ def _check_reintentar(descargar) -> str:
 _PAGES, _LATENCY, _C = 24, 0.08, 4
 
 
-@exercise("07.crawler_acotado", "recorres todo el sitio, una vez por URL, con a lo sumo C solicitudes en vuelo",
+@exercise("07.crawler_acotado", "recorres todo el sitio, una vez por URL, con a lo sumo C peticiones en vuelo",
           hint="Parte de crawler_minimo: una asyncio.Queue, C tareas trabajadoras y await cola.join(); "
-               "o un asyncio.Semaphore(C) alrededor de cada solicitud y un conjunto de URLs vistas.")
+               "o un asyncio.Semaphore(C) alrededor de cada petición y un conjunto de URLs vistas.")
 def _check_crawler_acotado(crawler_acotado) -> str:
     require_async(crawler_acotado, "crawler_acotado")
     with LabSite(pages=_PAGES, latency=_LATENCY, seed=6) as site:
@@ -92,13 +93,13 @@ def _check_crawler_acotado(crawler_acotado) -> str:
         expect(not twice, f"pediste {len(twice)} páginas más de una vez (por ejemplo {twice[0] if twice else ''}).",
                "Guarda las URLs vistas en un conjunto y pregunta antes de encolar (sin await en medio).")
         peak = site.stats.max_in_flight
-        expect(peak <= _C, f"el servidor vio {peak} solicitudes a la vez con C={_C}.",
-               "Usa exactamente C trabajadores, o un asyncio.Semaphore(C) alrededor de cada solicitud.")
+        expect(peak <= _C, f"el servidor vio {peak} peticiones a la vez con C={_C}.",
+               "Usa exactamente C trabajadores, o un asyncio.Semaphore(C) alrededor de cada petición.")
         sequential = _PAGES * _LATENCY
         expect(elapsed < 0.7 * sequential,
-               f"tardaste {elapsed:.2f} s: casi lo mismo que de a una página ({sequential:.2f} s).",
+               f"tardaste {seg(elapsed)}: casi lo mismo que una página detrás de otra ({seg(sequential)}).",
                "Los C trabajadores tienen que correr a la vez: create_task para cada uno, no await uno por uno.")
-    return f"{_PAGES} páginas, a lo sumo {peak} en vuelo, en {elapsed:.2f} s"
+    return f"{_PAGES} páginas, a lo sumo {peak} en vuelo, en {seg(elapsed)}"
 
 
 # -- 07.simular_ideal ----------------------------------------------------------------
@@ -124,6 +125,6 @@ def _check_simular_ideal(simular) -> str:
         expect(isinstance(got, (int, float)), f"simular tiene que devolver un número de segundos; devolvió {got!r:.60}.")
         want = ideal_time(graph, c, latency)
         expect(math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9),
-               f"con {len(graph)} páginas, C={c} y L={latency}: tu simulación da {got:.3f} s, "
-               f"el ideal es {want:.3f} s.")
+               f"con {len(graph)} páginas, C={c} y L={seg(latency, 2)}: tu simulación da {seg(got, 3)}, "
+               f"el ideal es {seg(want, 3)}.")
     return "la misma simulación que usa el benchmark como ideal"
