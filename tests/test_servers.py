@@ -33,7 +33,7 @@ def notebook():
     exec("import asyncio, functools, socket, threading\nfrom support import servers\n"
          "from support.eventloop import EventLoop\n"
          "from support.trampoline import Task, connect, send_all, wait_readable\n", ns)
-    exec_cells("09", "def atender_bloqueante(", "def servir_hilos(", "def leer_pedido(",
+    exec_cells("09", "def atender_bloqueante(", "def servir_hilos(", "def leer_peticion(",
                "def servir_generadores(", "async def atender_async(", "async def servir_streams(",
                namespace=ns, prefix=True)
     return {"threads": ns["servir_hilos"], "generators": ns["servir_generadores"],
