@@ -202,9 +202,8 @@ def test_numbers_in_prose_and_outputs_are_spanish(path):
 # ---------------------------------------------------------------- 3. quoted measurements
 
 
-@pytest.mark.parametrize("path", _checked(NOTEBOOKS))
-def test_quoted_measurements_match_the_output(path):
-    cells = _load(path)["cells"]
+def marker_problems(cells: list[dict]) -> list[str]:
+    """Every ``<!-- medido: ... -->`` of these cells that its neighbouring outputs or its prose contradict."""
     problems = []
     for i, cell in enumerate(cells):
         if cell["cell_type"] != "markdown":
@@ -213,14 +212,34 @@ def test_quoted_measurements_match_the_output(path):
         for quoted in MARKER.findall(source):
             before = next((c for c in reversed(cells[:i]) if c["cell_type"] == "code"), None)
             after = next((c for c in cells[i + 1:] if c["cell_type"] == "code"), None)
-            outputs = [output_text(c) for c in (before, after) if c is not None]
-            if not any(quoted in out for out in outputs):
+            if not any(quoted in output_text(c) for c in (before, after) if c is not None):
                 problems.append(f"markdown cell {i} quotes {quoted!r}, which is in neither neighbouring output")
             visible = prose(source)
-            missing = [n for n in re.findall(r"\d+(?:[.,]\d+)*", quoted) if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", visible)]
+            missing = [n for n in re.findall(r"\d+(?:[.,]\d+)*", quoted)
+                       if not re.search(rf"(?<![\d.,]){re.escape(n)}(?!\d|[.,]\d)", visible)]
             if missing:
                 problems.append(f"markdown cell {i} marks {quoted!r} but its prose does not say {missing}")
+    return problems
+
+
+@pytest.mark.parametrize("path", _checked(NOTEBOOKS))
+def test_quoted_measurements_match_the_output(path):
+    problems = marker_problems(_load(path)["cells"])
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+def test_a_quoted_measurement_that_drifted_is_caught():
+    def md(text):
+        return {"cell_type": "markdown", "source": text}
+
+    def code(out):
+        return {"cell_type": "code", "source": "", "outputs": [{"output_type": "stream", "name": "stdout", "text": out}]}
+
+    agree = [code("huérfanas: 4\n"), md("Con `gather`, 4 huérfanas <!-- medido: huérfanas: 4 -->.")]
+    assert marker_problems(agree) == []
+    assert marker_problems([code("huérfanas: 3\n"), agree[1]])                 # the output changed
+    assert marker_problems([code("huérfanas: 4\n"), md("Con `gather`, 5 huérfanas <!-- medido: huérfanas: 4 -->.")])
+    assert marker_problems([md("<!-- medido: 20 páginas -->20 páginas"), code("x"), code("20 páginas")])  # too far
 
 
 def test_some_prose_quotes_a_measurement():
