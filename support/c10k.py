@@ -37,6 +37,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from support import classroom, osutil
+from support.fmt import num, seg
 from support.labsite import ExternalSite, SiteGraph
 from support.links import extract_links
 from support.osutil import busy_seconds, cpu_count, cpu_seconds, fd_limit
@@ -225,7 +226,7 @@ def plot_memory(per_unit: dict[str, float], lecture: dict[str, float] | None = N
     labels = list(per_unit)
     colors = ["tab:blue" if "corrutina" in k.lower() or "task" in k.lower() else "tab:orange" for k in labels]
     _bars(ax, labels, [v / KIB for v in per_unit.values()], colors,
-          lambda v: f"{v:,.1f} KiB" if v < 1024 else f"{v / 1024:,.1f} MiB")
+          lambda v: f"{num(v, 1)} KiB" if v < 1024 else f"{num(v / 1024, 1)} MiB")
     ax.set_yscale("log")
     ax.set_ylabel("memoria por unidad (KiB, escala log)")
     for name, value in (lecture or {}).items():
@@ -241,11 +242,11 @@ def plot_times(seconds: dict[str, float], counts: dict[str, int]):
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
-    labels = [f"{k}\n({counts[k]:,} conexiones)" for k in seconds]
+    labels = [f"{k}\n({num(counts[k])} conexiones)" for k in seconds]
     colors = ["tab:blue" if "corrutina" in k.lower() else "tab:orange" for k in seconds]
-    _bars(left, labels, list(seconds.values()), colors, lambda v: f"{v:.2f} s")
+    _bars(left, labels, list(seconds.values()), colors, seg)
     left.set_ylabel("segundos en abrirlas todas")
-    _bars(right, labels, [seconds[k] / counts[k] * 1000 for k in seconds], colors, lambda v: f"{v:.2f} s")
+    _bars(right, labels, [seconds[k] / counts[k] * 1000 for k in seconds], colors, seg)
     right.set_ylabel("segundos por cada 1.000")
     fig.suptitle("Abrir y sostener conexiones: corrutinas contra hilos")
     fig.tight_layout()
@@ -260,9 +261,9 @@ def plot_cpu(results: dict[str, tuple[float, float, float]]):
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
     labels = list(results)
     colors = ["tab:blue", "tab:orange", "tab:green"][:len(labels)]
-    panels = [(0, 1, "segundos en total", lambda v: f"{v:.2f} s"),
-              (1, 1000, "bucle bloqueado como máximo (ms)", lambda v: f"{v:,.0f} ms"),
-              (2, 1, "núcleos en uso (promedio)", lambda v: f"{v:.2f}")]
+    panels = [(0, 1, "segundos en total", seg),
+              (1, 1000, "bucle bloqueado como máximo (ms)", lambda v: f"{num(v)} ms"),
+              (2, 1, "núcleos en uso (promedio)", lambda v: num(v, 2))]
     for ax, (index, scale, title, fmt) in zip(axes, panels):
         _bars(ax, [k.replace(" de ", "\nde ") for k in labels], [results[k][index] * scale for k in labels],
               colors, fmt)

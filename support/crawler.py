@@ -53,7 +53,7 @@ from typing import Any
 import aiohttp
 
 from support.links import DEFAULT_PARSER, LinkFilter, extract_links, normalize
-from support.report import (DEADLINE, MAX_DEPTH, MAX_PAGES, PARSE_ERROR, REDIRECT,
+from support.report import (DEADLINE, MAX_DEPTH, MAX_PAGES, NO_ATTEMPT, NOT_HTML, PARSE_ERROR, REDIRECT,
                             REDIRECT_WITHOUT_LOCATION, STOPPED, TOO_BIG, TOO_MANY_REDIRECTS,
                             CrawlOptions, CrawlReport, http_reason, options_of, reason_of)
 
@@ -127,7 +127,7 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
     ``4*backoff``... seconds. Redirects are *not* followed here: the crawler
     decides whether the target is worth a visit.
     """
-    reason = "no attempt"
+    reason = NO_ATTEMPT
     for attempt in range(retries + 1):
         if attempt:
             if on_retry is not None:
@@ -145,7 +145,7 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
                     return "fail", http_reason(status), attempt + 1
                 ctype = resp.content_type
                 if ctype not in _HTML_TYPES:
-                    return "skip", f"not HTML ({ctype})", None
+                    return "skip", NOT_HTML.format(type=ctype), None
                 body = await _read_at_most(resp, max_bytes)
                 if body is None:
                     return "skip", TOO_BIG, None

@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+from support.fmt import num
+
 __all__ = ["check", "run_check", "exercise", "Incorrect", "expect", "Verdict", "registry",
            "call_with_limit", "run_async", "require_async", "require_sync", "not_a_coroutine"]
 
@@ -226,7 +228,7 @@ _LOOP_HINT = ("Revisa que cada vuelta del bucle avance hacia su salida: que lleg
 
 def _seconds(value: float) -> str:
     """Seconds for a Spanish sentence: one decimal at most, decimal comma (0,5; 3)."""
-    return f"{value:.1f}".removesuffix(".0").replace(".", ",")
+    return num(value, 1).removesuffix(",0")
 
 
 class _Stop(BaseException):
@@ -311,7 +313,7 @@ def _line_budget(fn: Callable[..., Any], args: tuple, kwargs: dict, budget: int,
     try:
         return fn(*args, **kwargs)
     except _RunawayCode:
-        raise Incorrect(f"tu código ejecutó más de {budget:,} líneas sin terminar: "
+        raise Incorrect(f"tu código ejecutó más de {num(budget)} líneas sin terminar: "
                         "parece un bucle sin fin.".replace(",", "."), hint or _LOOP_HINT) from None
     finally:
         sys.settrace(previous)

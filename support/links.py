@@ -28,13 +28,22 @@ from bs4 import BeautifulSoup
 from selectolax.lexbor import LexborHTMLParser
 
 __all__ = ["extract_links", "classify", "normalize", "Decision", "same_host", "follow",
-           "LinkFilter", "PARSERS"]
+           "LinkFilter", "PARSERS", "EMPTY_HREF", "FRAGMENT_ONLY", "NOT_HTTP", "BAD_URL", "OTHER_HOST"]
 
 #: The parser BeautifulSoup uses unless told otherwise: the standard library's.
 DEFAULT_PARSER = "html.parser"
 
 #: Parsers :func:`extract_links` accepts: BeautifulSoup builders, and selectolax.
 PARSERS = ("html.parser", "lxml", "selectolax")
+
+# Why :func:`classify` skips an href (stable English codes; the words a student
+# reads come from :func:`support.report.label_es`). Templates are filled with
+# ``str.format``.
+EMPTY_HREF = "empty href"
+FRAGMENT_ONLY = "fragment only (same page)"
+NOT_HTTP = "scheme {scheme}: is not http"
+BAD_URL = "malformed URL ({detail})"
+OTHER_HOST = "other host ({host})"
 
 
 def extract_links(html: str | bytes, parser: str = DEFAULT_PARSER) -> list[str]:
@@ -131,22 +140,22 @@ def classify(href: str, page_url: str, root_url: str | None = None,
     root_url = root_url or page_url
     text = href.strip()
     if not text:
-        return Decision(href, None, "empty href")
+        return Decision(href, None, EMPTY_HREF)
     if text.startswith("#"):
-        return Decision(href, None, "fragment only (same page)")
+        return Decision(href, None, FRAGMENT_ONLY)
     try:
         scheme = urlsplit(text).scheme.lower()
         if scheme and scheme not in ("http", "https"):
-            return Decision(href, None, f"scheme {scheme}: is not http")
+            return Decision(href, None, NOT_HTTP.format(scheme=scheme))
         url = normalize(urljoin(page_url, text))
         parts = urlsplit(url)
         parts.port  # raises ValueError for a port that is not a number
     except ValueError as exc:  # e.g. "http://[::1" or "http://host:99999/"
-        return Decision(href, None, f"malformed URL ({exc})")
+        return Decision(href, None, BAD_URL.format(detail=exc))
     if not parts.hostname:
-        return Decision(href, None, "malformed URL (no host)")
+        return Decision(href, None, BAD_URL.format(detail="no host"))
     if not same_host(url, root_url) and not _allowed(parts, allowed_hosts):
-        return Decision(href, None, f"other host ({parts.netloc})")
+        return Decision(href, None, OTHER_HOST.format(host=parts.netloc))
     return Decision(href, url, None)
 
 

@@ -50,6 +50,7 @@ import time
 from collections import Counter
 
 from support import classroom, osutil
+from support.fmt import num
 
 __all__ = ["thread_memory", "task_memory", "os_thread_limits", "extrapolate", "thread_caps", "shown",
            "MAX_THREADS", "KIB", "MIB", "GIB"]
@@ -287,12 +288,15 @@ def extrapolate(measured: dict, counts=(10_000, 100_000), limits: dict | None = 
 
 
 def shown(value: float | None, unit: int = KIB, spec: str = "6.1f") -> str:
-    """``value`` bytes in ``unit`` (KIB, MIB or GIB) for a notebook's print;
-    "no medible aquí" when the figure could not be measured on this system (None)."""
+    """``value`` bytes in ``unit`` (KIB, MIB or GIB) for a notebook's print, in
+    Spanish format (``spec`` gives width and decimals: ``"6.1f"``); "no medible aquí" when the figure could not be measured on this system (None)."""
     if value is None:
         return "no medible aquí"
     name = {KIB: "KiB", MIB: "MiB", GIB: "GiB"}[unit]
-    return f"{value / unit:{spec}} {name}"
+    m = re.fullmatch(r"(\d*)\.(\d+)f", spec)
+    if m is None:
+        raise ValueError(f"spec must look like '6.1f', got {spec!r}")
+    return f"{num(value / unit, int(m.group(2))):>{m.group(1) or 0}} {name}"
 
 
 def main(argv=None) -> None:

@@ -195,8 +195,8 @@ def check_descargar_todas(descargar_todas):
            f"tu diccionario tiene {sorted(map(str, answer.values()))}.",
            "Cada tarea termina con (status, cuerpo): guarda solo el status.")
     expect(in_flight == len(urls),
-           f"el servidor vio como mucho {in_flight} pedido(s) a la vez, de {len(urls)}: "
-           "las descargas fueron de a una.",
+           f"el servidor vio como mucho {in_flight} petición(es) a la vez, de {len(urls)}: "
+           "las descargas fueron una a una.",
            "Si esperas cada tarea justo después de crearla, la siguiente no empieza hasta que "
            "termina la anterior. Crea todas las tareas primero y espéralas después.")
     return f"las {len(urls)} descargas fueron a la vez"

@@ -28,6 +28,7 @@ import time
 import aiohttp
 
 from support.exercises import call_with_limit, exercise, expect, require_async, require_sync, run_async
+from support.fmt import seg
 from support.labsite import LabSite, SiteGraph
 from support.simulate import ideal_time
 
@@ -65,7 +66,7 @@ def _check_reintentar(descargar) -> str:
         expect(hits["/page/1"] == 3, f"con dos 503 y reintentos=2 hacen falta 3 peticiones; hiciste {hits['/page/1']}.")
         expect(t_ok >= 0.8 * (0.05 + 0.1),
                f"entre intentos hay que esperar espera, después 2*espera (0,15 s en total); "
-               f"tardaste {t_ok:.3f} s.", "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir.")
+               f"tardaste {seg(t_ok, 3)}.", "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir.")
         expect(short[0] == 503 and hits["/page/2"] == 2,
                f"con reintentos=1 son 2 peticiones como mucho, y se devuelve el último 503; "
                f"hiciste {hits['/page/2']} y devolviste {short[0]!r}.")
@@ -103,9 +104,9 @@ def _check_crawler_acotado(crawler_acotado) -> str:
                "Pon un asyncio.Semaphore(C) alrededor de cada descarga (async with limite: ...).")
         sequential = _PAGES * _LATENCY
         expect(elapsed < 0.7 * sequential,
-               f"tardaste {elapsed:.2f} s: casi lo mismo que una página tras otra ({sequential:.2f} s).",
+               f"tardaste {seg(elapsed)}: casi lo mismo que una página detrás de otra ({seg(sequential)}).",
                "Las descargas tienen que correr a la vez: grupo.create_task para cada URL, no await una por una.")
-    return f"{_PAGES} páginas, a lo sumo {peak} en vuelo, en {elapsed:.2f} s"
+    return f"{_PAGES} páginas, a lo sumo {peak} en vuelo, en {seg(elapsed)}"
 
 
 # -- 07.simular_ideal ----------------------------------------------------------------
@@ -136,6 +137,6 @@ def _check_simular_ideal(simular) -> str:
         expect(isinstance(got, (int, float)), f"simular tiene que devolver un número de segundos; devolvió {got!r:.60}.")
         want = ideal_time(graph, c, latency)
         expect(math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9),
-               f"con {len(graph)} páginas, C={c} y L={latency}: tu simulación da {got:.3f} s, "
-               f"el ideal es {want:.3f} s.")
+               f"con {len(graph)} páginas, C={c} y L={seg(latency, 2)}: tu simulación da {seg(got, 3)}, "
+               f"el ideal es {seg(want, 3)}.")
     return "la misma simulación que usa el benchmark como ideal"
