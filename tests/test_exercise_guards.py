@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from support import exercises
+from support import guards
 from support.checks import nb01, nb05
 from support.exercises import WRONG, Incorrect, call_with_limit, run_async, run_check
 
@@ -203,7 +203,7 @@ def test_a_checker_reports_a_blocked_loop(name, monkeypatch):
 
 
 def test_the_default_limit_is_read_at_call_time(monkeypatch):
-    monkeypatch.setattr(exercises, "LIMIT", 0.2)
+    monkeypatch.setattr(guards, "LIMIT", 0.2)
     with pytest.raises(Incorrect, match="0,2 s"):
         call_with_limit(_spin)
     with pytest.raises(Incorrect, match="0,2 s"):

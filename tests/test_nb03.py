@@ -9,6 +9,7 @@ import types
 from notebook_cells import exec_cells
 import pytest
 
+from support import guards
 from support.exercises import Incorrect, RIGHT, WRONG, call_with_limit, run_check
 from teacher.solutions import nb03
 
@@ -159,7 +160,7 @@ def test_a_generator_that_sleeps_in_its_loop_gets_the_time_limit(monkeypatch):
             time.sleep(0.01)  # so few lines per second that the line budget alone would take an hour
         yield 0
 
-    monkeypatch.setattr(exercises, "LIMIT", 0.5)
+    monkeypatch.setattr(guards, "LIMIT", 0.5)
     start = time.perf_counter()
     verdict = run_check("03.pares", pares)
     assert verdict.status == WRONG and "tiempo límite" in verdict.message, str(verdict)

@@ -19,12 +19,12 @@ import math
 from itertools import islice
 from typing import Any, Callable
 
-from support import exercises
+from support import guards
 from support.exercises import call_with_limit, exercise, expect, not_a_coroutine
 
 #: Lines of Python one checker may run (the student's code and its own): far
 #: above what a correct answer needs, small enough to give up in well under a second.
-LINE_BUDGET = exercises.LINE_BUDGET
+LINE_BUDGET = guards.LINE_BUDGET
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
