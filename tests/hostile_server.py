@@ -59,7 +59,8 @@ class _Loop:
 class HostileSite:
     """An aiohttp site whose pages are handlers a test registers by path.
 
-    ``site.pages["/"] = html('<a href="/a">a</a>')``; an unknown path is a 404.
+    ``site.pages["/"] = html('<a href="/a">a</a>')``; a key ending in ``*`` serves
+    every path that starts with what precedes it; an unknown path is a 404.
     ``hits`` counts requests by raw path (with the query, as sent) and
     ``times`` keeps each request's arrival (``time.monotonic()``) by path.
     """
@@ -76,7 +77,8 @@ class HostileSite:
         with self._lock:
             self.hits[path] += 1
             self.times.setdefault(path, []).append(time.monotonic())
-        handler = self.pages.get(path) or self.pages.get(request.path)
+        handler = self.pages.get(path) or self.pages.get(request.path) or next(
+            (h for key, h in self.pages.items() if key.endswith("*") and request.path.startswith(key[:-1])), None)
         if handler is None:
             return web.Response(status=404, text="not found")
         return await handler(request)
