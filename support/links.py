@@ -30,7 +30,7 @@ from bs4 import BeautifulSoup
 from selectolax.lexbor import LexborHTMLParser
 
 __all__ = ["extract_links", "extract_page_links", "PageLinks", "base_url", "classify", "normalize",
-           "Decision", "same_host", "same_origin", "follow", "LinkFilter", "PARSERS"]
+           "Decision", "same_host", "same_origin", "follow", "LinkFilter", "PARSERS", "check_root"]
 
 #: The parser BeautifulSoup uses unless told otherwise: the standard library's.
 DEFAULT_PARSER = "html.parser"
@@ -267,6 +267,36 @@ def classify(href: str, page_url: str, root_url: str | None = None,
             return Decision(href, None, f"other scheme ({parts.scheme}://{parts.netloc})")
         return Decision(href, None, f"other host ({parts.netloc})")
     return Decision(href, url, None)
+
+
+def check_root(url: str) -> str:
+    """The canonical form of a crawl's root URL, or a ``ValueError`` saying why it cannot be one.
+
+    A root must be an absolute ``http://`` or ``https://`` URL with a host and
+    a valid port, with no control characters: what a crawler can fetch at all.
+    Checked once, at the start, so that a typo is an error there and then
+    instead of a crawl that fails in a stranger way later.
+    """
+    if not isinstance(url, str):
+        raise ValueError(f"root URL must be a string, got {type(url).__name__}")
+    text = _clean(url)
+    problem = None
+    if text is None:
+        problem = "it holds a control character"
+    else:
+        try:
+            parts = urlsplit(text)
+            if parts.scheme.lower() not in ("http", "https"):
+                problem = "it is not an absolute http:// or https:// URL"
+            elif not parts.hostname:
+                problem = "it has no host"
+            else:
+                parts.port  # raises ValueError for a port that is not a number
+        except ValueError as exc:
+            problem = f"it is malformed ({exc})"
+    if problem is not None:
+        raise ValueError(f"cannot crawl from root URL {url!r}: {problem}")
+    return normalize(text)
 
 
 def _allowed(parts, allowed_hosts: Collection[str] | None) -> bool:

@@ -70,7 +70,7 @@ def accounted(result) -> int:
 # -- 1. max_bytes counts decoded bytes ------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: crawler.py still reads with resp.read(): wire support.body.read_body (decoded-byte cap) into fetch")
+@pytest.mark.xfail(strict=True, reason="phase 2: crawler.py still reads with resp.read(): wire support.response.read_body (decoded-byte cap) into fetch")
 def test_a_decompression_bomb_is_stopped_at_max_bytes_decoded(make_hostile):
     site = make_hostile()
     site.pages["/"] = html(links("/bomb", "/ok"))
@@ -229,7 +229,7 @@ def test_relative_links_resolve_against_base_href(make_hostile):
 # -- 7. encodings and a missing Content-Type --------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: crawler.py decodes with the header charset or UTF-8: support.body.decode_html not wired")
+@pytest.mark.xfail(strict=True, reason="phase 2: crawler.py decodes with the header charset or UTF-8: support.response.decode_html not wired")
 def test_encodings_are_detected_in_whatwg_order(make_hostile):
     site = make_hostile()
     site.pages["/"] = html(links("/utf16", "/meta"))
@@ -243,7 +243,7 @@ def test_encodings_are_detected_in_whatwg_order(make_hostile):
     assert site.hits["/enc/meta-%C3%A9"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: crawler.py trusts aiohttp's application/octet-stream default: support.body.mime_type not wired")
+@pytest.mark.xfail(strict=True, reason="phase 2: crawler.py trusts aiohttp's application/octet-stream default: support.response.mime_type not wired")
 def test_html_without_a_content_type_is_sniffed(make_raw):
     raw = make_raw({"/": raw_page(b"\n<!DOCTYPE html><html><a href='/x'>x</a></html>"),
                     "/x": raw_page(b"<p>x", "Content-Type: text/html"),

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from support.links import (PARSERS, LinkFilter, base_url, classify, extract_page_links, normalize,
+from support.links import (PARSERS, LinkFilter, base_url, check_root, classify, extract_page_links, normalize,
                            same_origin)
 
 ROOT = "http://127.0.0.1:8000/"
@@ -120,3 +120,18 @@ def test_raw_bytes_become_escapes_and_every_key_is_utf8():
     assert decision.href == "/caf%E9?x=%FF"
     json.dumps({decision.href: decision.url}).encode("utf-8")  # a report key that can be written out
     assert normalize("http://h" + location) == "http://h/caf%E9?x=%FF"
+
+
+# -- point 5: a root URL the crawler cannot use --------------------------------
+
+@pytest.mark.parametrize("root", ["ftp://127.0.0.1/", "127.0.0.1:8000/page", "http://[::1", "http:///path",
+                                  "http://127.0.0.1:99999/", "mailto:x@y.z", "", "http://h/\x00", None])
+def test_a_root_that_cannot_be_crawled_is_a_clear_error(root):
+    with pytest.raises(ValueError, match="root URL"):
+        check_root(root)
+
+
+@pytest.mark.parametrize("root, canonical", [("HTTP://[::1]:8000", "http://[::1]:8000/"),
+                                             (" http://127.0.0.1:8000/a b ", "http://127.0.0.1:8000/a%20b")])
+def test_a_good_root_comes_back_canonical(root, canonical):
+    assert check_root(root) == canonical

@@ -1,6 +1,6 @@
-"""Reading a response body as a browser would, within a budget of bytes.
+"""What a crawler reads from one HTTP response, as a browser would, within a budget.
 
-Three steps every crawler of the course needs once it has a response:
+Four steps every crawler of the course needs once it has a response:
 
 * :func:`read_body` reads the body **as decoded** (after ``Content-Encoding``:
   aiohttp's ``resp.content`` hands out inflated bytes) and stops as soon as
@@ -15,6 +15,8 @@ Three steps every crawler of the course needs once it has a response:
   by a prescan of the first 1024 bytes, then UTF-8. Encoding labels are
   WHATWG's (``iso-8859-1`` *is* windows-1252, as in every browser), looked up
   with ``webencodings``.
+* :func:`retry_after` reads the ``Retry-After`` of a 429 or 503 (seconds or an
+  HTTP date): how long the server asks the crawler to wait before asking again.
 
 Discussion: none of this is the lesson of notebook 07 (the lesson is the
 queue and the workers), but a crawler that meets pages nobody here wrote
@@ -23,13 +25,15 @@ needs each step, and each one is a bug when it is missing (issue 15).
 
 from __future__ import annotations
 
+import email.utils
 import re
+import time
 from typing import NamedTuple
 
 import webencodings
 
 __all__ = ["BodyTooBig", "read_body", "ContentType", "parse_content_type", "mime_type",
-           "sniff", "detect_encoding", "decode_html", "HTML_TYPES", "PRESCAN_BYTES"]
+           "sniff", "detect_encoding", "decode_html", "retry_after", "HTML_TYPES", "PRESCAN_BYTES"]
 
 #: MIME types a crawler parses as HTML.
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -195,3 +199,28 @@ def decode_html(body: bytes, header_charset: str | None = None) -> str:
             body = body[len(bom):]
             break
     return webencodings.lookup(name).codec_info.decode(body, "replace")[0]
+
+
+# -- Retry-After -----------------------------------------------------------------
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait that a ``Retry-After`` header asks for, or None if it says nothing usable.
+
+    ``value`` is a number of seconds (``"120"``) or an HTTP date
+    (``"Wed, 21 Oct 2026 07:28:00 GMT"``; a date in the past means 0).
+    ``now`` is the current Unix time (``time.time()`` unless given: tests pass
+    their own clock). The caller caps the wait (by its deadline and a maximum
+    of its own): a server may ask for an hour.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:  # a date must say GMT
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))

@@ -1,4 +1,4 @@
-"""support.body: a body read within max_bytes as decoded, its MIME type and its encoding (issue 15, 1 and 7)."""
+"""support.response: a body read within max_bytes as decoded, its MIME type and its encoding (issue 15, 1 and 7)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from hostile_server import HostileSite, html
-from support.body import (BodyTooBig, decode_html, detect_encoding, mime_type, parse_content_type,
-                          read_body, sniff)
+from support.response import (BodyTooBig, decode_html, detect_encoding, mime_type, parse_content_type,
+                          read_body, retry_after, sniff)
 
 BOMB_DECODED = 50_000_000  # 50 MB of zeros: about 50 KB of gzip
 MAX_BYTES = 1_000_000
@@ -120,3 +120,19 @@ def test_decode_html_reads_the_link_as_written():
     ]:
         text = decode_html(data, header)
         assert '<a href="/enc/meta-é">' in text and not text.startswith("\ufeff")
+
+
+# -- Retry-After -----------------------------------------------------------------
+
+NOW = 1_800_000_000.0  # a fixed clock: 2027-01-15 08:00:00 UTC
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("1", 1.0), (" 120 ", 120.0), ("0", 0.0),
+    ("Fri, 15 Jan 2027 08:00:30 GMT", 30.0),
+    ("Fri, 15 Jan 2027 07:00:00 GMT", 0.0),   # a date in the past: ask again now
+    (None, None), ("", None), ("soon", None), ("-5", None), ("1.5", None),
+    ("Fri, 15 Jan 2027 08:00:30", None),      # a date without its zone is not an HTTP date
+])
+def test_retry_after(value, seconds):
+    assert retry_after(value, now=NOW) == seconds
