@@ -125,7 +125,7 @@ def test_raw_bytes_become_escapes_and_every_key_is_utf8():
 # -- point 5: a root URL the crawler cannot use --------------------------------
 
 @pytest.mark.parametrize("root", ["ftp://127.0.0.1/", "127.0.0.1:8000/page", "http://[::1", "http:///path",
-                                  "http://127.0.0.1:99999/", "mailto:x@y.z", "", "http://h/\x00", None])
+                                  "http://127.0.0.1:99999/", "mailto:x@y.z", "", "http://h/a\x00b", None])
 def test_a_root_that_cannot_be_crawled_is_a_clear_error(root):
     with pytest.raises(ValueError, match="root URL"):
         check_root(root)
