@@ -1,23 +1,31 @@
 # Two commands for a newcomer (see README.md):
 #   make lab    create .venv, install the pins, open the course in JupyterLab
 #   make test   create .venv, install the pins and test tools, run every test
-# Extra targets: make notebooks (re-execute and store outputs), make bench, make clean.
+# Extra targets: make notebooks (re-execute and store outputs), make bench,
+# make bench-servers, make binder (write the Binder links from the git remote), make clean.
+# Portable: POSIX sh and GNU make 3.81 (the one macOS ships); no GNU-only tools.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 COURSE := $(VENV)/.installed-course
 CI     := $(VENV)/.installed-ci
+# The course's JupyterLab defaults (no news pop-up, widget state kept on save),
+# where JupyterLab reads packaged overrides; the user's own settings still win.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 
-.PHONY: lab test notebooks bench clean install
+.PHONY: lab test notebooks bench bench-servers binder clean install
 
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
+	@$(PYTHON) tools/need_python.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(COURSE): requirements.txt pyproject.toml | $(BIN)/python
+$(COURSE): requirements.txt pyproject.toml jupyterlab/corrutinas.json | $(BIN)/python
+	@echo "Instalando el curso en $(VENV) (unos 460 MB la primera vez; puede tardar un minuto sin mostrar nada)..."
 	$(BIN)/pip install --quiet -r requirements.txt -e .
+	mkdir -p $(LAB_OVERRIDES)
+	cp jupyterlab/corrutinas.json $(LAB_OVERRIDES)/corrutinas.json
 	touch $@
 
 $(CI): requirements-ci.txt $(COURSE)
@@ -29,14 +37,30 @@ install: $(COURSE)
 # Jupyter refuses to run as root unless told; containers often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# JupyterLab draws stored widgets (and other rich outputs) only in trusted
+# notebooks: the course trusts its own, in this user's Jupyter data folder.
 lab: $(COURSE)
+	$(BIN)/jupyter trust notebooks/*.ipynb > /dev/null
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG)
+
+# The second run repeats what reads the OS's memory figures as on macOS and
+# Windows: CORRUTINAS_SIN_PROC=1 hides /proc, /sys, `resource` and processor
+# pinning from the course's code (support/osutil.py). Notebooks 01 and 08
+# measure threads' memory, 07 a crawler's in its own process.
+SIN_PROC_TESTS := tests/test_osutil_portable.py tests/test_memory.py \
+	$(wildcard notebooks/01_*.ipynb notebooks/07_*.ipynb notebooks/08_*.ipynb)
 
 test: $(CI)
 	$(BIN)/python -m pytest
+	CORRUTINAS_SIN_PROC=1 $(BIN)/python -m pytest $(SIN_PROC_TESTS)
 
-notebooks: $(COURSE)
+notebooks: $(CI)
 	$(BIN)/python tools/run_notebooks.py notebooks/*.ipynb
+
+# After publishing or forking: write the Binder badge and notebook 00's link
+# from `git remote get-url origin` (or: make binder REMOTE=https://github.com/USER/REPO).
+binder:
+	$(PYTHON) tools/binder_url.py $(REMOTE)
 
 BENCH  := $(VENV)/.installed-bench
 
@@ -45,7 +69,11 @@ $(BENCH): requirements-bench.txt $(COURSE)
 	touch $@
 
 bench: $(BENCH)
-	$(BIN)/python tools/bench.py
+	$(BIN)/python -m tools.bench
+
+# The server table of notebook 09 (four designs + aiohttp.web, C = 100 and 1,000).
+bench-servers: $(COURSE)
+	$(BIN)/python -m tools.bench_servers
 
 clean:
 	rm -rf $(VENV) build *.egg-info

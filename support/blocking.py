@@ -5,8 +5,9 @@ benchmark reuse:
 
 * :func:`fetch`: an HTTP/1.0 GET written by hand over a plain blocking
   ``socket`` (connect, ``sendall``, ``recv`` until the server closes);
-* three crawlers over the same site, all returning a
-  :class:`support.report.CrawlReport`:
+* three crawlers over the same site, all called as ``crawl(root_url, options)``
+  with a :class:`support.report.CrawlOptions` and returning a
+  :class:`support.report.CrawlReport` (registered in :mod:`support.crawlers`):
 
   - :func:`crawl_sequential`: one page after another, on one thread;
   - :func:`crawl_thread_per_url`: one new thread per URL discovered (the
@@ -15,8 +16,15 @@ benchmark reuse:
     (``concurrent.futures.ThreadPoolExecutor``).
 
 All three use :mod:`support.links` to find and classify links, stay on the
-root's host, fetch each canonical URL once, and give every URL they meet an
-outcome: crawled, skipped (with the reason) or failed (with the reason).
+root's host (and ``allowed_hosts``), fetch each canonical URL once, and give
+every URL they meet an outcome: crawled, skipped (with the reason) or failed
+(with the reason, from :func:`support.report.reason_of`).
+
+Options they honour: ``max_pages``, ``request_timeout`` (bounds each blocking
+call: connect, send, each ``recv``), ``deadline``, ``timeline``,
+``allowed_hosts``, ``parser``; ``concurrency`` only for the pool. They ignore
+``max_depth``, ``retries``, ``backoff``, ``max_redirects`` (a 3xx fails with
+its status), ``max_bytes`` and ``progress``.
 
 Discussion: the three crawlers differ only in *who waits*. ``fetch`` blocks its
 thread in ``connect`` and ``recv`` while the server takes its time; the
@@ -33,19 +41,18 @@ import socket
 import threading
 import time
 from collections import deque
+from typing import Any, Collection
 from urllib.parse import urlsplit
 
-from support.links import classify, extract_links, normalize
-from support.report import CrawlReport
+from support.links import LinkFilter, extract_links, normalize
+from support.report import (DEADLINE, MAX_PAGES, PARSE_ERROR, CrawlOptions, CrawlReport,
+                            IncompleteResponse, ProtocolError, http_reason, options_of, reason_of)
 from support.timeline import Timeline
 
 __all__ = [
     "fetch", "fetch_raw", "parse_response", "build_request", "crawl_sequential",
-    "crawl_thread_per_url", "crawl_pool", "MAX_PAGES_REASON", "Frontier", "record_visit",
+    "crawl_thread_per_url", "crawl_pool", "Frontier", "Deadline", "visit",
 ]
-
-#: Reason recorded for URLs found after the crawl reached ``max_pages``.
-MAX_PAGES_REASON = "max_pages reached"
 
 
 def build_request(url: str) -> tuple[str, int, bytes]:
@@ -94,20 +101,25 @@ def fetch_raw(url: str, timeline: Timeline | None = None, timeout: float = 10.0)
 def parse_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
     """Split a raw HTTP response into ``(status, headers, body)``.
 
-    Header names are lower-cased. Raises ``ValueError`` when ``raw`` is not an
-    HTTP response.
+    Header names are lower-cased. Raises :class:`~support.report.ProtocolError`
+    (a ``ValueError``) when ``raw`` is not an HTTP response, and its subclass
+    :class:`~support.report.IncompleteResponse` when the body is shorter than
+    its ``Content-Length`` (the connection ended too early).
     """
     head, sep, body = raw.partition(b"\r\n\r\n")
     if not sep:
-        raise ValueError("incomplete HTTP response: no blank line after the headers")
+        raise IncompleteResponse("incomplete HTTP response: no blank line after the headers")
     status_line, *header_lines = head.decode("iso-8859-1").split("\r\n")
     parts = status_line.split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise ValueError(f"not an HTTP status line: {status_line!r}")
+        raise ProtocolError(f"not an HTTP status line: {status_line!r}")
     headers = {}
     for line in header_lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
+    length = headers.get("content-length", "")
+    if length.isdigit() and len(body) < int(length):
+        raise IncompleteResponse(f"{len(body)} of {length} bytes before the connection closed")
     return int(parts[1]), headers, body
 
 
@@ -130,96 +142,140 @@ def _span(timeline: Timeline | None, key: str, phase: str):
 # --------------------------------------------------------------------------
 
 
-def _visit(url: str, timeline: Timeline | None) -> tuple[int | None, list[str] | str]:
+class Deadline:
+    """When a crawl must stop: ``left()`` seconds from now (None: no deadline)."""
+
+    def __init__(self, seconds: float | None, clock=time.monotonic):
+        self.clock = clock
+        self.end = None if seconds is None else clock() + seconds
+
+    def left(self) -> float | None:
+        return None if self.end is None else max(self.end - self.clock(), 0.0)
+
+    def passed(self) -> bool:
+        return self.end is not None and self.clock() >= self.end
+
+
+def visit(url: str, options: CrawlOptions, deadline: Deadline) -> tuple[int | None, list[str] | str]:
     """Fetch one page: ``(status, hrefs)`` on success, ``(status or None, reason)`` on failure."""
+    left = deadline.left()
+    timeout = options.request_timeout if left is None else max(min(options.request_timeout, left), 0.001)
     try:
-        status, body = fetch(url, timeline)
+        status, body = fetch(url, options.timeline, timeout)
     except (OSError, ValueError) as exc:  # refused, reset, timeout, not HTTP...
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, DEADLINE if deadline.passed() else reason_of(exc)
     if status != 200:
-        return status, f"HTTP {status}"
-    return status, extract_links(body)
+        return status, http_reason(status)
+    try:
+        return status, extract_links(body, options.parser)
+    except Exception:  # a parser that gives up on malformed HTML: this page fails, not the crawl
+        return status, PARSE_ERROR
 
 
 class Frontier:
-    """Which URLs the crawl has met, and whether a new one may still be crawled.
+    """Which URLs the crawl has met, whether a new one may still be crawled,
+    and the outcome of each one.
 
-    Thread-safe: the thread-per-URL crawler calls :meth:`admit` from many threads.
+    Thread-safe: the threaded crawlers call it from many threads. Once
+    :meth:`stop` ran (the deadline), it admits nothing more and ignores late
+    results: every URL already has its outcome.
     """
 
-    def __init__(self, root_url: str, report: CrawlReport, max_pages: int | None):
-        if max_pages is not None and max_pages < 1:
-            raise ValueError(f"max_pages must be >= 1 or None, got {max_pages!r}")
-        self.root, self.report, self.max_pages = root_url, report, max_pages
+    def __init__(self, root_url: str, report: CrawlReport, options: CrawlOptions):
+        self.root, self.report, self.max_pages = root_url, report, options.max_pages
+        self.links = LinkFilter(root_url, options.allowed_hosts)
         self.seen: set[str] = set()
+        self.stopped = False
         self._lock = threading.Lock()
 
     def admit(self, href: str, page_url: str) -> str | None:
         """The URL to crawl next for ``href`` found on ``page_url``, or None
         (skipped with a reason, or already met)."""
-        decision = classify(href, page_url, self.root)
+        decision = self.links(href, page_url)
         if decision.url is None:
             self.report.skip(href, decision.reason)
             return None
         with self._lock:
             if decision.url in self.seen:
                 return None
-            if self.max_pages is not None and len(self.seen) >= self.max_pages:
-                self.report.skip(decision.url, MAX_PAGES_REASON)
-                return None
             self.seen.add(decision.url)
+            if self.stopped:
+                self.report.skip(decision.url, DEADLINE)
+                return None
+            if self.max_pages is not None and len(self.seen) > self.max_pages:
+                self.report.skip(decision.url, MAX_PAGES)
+                return None
         return decision.url
 
+    def record(self, url: str, status: int | None, result: list[str] | str) -> list[str]:
+        """Store the outcome of one :func:`visit`; return the hrefs to look at (if any)."""
+        with self._lock:
+            if self.stopped:  # too late: the deadline already gave this URL its outcome
+                return []
+            if isinstance(result, str):
+                self.report.fail(url, result)
+                return []
+            self.report.ok(url, status)
+            return result
 
-def record_visit(report: CrawlReport, url: str, status: int | None, result) -> list[str]:
-    """Store the outcome of one visit; return the hrefs to look at (if any)."""
-    if isinstance(result, str):
-        report.fail(url, result)
-        return []
-    report.ok(url, status)
-    return result
+    def stop(self, queued: Collection[str] = ()) -> None:
+        """The deadline passed: ``queued`` URLs are skipped, the others in flight fail."""
+        with self._lock:
+            self.stopped = True
+            for url in self.seen:
+                if self.report.outcome(url) is None:
+                    if url in queued:
+                        self.report.skip(url, DEADLINE)
+                    else:
+                        self.report.fail(url, DEADLINE)
 
 
-def crawl_sequential(root_url: str, max_pages: int | None = None,
-                     timeline: Timeline | None = None) -> CrawlReport:
-    """Crawl breadth-first, one page at a time, on the calling thread."""
-    report, start = CrawlReport(), time.perf_counter()
+def crawl_sequential(root_url: str, options: CrawlOptions | None = None, **knobs: Any) -> CrawlReport:
+    """Crawl breadth-first, one page at a time, on the calling thread.
+
+    Ignores ``concurrency``: one request at a time is the point.
+    """
+    options = options_of(options, **knobs)
+    report, start, deadline = CrawlReport(), time.perf_counter(), Deadline(options.deadline)
     root = normalize(root_url)
-    frontier = Frontier(root, report, max_pages)
+    frontier = Frontier(root, report, options)
     queue = deque([frontier.admit(root, root)])
-    while queue:
+    while queue and not deadline.passed():
         url = queue.popleft()
-        status, result = _visit(url, timeline)  # the thread waits here, page after page
-        for href in record_visit(report, url, status, result):
+        status, result = visit(url, options, deadline)  # the thread waits here, page after page
+        for href in frontier.record(url, status, result):
             new = frontier.admit(href, url)
             if new:
                 queue.append(new)
+    if queue:
+        frontier.stop(queued=set(queue))
     report.seconds = time.perf_counter() - start
     return report
 
 
-def crawl_thread_per_url(root_url: str, max_pages: int | None = None,
-                         timeline: Timeline | None = None) -> CrawlReport:
+def crawl_thread_per_url(root_url: str, options: CrawlOptions | None = None, **knobs: Any) -> CrawlReport:
     """One new thread per URL discovered, as in the lecture (bounded by ``max_pages``).
 
     Each thread fetches its page and starts a thread for every new link on it,
-    so the waits of all the pages known at a given moment overlap.
+    so the waits of all the pages known at a given moment overlap. Ignores
+    ``concurrency``: there are as many threads as URLs.
     """
-    report, start = CrawlReport(), time.perf_counter()
+    options = options_of(options, **knobs)
+    report, start, deadline = CrawlReport(), time.perf_counter(), Deadline(options.deadline)
     root = normalize(root_url)
-    frontier = Frontier(root, report, max_pages)
+    frontier = Frontier(root, report, options)
     threads: list[threading.Thread] = []
     lock = threading.Lock()
 
     def spawn(url: str) -> None:
-        t = threading.Thread(target=work, args=(url,), name=f"crawl-{len(threads)}")
+        t = threading.Thread(target=work, args=(url,), name=f"crawl-{len(threads)}", daemon=True)
         with lock:
             threads.append(t)
         t.start()
 
     def work(url: str) -> None:
-        status, result = _visit(url, timeline)
-        for href in record_visit(report, url, status, result):
+        status, result = visit(url, options, deadline)
+        for href in frontier.record(url, status, result):
             new = frontier.admit(href, url)
             if new:
                 spawn(new)
@@ -231,34 +287,42 @@ def crawl_thread_per_url(root_url: str, max_pages: int | None = None,
             if joined == len(threads):
                 break
             t = threads[joined]
-        t.join()
+        t.join(deadline.left())
+        if t.is_alive():  # the deadline passed: the threads still working fail with it
+            frontier.stop()
+            break
         joined += 1
     report.seconds = time.perf_counter() - start
     return report
 
 
-def crawl_pool(root_url: str, max_pages: int | None = None, workers: int = 20,
-               timeline: Timeline | None = None) -> CrawlReport:
-    """Crawl with ``workers`` reusable threads (``ThreadPoolExecutor``).
+def crawl_pool(root_url: str, options: CrawlOptions | None = None, **knobs: Any) -> CrawlReport:
+    """Crawl with ``concurrency`` reusable threads (``ThreadPoolExecutor``).
 
     Workers only fetch and extract links; the calling thread collects their
     results as they complete and submits the new URLs, so the number of
-    threads stays at ``workers`` however large the site is.
+    threads stays at ``concurrency`` however large the site is.
     """
-    report, start = CrawlReport(), time.perf_counter()
+    options = options_of(options, **knobs)
+    report, start, deadline = CrawlReport(), time.perf_counter(), Deadline(options.deadline)
     root = normalize(root_url)
-    frontier = Frontier(root, report, max_pages)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers,
-                                               thread_name_prefix="pool") as pool:
-        pending = {pool.submit(_visit, root, timeline): frontier.admit(root, root)}
+    frontier = Frontier(root, report, options)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="pool")
+    try:
+        pending = {pool.submit(visit, root, options, deadline): frontier.admit(root, root)}
         while pending:
-            done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            done, _ = concurrent.futures.wait(pending, timeout=deadline.left(),
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
+            if not done:  # the deadline: URLs not started yet are skipped, the others fail
+                frontier.stop(queued={url for future, url in pending.items() if future.cancel()})
+                break
             for future in done:
                 url = pending.pop(future)
-                status, result = future.result()
-                for href in record_visit(report, url, status, result):
+                for href in frontier.record(url, *future.result()):
                     new = frontier.admit(href, url)
                     if new:
-                        pending[pool.submit(_visit, new, timeline)] = new
+                        pending[pool.submit(visit, new, options, deadline)] = new
+    finally:
+        pool.shutdown(wait=not frontier.stopped, cancel_futures=True)
     report.seconds = time.perf_counter() - start
     return report

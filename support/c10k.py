@@ -11,8 +11,8 @@ lives here is the plumbing around it:
   would pollute the kernel's measurement. The process is stopped by
   :meth:`ExternalSite.stop`, at the kernel's exit, or by the context manager.
 * :func:`rss` and :func:`connections_to`: the kernel's resident memory and
-  how many of its TCP connections to a port are established (read by psutil
-  from the operating system, not from our own counters).
+  how many of its TCP connections to a port are established (read from the
+  operating system by :mod:`support.osutil`, not from our own counters).
 * :func:`sample_pages`, :func:`pages_for_cpu` and :func:`count_links`:
   CPU-bound work (parsing big pages with BeautifulSoup), sized in seconds of
   this machine. ``count_links`` is importable so that a process pool can send
@@ -35,13 +35,12 @@ import gc
 import time
 from dataclasses import dataclass, field
 
-import psutil
-
+from support import osutil
 from support.labsite import ExternalSite, SiteGraph
-from support.osutil import busy_seconds, cpu_count, cpu_seconds, raise_fd_limit
 from support.links import extract_links
+from support.osutil import busy_seconds, cpu_count, cpu_seconds, fd_limit
 
-__all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "pages_for_cpu", "count_links",
+__all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "pages_for_cpu", "count_links", "count_links_many",
            "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
 
 KIB = 1024
@@ -71,23 +70,18 @@ def _stop_all() -> None:
 def rss() -> int:
     """Resident memory of this process, in bytes, after a garbage collection."""
     gc.collect()
-    return psutil.Process().memory_info().rss
+    return osutil.rss()
 
 
 def connections_to(port: int) -> int:
     """How many TCP connections of this process to ``port`` are ESTABLISHED (asks the OS)."""
-    return sum(1 for c in psutil.Process().net_connections(kind="tcp")
-               if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+    return osutil.established_connections(port)
 
 
-def fd_limit() -> int:
-    """This process's limit of open files (``ulimit -n``), raised first as far as allowed."""
-    return raise_fd_limit()
-
-
-def usable_connections(wanted: int, reserve: int = 500) -> int:
-    """``wanted``, capped by this process's limit of open files (minus ``reserve``)."""
-    return max(1, min(wanted, fd_limit() - reserve))
+def usable_connections(wanted: int, reserve: int = 500, limit: int | None = None) -> int:
+    """``wanted``, capped by the limit of open files (minus ``reserve``); ``limit``
+    defaults to this process's, raised first as far as allowed (:func:`fd_limit`)."""
+    return max(1, min(wanted, (fd_limit() if limit is None else limit) - reserve))
 
 
 def sample_pages(count: int = 40, links: int = 150, seed: int = 1) -> list[str]:
@@ -112,6 +106,12 @@ def pages_for_cpu(seconds: float = 1.0, max_pages: int = 2_000) -> list[str]:
 def count_links(html: str) -> int:
     """CPU-bound work: parse ``html`` with BeautifulSoup and count its links."""
     return len(extract_links(html))
+
+
+def count_links_many(pages: list[str]) -> list[int]:
+    """:func:`count_links` of each page, in order: one call for a whole batch
+    (a process pool then sends one task, not one per page)."""
+    return [count_links(html) for html in pages]
 
 
 @dataclass

@@ -8,12 +8,19 @@ Reference code that notebook 02 teaches and that the benchmark reuses:
   shape of 500lines' crawler, with errors reported instead of raised);
 * :class:`CallbackCrawler` and :func:`crawl_callbacks`: a crawler in which a
   finished fetch parses its page and starts new fetchers for the links it
-  finds, all on the calling thread; it returns a
-  :class:`support.report.CrawlReport` like every other crawler of the course.
+  finds, all on the calling thread; like every other crawler of the course it
+  takes a :class:`support.report.CrawlOptions` and returns a
+  :class:`support.report.CrawlReport`.
 
 Requests, responses, link handling and the ``max_pages`` rule are the ones of
 :mod:`support.blocking` (imported, not copied), so the blocking, threaded and
 callback crawlers crawl exactly the same pages.
+
+Options it honours: ``concurrency`` (fetches in flight), ``max_pages``,
+``deadline``, ``timeline``, ``allowed_hosts``, ``parser``. It ignores
+``request_timeout`` (the hand-written loop has no timers: only ``deadline``
+bounds a crawl of a server that never answers), ``max_depth``, ``retries``,
+``backoff``, ``max_redirects``, ``max_bytes`` and ``progress``.
 
 Discussion: a blocking ``fetch`` is one function whose local variables live
 on its thread's stack while it waits. Here the "function" is cut in three
@@ -26,22 +33,23 @@ straight-line code with generators.
 
 from __future__ import annotations
 
-import errno
+import math
 import os
 import socket
 import time
 from collections import deque
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from support.blocking import MAX_PAGES_REASON, Frontier, build_request, parse_response
+from support.blocking import Frontier, build_request, parse_response
 from support.eventloop import EventLoop
 from support.osutil import raise_fd_limit
 from support.links import extract_links, normalize
-from support.report import CrawlReport
+from support.report import (DEADLINE, PARSE_ERROR, CrawlOptions, CrawlReport, http_reason, options_of,
+                            reason_of)
 from support.timeline import Timeline
 
-__all__ = ["Fetcher", "CallbackCrawler", "crawl_callbacks", "fetch_callbacks", "MAX_PAGES_REASON"]
+__all__ = ["Fetcher", "CallbackCrawler", "crawl_callbacks", "fetch_callbacks"]
 
 
 class Fetcher:
@@ -97,7 +105,7 @@ class Fetcher:
         """The socket became writable: the connection succeeded, or failed."""
         err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:  # e.g. ECONNREFUSED: a non-blocking connect reports it only now
-            self._fail(ConnectionError(err, f"connect failed: {_strerror(err)}"))
+            self._fail(OSError(err, os.strerror(err)))  # OSError(errno, ...) picks ConnectionRefusedError...
             return
         self._end_phase()
         self._begin("send")
@@ -136,7 +144,7 @@ class Fetcher:
         try:
             self.status, self.headers, self.body = parse_response(b"".join(self.chunks))
         except ValueError as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = reason_of(exc)
         self._finish()
 
     # -- bookkeeping ---------------------------------------------------------
@@ -150,7 +158,7 @@ class Fetcher:
             self._finish()
 
     def _fail(self, exc: BaseException) -> None:
-        self.abort(f"{type(exc).__name__}: {exc}")
+        self.abort(reason_of(exc))
 
     def _finish(self) -> None:
         self.done = True
@@ -174,10 +182,6 @@ class Fetcher:
         self.phase = ""
 
 
-def _strerror(err: int) -> str:
-    return f"[{errno.errorcode.get(err, err)}] {os.strerror(err)}"
-
-
 def fetch_callbacks(url: str, timeline: Timeline | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
     """``(status, body)`` of one GET driven by callbacks (the same contract as
     :func:`support.blocking.fetch`); raises ``OSError`` when the fetch fails."""
@@ -199,34 +203,31 @@ class CallbackCrawler:
     Each finished :class:`Fetcher` lands in :meth:`on_page`, which records the
     outcome, extracts the links and starts a new ``Fetcher`` for every new URL
     of the same host: no thread waits, the loop waits for all sockets at once.
-    ``max_connections`` (None: no limit) bounds how many fetches are in flight;
-    the others wait in a queue.
+    ``options.concurrency`` bounds how many fetches are in flight; the others
+    wait in a queue.
     """
 
-    def __init__(self, root_url: str, max_pages: int | None = None, timeline: Timeline | None = None,
-                 loop: EventLoop | None = None, max_connections: int | None = None):
-        if max_connections is not None and max_connections < 1:
-            raise ValueError(f"max_connections must be >= 1 or None, got {max_connections!r}")
+    def __init__(self, root_url: str, options: CrawlOptions | None = None, loop: EventLoop | None = None):
+        self.options = options = options_of(options)
         self.root = normalize(root_url)
         self.report = CrawlReport()
-        self.frontier = Frontier(self.root, self.report, max_pages)
-        self.timeline = timeline
+        self.frontier = Frontier(self.root, self.report, options)
         self.loop = loop if loop is not None else EventLoop()
-        self.max_connections = max_connections
+        self.max_connections = options.concurrency
         self.in_flight: dict[str, Fetcher] = {}
         self.waiting: deque[str] = deque()
         self.max_in_flight = 0
-        self.stopped: str | None = None  # why the crawl stopped early (timeout)
+        self.stopped = False  # the deadline passed
 
     def fetch(self, url: str) -> None:
         """Start fetching ``url`` now, or queue it if too many fetches are in flight."""
         if self.stopped:
-            self.report.fail(url, self.stopped)
+            self.report.skip(url, DEADLINE)
             return
-        if self.max_connections is not None and len(self.in_flight) >= self.max_connections:
+        if len(self.in_flight) >= self.max_connections:
             self.waiting.append(url)
             return
-        fetcher = Fetcher(self.loop, url, self.on_page, self.timeline)
+        fetcher = Fetcher(self.loop, url, self.on_page, self.options.timeline)
         self.in_flight[url] = fetcher
         self.max_in_flight = max(self.max_in_flight, len(self.in_flight))
         fetcher.start()
@@ -238,12 +239,12 @@ class CallbackCrawler:
         if fetcher.error:
             self.report.fail(url, fetcher.error)
         elif fetcher.status != 200:
-            self.report.fail(url, f"HTTP {fetcher.status}")
+            self.report.fail(url, http_reason(fetcher.status))
         else:
             try:
-                hrefs = extract_links(fetcher.body)
-            except Exception as exc:  # a page we cannot parse fails alone, not the crawl
-                self.report.fail(url, f"{type(exc).__name__}: {exc}")
+                hrefs = extract_links(fetcher.body, self.options.parser)
+            except Exception:  # a page we cannot parse fails alone, not the crawl
+                self.report.fail(url, PARSE_ERROR)
                 hrefs = []
             else:
                 self.report.ok(url, fetcher.status)
@@ -251,38 +252,39 @@ class CallbackCrawler:
                 new = self.frontier.admit(href, url)
                 if new:
                     self.fetch(new)
-        while self.waiting and (self.max_connections is None or len(self.in_flight) < self.max_connections):
+        while self.waiting and len(self.in_flight) < self.max_connections:
             self.fetch(self.waiting.popleft())
 
-    def run(self, timeout: float = 60.0) -> CrawlReport:
-        """Crawl from the root until no fetch is pending, or ``timeout`` seconds."""
+    def run(self) -> CrawlReport:
+        """Crawl from the root until no fetch is pending, or until the deadline."""
         start = time.perf_counter()
+        deadline = self.options.deadline
         self.fetch(self.frontier.admit(self.root, self.root))
         try:
-            self.loop.run(timeout=timeout)
+            self.loop.run(timeout=math.inf if deadline is None else deadline)
         except TimeoutError:
-            self.stopped = f"crawl timed out after {timeout} s"
-            while self.waiting:  # fetch() now records each one as failed
+            self.stopped = True
+            while self.waiting:  # fetch() now records each one as skipped
                 self.fetch(self.waiting.popleft())
             for fetcher in list(self.in_flight.values()):
-                fetcher.abort(self.stopped)  # on_page records it as failed
+                fetcher.abort(DEADLINE)  # on_page records it as failed
         self.report.seconds = time.perf_counter() - start
         return self.report
 
 
-def crawl_callbacks(root_url: str, max_pages: int | None = None, timeline: Timeline | None = None,
-                    timeout: float = 60.0, loop: EventLoop | None = None,
-                    max_connections: int | None = None) -> CrawlReport:
+def crawl_callbacks(root_url: str, options: CrawlOptions | None = None, *, loop: EventLoop | None = None,
+                    **knobs: Any) -> CrawlReport:
     """Crawl ``root_url``'s host with callbacks on one thread; see :class:`CallbackCrawler`.
 
     Pass your own ``loop`` to watch it work (e.g. ``loop.on_turn``, ``loop.turns``);
     otherwise a fresh :class:`EventLoop` is made and closed.
     """
+    options = options_of(options, **knobs)
     raise_fd_limit()  # one socket per page in flight
     own = loop is None
-    crawler = CallbackCrawler(root_url, max_pages, timeline, loop, max_connections)
+    crawler = CallbackCrawler(root_url, options, loop)
     try:
-        return crawler.run(timeout)
+        return crawler.run()
     finally:
         if own:
             crawler.loop.close()

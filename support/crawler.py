@@ -1,18 +1,23 @@
 """The course's asyncio crawler (notebook 07): aiohttp + ``asyncio.Queue`` + C workers.
 
 Notebook 07 builds this crawler step by step; this module is its final,
-tested version, the one the benchmark (``tools/bench.py``) imports::
+tested version, registered as ``"asyncio"`` in :data:`support.crawlers.CRAWLERS`::
 
     from support.crawler import crawl, crawl_sync
     result = await crawl(site.url, concurrency=20)      # in a notebook cell
-    result = crawl_sync(site.url, concurrency=20)        # in a script or a thread
+    result = crawl_sync(site.url, CrawlOptions(concurrency=20))  # in a script or a thread
     print(result.summary())
+
+Both take a :class:`~support.report.CrawlOptions` and/or its fields as keywords.
 
 How it works
 ------------
 * One ``aiohttp.ClientSession`` whose connector holds at most ``concurrency``
   connections, and exactly ``concurrency`` worker tasks that take URLs from an
   ``asyncio.Queue``: C requests in flight at most, however many URLs wait.
+  The workers live in an ``asyncio.TaskGroup`` and the whole crawl under
+  ``asyncio.timeout(deadline)``: a worker that crashes on a bug stops the
+  crawl and its exception surfaces (an ``ExceptionGroup``); it cannot vanish.
 * A worker fetches a page, parses its links and puts the new ones in the
   queue. ``queue.join()`` returns when every URL put has been processed: that
   is how the crawl knows it is finished without counting workers.
@@ -21,7 +26,11 @@ How it works
   the network never waits for the parser.
 * Every URL met gets one outcome in the :class:`CrawlResult`: ``crawled``
   (fetched and parsed), ``skipped`` (not fetched, or not a page: the reason
-  says why) or ``failed`` (the reason says why). Nothing is dropped silently.
+  says why) or ``failed`` (the reason says why, from
+  :func:`support.report.reason_of`). Nothing is dropped silently, not even
+  at the deadline.
+* Time comes from the event loop (``loop.time()``), so tests can run the
+  crawler in virtual time. It ignores ``options.timeline``.
 
 Discussion: the only state shared between workers (``seen``, the queue, the
 report) is touched between two ``await``s, so no lock is needed: a coroutine
@@ -33,28 +42,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Collection
+from typing import Any
 
 import aiohttp
 
-from support.links import DEFAULT_PARSER, PARSERS, LinkFilter, extract_links, normalize
-from support.report import CrawlReport
+from support.links import DEFAULT_PARSER, LinkFilter, extract_links, normalize
+from support.report import (DEADLINE, MAX_DEPTH, MAX_PAGES, PARSE_ERROR, REDIRECT,
+                            REDIRECT_WITHOUT_LOCATION, STOPPED, TOO_BIG, TOO_MANY_REDIRECTS,
+                            CrawlOptions, CrawlReport, http_reason, options_of, reason_of)
 
-__all__ = ["crawl", "crawl_sync", "CrawlResult", "fetch", "TRANSIENT_STATUSES",
-           "MAX_PAGES", "MAX_DEPTH", "DEADLINE", "REDIRECT", "TOO_MANY_REDIRECTS",
-           "TOO_BIG", "TIMEOUT"]
-
-# Reasons (fixed strings, so a report can be counted by reason).
-MAX_PAGES = "max_pages reached"          # the same words as support.blocking
-MAX_DEPTH = "max_depth reached"
-DEADLINE = "deadline"
-REDIRECT = "redirect"                    # the URL answered 3xx; its target is met next
-TOO_MANY_REDIRECTS = "too many redirects"
-TOO_BIG = "body over max_bytes"
-TIMEOUT = "timeout"
+__all__ = ["crawl", "crawl_sync", "CrawlResult", "fetch", "TRANSIENT_STATUSES"]
 
 #: Answers worth asking again after a pause: the server may recover.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -69,8 +68,10 @@ class CrawlResult(CrawlReport):
     ``depth``: url -> link distance from the root, for every URL fetched.
     ``redirects``: url -> the Location it answered. ``finish_times``: seconds
     since the start at which each page was crawled (for plots). ``retries``:
-    requests sent again after a transient error. ``max_in_flight``: most
-    requests the crawler had open at once (never more than ``concurrency``).
+    requests sent again after a transient error; ``attempts``: url -> how
+    many requests a URL that failed took (only those that took more than
+    one). ``max_in_flight``: most requests the crawler had open at once
+    (never more than ``concurrency``).
     """
 
     concurrency: int = 0
@@ -79,6 +80,7 @@ class CrawlResult(CrawlReport):
     redirects: dict[str, str] = field(default_factory=dict)
     finish_times: list[float] = field(default_factory=list)
     retries: int = 0
+    attempts: dict[str, int] = field(default_factory=dict)
     max_in_flight: int = 0
     discovered: int = 0          # URLs admitted to the queue (the progress bar's max)
     bytes: int = 0               # body bytes read
@@ -97,7 +99,7 @@ class CrawlResult(CrawlReport):
         """``(outcome, reason) -> count``, crawled pages counted as ``("crawled", "HTTP 200")``."""
         counts: dict[tuple[str, str], int] = {}
         for status in self.crawled.values():
-            key = ("crawled", f"HTTP {status}")
+            key = ("crawled", http_reason(status))
             counts[key] = counts.get(key, 0) + 1
         for outcome, table in (("skipped", self.skipped), ("failed", self.failed)):
             for reason in table.values():
@@ -112,11 +114,11 @@ class CrawlResult(CrawlReport):
 
 async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.ClientTimeout | None = None,
                 retries: int = 2, backoff: float = 0.05, max_bytes: int = 1_000_000,
-                on_retry: Callable[[], None] | None = None) -> tuple[str, object, object]:
+                on_retry=None) -> tuple[str, object, object]:
     """GET ``url`` once (plus up to ``retries`` retries after a transient error).
 
     Returns one of ``("page", status, text)``, ``("redirect", status, location)``,
-    ``("skip", reason, None)`` or ``("fail", reason, None)``. Transient errors
+    ``("skip", reason, None)`` or ``("fail", reason, attempts)``. Transient errors
     (timeouts, resets, 429/5xx) are retried after ``backoff``, ``2*backoff``,
     ``4*backoff``... seconds. Redirects are *not* followed here: the crawler
     decides whether the target is worth a visit.
@@ -131,12 +133,12 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
             async with session.get(url, allow_redirects=False, timeout=timeout) as resp:
                 status = resp.status
                 if status in TRANSIENT_STATUSES:
-                    reason = f"HTTP {status}"
+                    reason = http_reason(status)
                     continue
                 if status in _REDIRECT_STATUSES:
                     return "redirect", status, resp.headers.get("Location")
                 if not 200 <= status < 300:
-                    return "fail", f"HTTP {status}", None
+                    return "fail", http_reason(status), attempt + 1
                 ctype = resp.content_type
                 if ctype not in _HTML_TYPES:
                     return "skip", f"not HTML ({ctype})", None
@@ -144,13 +146,11 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
                 if body is None:
                     return "skip", TOO_BIG, None
                 return "page", status, _decode(body, resp.charset)
-        except TimeoutError:
-            reason = TIMEOUT
         except (aiohttp.ClientSSLError, aiohttp.InvalidURL) as exc:  # asking again will not help
-            return "fail", _error_reason(exc), None
-        except aiohttp.ClientError as exc:  # reset, refused, disconnected, bad payload...
-            reason = _error_reason(exc)
-    return "fail", f"{reason} after {retries + 1} attempts" if retries else reason, None
+            return "fail", reason_of(exc), attempt + 1
+        except (aiohttp.ClientError, OSError) as exc:  # timeout, reset, refused, bad payload...
+            reason = reason_of(exc)
+    return "fail", reason, retries + 1
 
 
 async def _read_at_most(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes | None:
@@ -176,14 +176,6 @@ def _decode(body: bytes, charset: str | None) -> str:
         return body.decode("utf-8", errors="replace")
 
 
-def _error_reason(exc: aiohttp.ClientError) -> str:
-    name = type(exc).__name__
-    strerror = getattr(exc, "strerror", None)
-    if isinstance(exc, aiohttp.ClientSSLError) or not strerror:
-        return name
-    return f"{name} ({strerror})"
-
-
 # --------------------------------------------------------------------------
 # The crawl: a queue, C workers, and the bookkeeping of every URL
 # --------------------------------------------------------------------------
@@ -192,22 +184,15 @@ def _error_reason(exc: aiohttp.ClientError) -> str:
 class _Crawl:
     """The state of one crawl: the queue, the URLs met, and the result being filled."""
 
-    def __init__(self, root_url: str, concurrency: int, max_pages, max_depth, request_timeout,
-                 deadline, retries, backoff, max_redirects, max_bytes, allowed_hosts, parser, progress):
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency!r}")
-        if max_pages is not None and max_pages < 1:
-            raise ValueError(f"max_pages must be >= 1 or None, got {max_pages!r}")
-        if parser not in PARSERS:
-            raise ValueError(f"parser must be one of {PARSERS}, got {parser!r}")
+    def __init__(self, root_url: str, options: CrawlOptions):
         self.root = normalize(root_url)
-        self.concurrency, self.max_pages, self.max_depth = concurrency, max_pages, max_depth
-        self.timeout = aiohttp.ClientTimeout(total=request_timeout)
-        self.deadline, self.retries, self.backoff = deadline, retries, backoff
-        self.max_redirects, self.max_bytes, self.parser = max_redirects, max_bytes, parser
-        self.progress, self.progress_error = progress, None
-        self.links = LinkFilter(self.root, allowed_hosts)
-        self.result = CrawlResult(concurrency=concurrency, parser=parser)
+        self.concurrency, self.max_pages, self.max_depth = options.concurrency, options.max_pages, options.max_depth
+        self.timeout = aiohttp.ClientTimeout(total=options.request_timeout)
+        self.deadline, self.retries, self.backoff = options.deadline, options.retries, options.backoff
+        self.max_redirects, self.max_bytes, self.parser = options.max_redirects, options.max_bytes, options.parser
+        self.progress, self.progress_error = options.progress, None
+        self.links = LinkFilter(self.root, options.allowed_hosts)
+        self.result = CrawlResult(concurrency=self.concurrency, parser=self.parser)
         self.queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
         self.seen: set[str] = set()        # every canonical URL met (admitted or skipped)
         self.pending: dict[str, int] = {}  # admitted, no outcome yet: url -> depth
@@ -281,8 +266,6 @@ class _Crawl:
                 kind, value, extra = await fetch(
                     self.session, url, timeout=self.timeout, retries=self.retries,
                     backoff=self.backoff, max_bytes=self.max_bytes, on_retry=self._count_retry)
-            except Exception as exc:  # anything aiohttp did not foresee: this URL fails, the crawl goes on
-                kind, value, extra = "fail", f"error ({type(exc).__name__}: {exc})", None
             finally:
                 self.fetching -= 1
             if kind != "redirect":
@@ -292,7 +275,7 @@ class _Crawl:
             self.settle(url)
             if extra is None:
                 del result.skipped[url]
-                result.fail(url, "redirect without Location")
+                result.fail(url, REDIRECT_WITHOUT_LOCATION)
                 return False
             result.redirects[url] = extra
             hops += 1
@@ -318,6 +301,8 @@ class _Crawl:
             self.report_progress()
         else:
             result.fail(url, value)
+            if extra and extra > 1:
+                result.attempts[url] = extra
             self.settle(url)
             self.report_progress()
         return False
@@ -346,25 +331,35 @@ class _Crawl:
         url, depth, status, text = self.to_parse.popleft()
         try:
             self.parse(url, depth, status, text)
+        except Exception as exc:  # a bug, in a loop callback: hand it to the TaskGroup so it surfaces
+            self._surface(exc)
         finally:
             self.queue.task_done()
             if self.to_parse:
                 asyncio.get_running_loop().call_soon(self._parse_next)
+
+    def _surface(self, exc: Exception) -> None:
+        """Raise ``exc`` in a task of the crawl's TaskGroup, which stops the crawl with it."""
+        coro = _reraise(exc)
+        try:
+            self.tasks.create_task(coro, name="deferred-parse")
+        except RuntimeError:  # the group is already stopping on an earlier error: that one surfaces
+            coro.close()
 
     def parse(self, url: str, depth: int, status: int, text: str) -> None:
         """Record the page as crawled and queue its new links (or fail it if unparseable)."""
         result = self.result
         try:
             hrefs = extract_links(text, self.parser)
-        except Exception as exc:  # a parser that gives up on malformed HTML
-            result.fail(url, f"parse error ({type(exc).__name__})")
+        except Exception:  # a parser that gives up on malformed HTML
+            result.fail(url, PARSE_ERROR)
             self.settle(url)
             self.report_progress()
             return
         result.ok(url, status)
         result.depth[url] = depth
         result.bytes += len(text)
-        result.finish_times.append(time.perf_counter() - self.t0)
+        result.finish_times.append(self.loop.time() - self.t0)
         self.settle(url)
         put = self.queue.put_nowait
         for href in dict.fromkeys(hrefs):  # a page often links the same href twice
@@ -387,7 +382,8 @@ class _Crawl:
     # -- the whole crawl -----------------------------------------------------
 
     async def run(self) -> CrawlResult:
-        self.t0 = time.perf_counter()
+        self.loop = asyncio.get_running_loop()
+        self.t0 = self.loop.time()
         result = self.result
         connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=0)
         async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
@@ -395,125 +391,67 @@ class _Crawl:
             self.session = session
             root = self.admit(self.root, self.root, 0)
             self.queue.put_nowait((root, 0))
-            workers = [asyncio.create_task(self.worker(), name=f"worker-{i}")
-                       for i in range(self.concurrency)]
             try:
-                if self.deadline is None:
+                async with asyncio.timeout(self.deadline), asyncio.TaskGroup() as self.tasks:
+                    workers = [self.tasks.create_task(self.worker(), name=f"worker-{i}")
+                               for i in range(self.concurrency)]
                     await self.queue.join()
-                else:
-                    await asyncio.wait_for(self.queue.join(), max(self.deadline, 0))
+                    for w in workers:  # idle in queue.get() for ever: the crawl is over
+                        w.cancel()
             except TimeoutError:
                 result.deadline_reached = True
-            finally:
+            finally:  # done, deadline, a bug (ExceptionGroup) or cancelled: nothing is lost
                 self.stopped = True
-                for w in workers:
-                    w.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-                self._account_for_the_rest()
-        result.seconds = time.perf_counter() - self.t0
+                self._account_for_the_rest(DEADLINE if result.deadline_reached else STOPPED)
+        result.seconds = self.loop.time() - self.t0
         self.report_progress()
         if self.progress_error is not None:
             raise RuntimeError("the progress callback raised an exception") from self.progress_error
         return result
 
-    def _account_for_the_rest(self) -> None:
-        """At the deadline (or on cancellation) nothing is lost: URLs being
-        fetched fail with "deadline", URLs still queued are skipped with it."""
+    def _account_for_the_rest(self, reason: str) -> None:
+        """At the deadline (or when the crawl stops early) nothing is lost: URLs
+        being fetched fail with ``reason``, URLs still queued are skipped with it."""
         for url in list(self.pending):
             if self.result.outcome(url) is None:
                 if url in self.in_flight:
-                    self.result.fail(url, DEADLINE)
+                    self.result.fail(url, reason)
                 else:
-                    self.result.skip(url, DEADLINE)
+                    self.result.skip(url, reason)
         self.pending.clear()
         self.in_flight.clear()
 
 
-async def crawl(root_url: str, *, concurrency: int = 10, max_pages: int | None = None,
-                max_depth: int | None = None, request_timeout: float = 10.0,
-                deadline: float | None = None, retries: int = 2, max_redirects: int = 5,
-                max_bytes: int = 1_000_000, allowed_hosts: Collection[str] | None = None,
-                parser: str = DEFAULT_PARSER, progress: Callable[[CrawlResult], None] | None = None,
-                backoff: float = 0.05) -> CrawlResult:
-    """Crawl from ``root_url`` with ``concurrency`` workers; return every URL's outcome.
+async def _reraise(exc: BaseException) -> None:
+    raise exc
 
-    Parameters
-    ----------
-    concurrency: C, the worker tasks and the connections of the pool.
-    max_pages: most URLs fetched (the rest are skipped with ``"max_pages reached"``).
-    max_depth: most links from the root (deeper URLs skipped with ``"max_depth reached"``).
-    request_timeout: seconds for one request, connect to last byte.
-    deadline: seconds for the whole crawl; then in-flight fetches are cancelled
-        (failed: ``"deadline"``) and queued URLs are skipped (``"deadline"``).
-    retries, backoff: transient errors (timeouts, resets, 429, 5xx) are tried
-        again up to ``retries`` times, after ``backoff``, ``2*backoff``... seconds.
-    max_redirects: redirects followed in a row from one URL.
-    max_bytes: bodies larger than this are not read (skipped: ``"body over max_bytes"``).
-    allowed_hosts: hosts (``"host"`` or ``"host:port"``) to follow besides the root's.
-    parser: ``"html.parser"``, ``"lxml"`` (BeautifulSoup builders) or ``"selectolax"``.
-    progress: called with the result so far each time a URL gets its outcome.
+
+async def crawl(root_url: str, options: CrawlOptions | None = None, **knobs: Any) -> CrawlResult:
+    """Crawl from ``root_url`` with ``options.concurrency`` workers; return every URL's outcome.
+
+    ``options`` is a :class:`~support.report.CrawlOptions` (see its fields:
+    concurrency, max_pages, max_depth, request_timeout, deadline, retries,
+    backoff, max_redirects, max_bytes, allowed_hosts, parser, progress);
+    keywords replace single fields: ``await crawl(url, concurrency=20)``.
+    At the ``deadline`` in-flight fetches are cancelled (failed: ``"deadline"``)
+    and queued URLs are skipped (``"deadline"``). A bug in the crawler raises
+    (an ``ExceptionGroup`` from its ``TaskGroup``).
     """
-    crawl_ = _Crawl(root_url, concurrency, max_pages, max_depth, request_timeout, deadline,
-                    retries, backoff, max_redirects, max_bytes, allowed_hosts, parser, progress)
-    return await crawl_.run()
+    return await _Crawl(root_url, options_of(options, **knobs)).run()
 
 
-def crawl_sync(root_url: str, **kwargs) -> CrawlResult:
-    """Run :func:`crawl` on a fresh event loop in a worker thread and wait for it.
+def crawl_sync(root_url: str, options: CrawlOptions | None = None, **knobs: Any) -> CrawlResult:
+    """:func:`crawl` as a plain call: its own event loop, in this thread or a worker thread.
 
-    Works in scripts and inside a notebook, whose own loop is already running
-    (``asyncio.run`` cannot be called from the loop's thread).
+    With no loop running in this thread (a script, the benchmark), the crawl
+    runs here with ``asyncio.run``; inside a notebook, whose own loop is
+    already running (``asyncio.run`` cannot be called from the loop's
+    thread), it runs in a worker thread and this call waits for it.
     """
+    options = options_of(options, **knobs)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(crawl(root_url, options))
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl") as pool:
-        return pool.submit(lambda: asyncio.run(crawl(root_url, **kwargs))).result()
-
-
-# --------------------------------------------------------------------------
-# Measuring a crawler on its own (notebook 07 compares memory with threads)
-# --------------------------------------------------------------------------
-
-_ISOLATED = """
-import gc, json, re, sys
-from support.blocking import crawl_pool
-from support.crawler import crawl_sync
-
-def status(field):
-    return int(re.search(field + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1))
-
-kind, url, c, max_pages = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-gc.collect()
-try:
-    open("/proc/self/clear_refs", "w").write("5")  # peak RSS := current RSS (Linux)
-except OSError:
-    pass
-before = status("VmRSS")
-if kind == "asyncio":
-    report = crawl_sync(url, concurrency=c, max_pages=max_pages)
-else:
-    report = crawl_pool(url, workers=c, max_pages=max_pages)
-print(json.dumps({"seconds": report.seconds, "crawled": len(report.crawled),
-                  "failed": len(report.failed), "peak_growth_kb": status("VmHWM") - before}))
-"""
-
-
-def measure_isolated(kind: str, url: str, concurrency: int, max_pages: int = 10_000,
-                     timeout: float = 120.0) -> dict:
-    """Crawl ``url`` in a fresh Python process and report its time and memory.
-
-    ``kind`` is ``"asyncio"`` (:func:`crawl_sync`) or ``"threads"``
-    (:func:`support.blocking.crawl_pool` with ``concurrency`` workers). Returns
-    ``seconds``, ``crawled``, ``failed`` and ``peak_growth_kb``: how much the
-    process's peak resident memory (``VmHWM``, reset just before the crawl)
-    grew over its resident memory after the imports, so that what the
-    notebook's kernel already holds does not count. Linux only.
-    """
-    import json
-    import subprocess
-    import sys
-
-    if kind not in ("asyncio", "threads"):
-        raise ValueError(f"kind must be 'asyncio' or 'threads', got {kind!r}")
-    out = subprocess.run([sys.executable, "-c", _ISOLATED, kind, url, str(concurrency), str(max_pages)],
-                         capture_output=True, text=True, timeout=timeout, check=True)
-    return json.loads(out.stdout)
-
+        return pool.submit(lambda: asyncio.run(crawl(root_url, options))).result()

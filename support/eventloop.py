@@ -7,28 +7,64 @@ calls their callbacks. Notebook 04 drives its generator-based coroutines on
 this same loop (``tests/test_eventloop.py`` proves notebook 02's definition
 and this one behave the same).
 
+Notebook 04 teaches it time: ``call_later``/``call_at`` push a :class:`Timer`
+on a heap, and ``select`` waits no longer than until the nearest timer is due
+(asyncio's ``loop._scheduled`` is the same heap, read the same way in
+``BaseEventLoop._run_once``). The generator ``sleep`` and ``Task.cancel`` built
+on it live in :mod:`support.trampoline`.
+
 Discussion: unlike the lecture's ``while True``, this loop *ends* when nothing
-is left to wait for (no registered socket and no pending callback), so a
-notebook cell that runs it returns; and it gives up after ``timeout`` seconds,
-so a lost callback cannot hang a cell forever.
+is left to wait for (no registered socket, no pending callback, no live
+timer), so a notebook cell that runs it returns; and it gives up after
+``timeout`` seconds, so a lost callback cannot hang a cell forever.
+
+Discussion: time is injected. ``EventLoop(clock=..., selector=...)`` takes any
+``clock()`` returning seconds and any selector; tests pass a fake clock and a
+selector whose ``select(timeout)`` advances that clock instead of sleeping, so
+timers are tested in virtual time.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import selectors
 import time
 from collections import deque
 from typing import Callable
 
-__all__ = ["EventLoop"]
+__all__ = ["EventLoop", "Timer"]
+
+
+class Timer:
+    """A callback programmed for a moment of the loop's clock (``when``).
+
+    ``cancel()`` only marks it: the loop drops cancelled timers when they reach
+    the top of the heap (asyncio's ``TimerHandle.cancel`` does the same).
+    """
+
+    def __init__(self, when: float, callback: Callable, args: tuple):
+        self.when, self.callback, self.args = when, callback, args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def __repr__(self) -> str:
+        state = " cancelled" if self.cancelled else ""
+        return f"<Timer at {self.when:.3f}{state} {getattr(self.callback, '__name__', self.callback)}>"
 
 
 class EventLoop:
     """A selector, a queue of ready callbacks, and the loop that runs them."""
 
-    def __init__(self):
-        self.selector = selectors.DefaultSelector()
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 selector: selectors.BaseSelector | None = None):
+        self.clock = clock
+        self.selector = selector if selector is not None else selectors.DefaultSelector()
         self.ready: deque[tuple[Callable, tuple]] = deque()
+        self.timers: list[tuple[float, int, Timer]] = []  # a heap: the nearest timer first
+        self._order = itertools.count()  # ties keep the order they were programmed in
         self.turns = 0                # how many times the loop asked the selector
         self.on_turn: Callable | None = None  # optional hook(loop, events), for traces
 
@@ -50,6 +86,20 @@ class EventLoop:
         """Run ``callback(*args)`` on the next turn of the loop."""
         self.ready.append((callback, args))
 
+    def time(self) -> float:
+        """The loop's clock, in seconds (``time.monotonic`` unless injected)."""
+        return self.clock()
+
+    def call_at(self, when: float, callback: Callable, *args) -> Timer:
+        """Run ``callback(*args)`` once the clock reaches ``when``; returns the :class:`Timer`."""
+        timer = Timer(when, callback, args)
+        heapq.heappush(self.timers, (when, next(self._order), timer))
+        return timer
+
+    def call_later(self, delay: float, callback: Callable, *args) -> Timer:
+        """Run ``callback(*args)`` ``delay`` seconds from now; returns the :class:`Timer`."""
+        return self.call_at(self.clock() + delay, callback, *args)
+
     def _watch(self, sock, events: int, callback: Callable[[], None]) -> None:
         try:
             self.selector.modify(sock, events, callback)
@@ -63,22 +113,38 @@ class EventLoop:
         return [key.fileobj for key in self.selector.get_map().values()]
 
     def pending(self) -> int:
-        """Sockets being watched plus callbacks waiting to run."""
-        return len(self.selector.get_map()) + len(self.ready)
+        """Sockets being watched, callbacks waiting to run and live timers."""
+        return len(self.selector.get_map()) + len(self.ready) + self._live_timers()
+
+    def _live_timers(self) -> int:
+        while self.timers and self.timers[0][2].cancelled:  # drop cancelled ones at the top
+            heapq.heappop(self.timers)
+        return sum(not timer.cancelled for _when, _n, timer in self.timers)
+
+    def _due_timers_to_ready(self) -> None:
+        now = self.clock()
+        while self.timers and (self.timers[0][2].cancelled or self.timers[0][0] <= now):
+            _when, _n, timer = heapq.heappop(self.timers)
+            if not timer.cancelled:
+                self.ready.append((timer.callback, timer.args))
 
     def run(self, timeout: float = 60.0) -> None:
         """Run until nothing is pending; raise ``TimeoutError`` after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
+        deadline = self.clock() + timeout
         while self.pending():
             while self.ready:
                 callback, args = self.ready.popleft()
                 callback(*args)
-            if not self.selector.get_map():
+            self._due_timers_to_ready()
+            if self.ready or not self.pending():
                 continue
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock()
             if remaining <= 0:
                 raise TimeoutError(f"event loop still waiting on {self.pending()} item(s) after {timeout} s")
-            events = self.selector.select(timeout=min(remaining, 1.0))
+            wait = min(remaining, 1.0)
+            if self.timers:  # Discussion: sleep in select, but wake up for the nearest timer
+                wait = min(wait, max(0.0, self.timers[0][0] - self.clock()))
+            events = self.selector.select(timeout=wait)
             self.turns += 1
             if self.on_turn is not None:
                 self.on_turn(self, events)

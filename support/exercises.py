@@ -16,9 +16,14 @@ that raises ``NotImplementedError``; the next cell calls :func:`check`::
 * ``correcto``.
 
 Checkers live in ``support/checks/nbXX.py`` and register themselves with
-:func:`exercise`. Reference solutions, and typical wrong answers that every
-checker must reject, live in ``support/solutions/nbXX.py`` (teachers: look
-there); ``tests/test_exercises.py`` proves both for every exercise.
+:func:`exercise`. They run the student's code only through the guards at the
+end of this module: :func:`call_with_limit` (a time limit, and optionally a
+line budget), :func:`run_async` (a time limit on a fresh, watched event loop)
+and the "wrong kind of function" checks (:func:`require_async`,
+:func:`require_sync`, :func:`not_a_coroutine`). Reference solutions, and
+typical wrong answers that every checker must reject, live in
+``support/solutions/nbXX.py`` (teachers: look there);
+``tests/test_exercises.py`` proves both for every exercise.
 """
 
 from __future__ import annotations
@@ -26,11 +31,17 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib
+import inspect
 import pkgutil
+import re
+import sys
+import threading
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-__all__ = ["check", "run_check", "exercise", "Incorrect", "expect", "Verdict", "registry", "run_async"]
+__all__ = ["check", "run_check", "exercise", "Incorrect", "expect", "Verdict", "registry",
+           "call_with_limit", "run_async", "require_async", "require_sync", "not_a_coroutine"]
 
 PENDING, WRONG, RIGHT = "pendiente", "incorrecto", "correcto"
 _ICONS = {PENDING: "⏳", WRONG: "❌", RIGHT: "✅"}
@@ -130,17 +141,306 @@ def run_check(name: str, answer: Any) -> Verdict:
 
 
 def check(name: str, answer: Any) -> Verdict:
-    """Check ``answer``, print the verdict for the student, and return it."""
-    verdict = run_check(name, answer)
+    """Check ``answer``, print the verdict for the student, and return it.
+
+    In IPython, an answer whose latest exercise cell did not run through (a
+    ``SyntaxError``, or an error before the ``def``) is an older definition:
+    the verdict says to run the exercise cell again instead of checking it.
+    """
+    if _defined_by_an_older_cell(answer):
+        verdict = Verdict(name, PENDING, f"la última versión de la celda que define `{answer.__name__}` no "
+                                         "llegó a ejecutarse (¿un SyntaxError, u otro error antes de la definición?): "
+                                         "lo que está definido es una versión anterior. Corrige el error y "
+                                         "vuelve a ejecutar la celda del ejercicio.")
+    else:
+        verdict = run_check(name, answer)
     print(verdict)
     return replace(verdict, printed=True)
 
 
-def run_async(fn: Callable[..., Any], *args, timeout: float = 60.0, **kwargs) -> Any:
-    """Run ``await fn(*args, **kwargs)`` on a fresh event loop in a worker thread.
+def _defined_by_an_older_cell(answer: Any) -> bool:
+    """True if ``answer`` was defined in IPython by a cell older than the latest one
+    that defines its name at top level (so that latest cell failed before the ``def``).
 
-    Checkers of async exercises use it: inside a notebook the kernel's own loop
-    is already running, so ``asyncio.run`` cannot be called from this thread.
+    Compares the answer's source with that cell's text in ``In`` (the inputs of
+    this session, failed ones included), both without indentation and blank
+    lines. False whenever it cannot tell: outside IPython, no ``In``, an answer
+    not from a notebook cell, or a source that ``inspect`` cannot find.
     """
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, fn(*args, **kwargs)).result(timeout=timeout)
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    inputs = getattr(shell, "user_ns", {}).get("In") if shell is not None else None
+    name = getattr(answer, "__name__", None)
+    if not inputs or not isinstance(name, str) or getattr(answer, "__module__", None) != "__main__":
+        return False
+    code = answer if not inspect.isclass(answer) else next(
+        (v for v in vars(answer).values() if inspect.isfunction(v)), None)  # a class: one of its methods
+    try:
+        source = _normalized(inspect.getsource(code))
+    except Exception:  # OSError, TypeError, a tokenizer error: this check must never break check()
+        return False
+    defines = re.compile(rf"^(?:async\s+def|def|class)\s+{re.escape(name)}\b", re.MULTILINE)
+    latest = next((cell for cell in reversed(inputs) if isinstance(cell, str) and defines.search(cell)), None)
+    return latest is not None and bool(source) and source not in _normalized(latest)
+
+
+def _normalized(text: str) -> str:
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+# -- guards: how every checker runs the student's code -------------------------------
+#
+# Discussion: a student's answer may never return (an endless loop, a join on a
+# thread that never ends, an await on something that never comes) or may block
+# the event loop (``time.sleep`` inside ``async def``). A checker must still give
+# its verdict, in time, and leave the kernel usable. So the student's code runs
+# in a daemon thread that the checker waits for with a time limit and never
+# joins on the way out. After the limit, the guard tries to end that thread:
+# an exception raised inside it with ``PyThreadState_SetAsyncExc`` ends any
+# pure-Python loop at its next line; a thread stuck inside a blocking call (in
+# C: ``time.sleep``, a lock, a socket) only sees it when the call returns, and
+# the verdict says so. For an event loop, a heartbeat callback tells the two
+# failures apart: if it stopped beating, the loop was blocked, not waiting.
+
+#: Time limit (s) for one guarded call when the checker gives none.
+LIMIT = 5.0
+#: Lines of Python a guarded call may run when the checker sets a line budget.
+LINE_BUDGET = 200_000
+#: How long (s) the guard waits for a thread it stopped to end, after the limit.
+STOP_GRACE = 0.2
+#: The heartbeat's period (s) on an exercise's event loop ...
+HEARTBEAT = 0.05
+#: ... and how late (s) it may be before the loop counts as blocked (half the limit, if less).
+BLOCKED_AFTER = 0.25
+
+_STILL_RUNNING = ("Sigue ejecutándose en un hilo en segundo plano: está dentro de una llamada "
+                  "bloqueante que no se puede interrumpir, y se detendrá cuando esa llamada vuelva. "
+                  "Si no vuelve nunca o el kernel va lento, reinícialo con Kernel > Restart Kernel.")
+_STOPPED = "El checker la detuvo: no queda nada ejecutándose."
+_BLOCKING_HINT = ("Dentro de `async def`, espera con `await asyncio.sleep(...)`; una llamada bloqueante "
+                  "(time.sleep, requests, un cálculo largo) va a un hilo con `await asyncio.to_thread(...)`. "
+                  "Un bucle sin ningún `await` tampoco devuelve el control al bucle de eventos.")
+_LOOP_HINT = ("Revisa que cada vuelta del bucle avance hacia su salida: que llegue a un `yield` o a un "
+              "`return`, y que cambie la variable que lo controla.")
+
+
+def _seconds(value: float) -> str:
+    """Seconds for a Spanish sentence: one decimal at most, decimal comma (0,5; 3)."""
+    return f"{value:.1f}".removesuffix(".0").replace(".", ",")
+
+
+class _Stop(BaseException):
+    """Raised inside a guarded thread to end it. A ``BaseException``, so that an
+    ``except Exception`` in the student's code does not swallow it."""
+
+
+class _RunawayCode(BaseException):
+    """Raised inside the student's code when it exceeds its line budget."""
+
+
+def _raise_in_thread(thread_id: int) -> bool:
+    """Ask CPython to raise :class:`_Stop` in thread ``thread_id`` at its next line of Python."""
+    try:
+        import ctypes
+
+        set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    except (ImportError, AttributeError):  # not CPython: nothing can stop the thread
+        return False
+    return set_async_exc(ctypes.c_ulong(thread_id), ctypes.py_object(_Stop)) == 1
+
+
+def _checkpoint() -> None:
+    """A call that lets a pending :class:`_Stop` be raised where it is caught."""
+
+
+class _Guarded:
+    """``body()`` in a daemon thread, whose outcome the caller waits for with a limit."""
+
+    def __init__(self, body: Callable[[], Any], name: str):
+        self._body = body
+        self._lock = threading.Lock()
+        self._finished = False  # once True, the thread is never stopped
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.thread.start()
+
+    def _main(self) -> None:
+        try:
+            try:
+                self.result = self._body()
+            except BaseException as exc:  # handed to the caller's thread by outcome()
+                self.error = exc
+            finally:
+                with self._lock:
+                    self._finished = True
+                self.done.set()
+            _checkpoint()  # a _Stop sent just before _finished surfaces here, inside the try
+        except _Stop:
+            pass
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def stop(self) -> bool:
+        """Raise :class:`_Stop` inside the thread; True if it has ended within STOP_GRACE."""
+        with self._lock:
+            if not self._finished:
+                _raise_in_thread(self.thread.ident)
+        self.thread.join(STOP_GRACE)  # bounded: a thread stuck in C is left behind
+        return not self.thread.is_alive()
+
+
+def _line_budget(fn: Callable[..., Any], args: tuple, kwargs: dict, budget: int, hint: str) -> Any:
+    """``fn(*args, **kwargs)`` in this thread, stopping its Python code after ``budget`` lines."""
+    lines = 0
+
+    def tracer(frame, event, arg):
+        nonlocal lines
+        if event == "line":
+            lines += 1
+            if lines > budget:
+                raise _RunawayCode  # again at every later line: `except BaseException` cannot keep it going
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        return fn(*args, **kwargs)
+    except _RunawayCode:
+        raise Incorrect(f"tu código ejecutó más de {budget:,} líneas sin terminar: "
+                        "parece un bucle sin fin.".replace(",", "."), hint or _LOOP_HINT) from None
+    finally:
+        sys.settrace(previous)
+
+
+def call_with_limit(fn: Callable[..., Any], *args: Any, limit: float | None = None, lines: int | None = None,
+                    hint: str = "", **kwargs: Any) -> Any:
+    """Return ``fn(*args, **kwargs)``, run in a daemon thread; :class:`Incorrect` after ``limit``
+    seconds (:data:`LIMIT` if not given), returned within about ``limit + STOP_GRACE``.
+
+    With ``lines``, the call may also run at most that many lines of Python (a
+    line budget: an endless loop gets its verdict in well under a second, and
+    the checker code that ``fn`` may be runs under it too). ``hint`` goes with
+    either verdict. An exception of ``fn`` (``NotImplementedError`` from a stub,
+    an :class:`Incorrect`) is raised here as if ``fn`` had run in this thread.
+    """
+    limit = LIMIT if limit is None else limit
+    body = (lambda: _line_budget(fn, args, kwargs, lines, hint)) if lines else (lambda: fn(*args, **kwargs))
+    run = _Guarded(body, name="exercise")
+    if run.done.wait(limit):
+        return run.outcome()
+    left = _STOPPED if run.stop() else _STILL_RUNNING
+    raise Incorrect(f"tu función no terminó en {_seconds(limit)} s (tiempo límite). {left}",
+                    hint or "¿Un bucle sin salida, o una espera a algo que nunca llega?")
+
+
+class _WatchedLoop:
+    """A fresh event loop, run in the guarded thread, with a heartbeat seen from outside."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.last_beat = time.monotonic()
+
+    def _beat(self) -> None:
+        self.last_beat = time.monotonic()
+        self.loop.call_later(HEARTBEAT, self._beat)
+
+    def blocked_for(self) -> float:
+        """Seconds since the loop last ran a callback (about HEARTBEAT when it is not blocked)."""
+        return time.monotonic() - self.last_beat
+
+    def run(self, coroutine_function: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        async def main():
+            return await coroutine_function(*args, **kwargs)
+
+        executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="exercise-executor")
+        self.loop.set_default_executor(executor)  # ours, so that leaving never waits for it
+        try:
+            self.last_beat = time.monotonic()
+            self.loop.call_soon(self._beat)
+            return self.loop.run_until_complete(main())
+        finally:
+            try:
+                self._cancel_leftovers()
+            finally:
+                executor.shutdown(wait=False, cancel_futures=True)
+                self.loop.close()
+
+    def _cancel_leftovers(self) -> None:
+        """Cancel the tasks still pending (as ``asyncio.run`` does), waiting at most STOP_GRACE."""
+        pending = [task for task in asyncio.all_tasks(self.loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.wait(pending, timeout=STOP_GRACE))
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+
+    def stop(self) -> None:
+        """From another thread: end ``run_until_complete`` at the loop's next turn."""
+        try:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        except RuntimeError:  # already closed
+            pass
+
+
+def run_async(fn: Callable[..., Any], *args: Any, limit: float | None = None, hint: str = "", **kwargs: Any) -> Any:
+    """Return ``await fn(*args, **kwargs)``, run on a fresh event loop in a daemon thread.
+
+    Inside a notebook the kernel's own loop is already running, so a checker
+    cannot ``asyncio.run`` the student's coroutine in its own thread. After
+    ``limit`` seconds the verdict is :class:`Incorrect`, returned within about
+    ``limit + 2 * STOP_GRACE``: "blocked the event loop N s" if the loop's
+    heartbeat stopped (``time.sleep`` or a loop with no ``await``; ``hint`` is
+    then the guard's own), else "did not finish" with ``hint``. A
+    ``TimeoutError`` of the student's own is raised here like any exception.
+    """
+    limit = LIMIT if limit is None else limit
+    watched = _WatchedLoop()
+    run = _Guarded(lambda: watched.run(fn, args, kwargs), name="exercise-loop")
+    if run.done.wait(limit):
+        return run.outcome()
+    blocked = watched.blocked_for()
+    watched.stop()  # a waiting loop stops at its next turn and cancels what is left
+    if blocked < min(BLOCKED_AFTER, limit / 2):
+        run.thread.join(2 * STOP_GRACE)  # bounded, as every wait here
+        left = _STOPPED if not run.thread.is_alive() or run.stop() else _STILL_RUNNING
+        raise Incorrect(f"tu corrutina no terminó en {_seconds(limit)} s (tiempo límite). {left}",
+                        hint or "¿Esperas algo que nunca llega, o un bucle sin salida?")
+    if run.stop():  # it ended at once: a Python loop with no await
+        raise Incorrect(f"tu corrutina bloqueó el bucle de eventos {_seconds(blocked)} s sin devolverle el "
+                        f"control (tiempo límite: {_seconds(limit)} s): ¿un bucle sin `await`? {_STOPPED}",
+                        _BLOCKING_HINT)
+    raise Incorrect(f"tu corrutina bloqueó el bucle de eventos {_seconds(blocked)} s (tiempo límite: "
+                    f"{_seconds(limit)} s): ¿`time.sleep` dentro de `async def`? {_STILL_RUNNING}",
+                    _BLOCKING_HINT)
+
+
+# -- the wrong kind of function ---------------------------------------------------------
+
+
+def require_async(fn: Any, name: str) -> None:
+    """Fail unless ``fn`` is an ``async def`` function (the exercise awaits it)."""
+    expect(inspect.iscoroutinefunction(fn), f"{name} debe ser una corrutina: defínela con `async def`.",
+           f"Escribe `async def {name}(...)` y usa `await` dentro.")
+
+
+def require_sync(fn: Any, name: str) -> None:
+    """Fail if ``fn`` is an ``async def`` function where a plain ``def`` is asked for."""
+    expect(not inspect.iscoroutinefunction(fn),
+           f"{name} es una función común (`def`), no `async def`: aquí no hay nada que esperar.",
+           "Escríbela con `def`, sin `async`.")
+
+
+def not_a_coroutine(result: Any, message: str = "tu función es una corrutina (`async def`); "
+                    "aquí se pide una función común.", hint: str = "Escríbela con `def`, sin `async`.") -> Any:
+    """Return ``result`` unless it is a coroutine object (the answer was an ``async def``
+    where a ``def`` was asked for): then close it, so that Python does not warn that
+    it was never awaited, and fail with ``message`` and ``hint``."""
+    if inspect.iscoroutine(result):
+        result.close()
+        raise Incorrect(message, hint)
+    return result

@@ -23,46 +23,52 @@ it is first touched, and a thread parked in ``Event.wait`` touches a few
 kilobytes of it. So "memory per thread" is two very different numbers: the
 virtual reservation (megabytes) and the resident cost (kilobytes).
 
-Measurements run by default in a fresh Python subprocess (``isolated=True``):
-the numbers do not depend on what the notebook has imported, glibc's cache of
-old stacks does not hide new ones, and whatever happens there cannot take the
-notebook's kernel down. Every run is bounded by ``MAX_THREADS`` and a timeout.
+Measurements run by default in a fresh Python process (``isolated=True``,
+``python -m support.memory N STACK WORK``): the numbers do not depend on what
+the notebook has imported, glibc's cache of old stacks does not hide new ones,
+and whatever happens there cannot take the notebook's kernel down. Every run is
+bounded by ``MAX_THREADS`` and a timeout.
+
+Portability: resident and virtual memory come from :mod:`support.osutil`
+(psutil) everywhere. The per-thread stack figures (``stack_reserved``,
+``stacks_found``, ``stack_resident_per_thread``) are read from
+``/proc/self/smaps`` and exist only where :data:`support.osutil.HAS_PROC` is
+true (Linux); elsewhere they are None.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
-__all__ = ["thread_memory", "os_thread_limits", "extrapolate", "thread_caps", "MAX_THREADS", "KIB", "MIB", "GIB"]
+from support import osutil
+
+__all__ = ["thread_memory", "task_memory", "os_thread_limits", "extrapolate", "thread_caps", "shown",
+           "MAX_THREADS", "KIB", "MIB", "GIB"]
 
 KIB, MIB, GIB = 1024, 1024 ** 2, 1024 ** 3
 
 #: Upper bound on the threads any measurement here will start.
 MAX_THREADS = 20_000
+#: Upper bound on the asyncio tasks :func:`task_memory` will create.
+MAX_TASKS = 1_000_000
 
 _MAPPING = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S+)")
 
 
-def _read_int(path: str) -> int | None:
-    try:
-        text = Path(path).read_text().strip()
-    except OSError:
+def _mappings() -> dict[tuple[int, int, str], int] | None:
+    """Every mapping of this process: (start, end, permissions) -> resident bytes;
+    None where there is no ``/proc`` (the stack figures are then not measured)."""
+    if not osutil.HAS_PROC:
         return None
-    return int(text) if text.lstrip("-").isdigit() else None
-
-
-def _mappings() -> dict[tuple[int, int, str], int]:
-    """Every mapping of this process: (start, end, permissions) -> resident bytes."""
     out: dict[tuple[int, int, str], int] = {}
     key = None
     with open("/proc/self/smaps") as f:
@@ -76,15 +82,22 @@ def _mappings() -> dict[tuple[int, int, str], int]:
     return out
 
 
-def _status() -> dict[str, int]:
-    """VmRSS and VmSize of this process, in bytes (from /proc/self/status)."""
-    out = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmSize"):
-                out[name] = int(value.split()[0]) * KIB
-    return out
+def _stacks(maps0, maps1, stack_size: int) -> dict:
+    """The thread stacks among the mappings that appeared between two readings."""
+    if maps0 is None or maps1 is None:
+        return {"stack_reserved": None, "stacks_found": None, "stack_resident_per_thread": None}
+    new = {k: rss for k, rss in maps1.items() if k not in maps0}
+    # Thread stacks: the new read-write mappings of the most common size.
+    sizes = Counter(end - start for (start, end, perm) in new if perm.startswith("rw"))
+    expected = stack_size or osutil.soft_limit("STACK")
+    if expected and sizes[expected]:
+        stack_bytes, count = expected, sizes[expected]
+    else:  # unlimited ulimit -s, or a size the C library rounded: the most common one
+        stack_bytes, count = sizes.most_common(1)[0] if sizes else (0, 0)
+    stacks = [rss for (start, end, perm), rss in new.items()
+              if perm.startswith("rw") and end - start == stack_bytes]
+    return {"stack_reserved": stack_bytes, "stacks_found": count,
+            "stack_resident_per_thread": sum(stacks) / max(len(stacks), 1)}
 
 
 def _workload(name: str):
@@ -113,7 +126,7 @@ def _measure_here(n: int, stack_size: int, work: str) -> dict:
         park.wait()
 
     gc.collect()
-    maps0, status0 = _mappings(), _status()
+    maps0, rss0, vms0 = _mappings(), osutil.rss(), osutil.vms()
     threads: list[threading.Thread] = []
     t0 = time.perf_counter()
     try:
@@ -124,38 +137,69 @@ def _measure_here(n: int, stack_size: int, work: str) -> dict:
         for _ in threads:  # every thread has run its task and is parked
             started.acquire()
         start_seconds = time.perf_counter() - t0
-        status1, maps1 = _status(), _mappings()
+        rss1, vms1, maps1 = osutil.rss(), osutil.vms(), _mappings()
     finally:
         park.set()
         for t in threads:
             t.join()
         if old_stack is not None:
             threading.stack_size(old_stack)
-    new = {k: rss for k, rss in maps1.items() if k not in maps0}
-    # Thread stacks: the new read-write mappings of the most common size.
-    sizes = Counter(end - start for (start, end, perm) in new if perm.startswith("rw"))
-    expected = stack_size or resource.getrlimit(resource.RLIMIT_STACK)[0]
-    if sizes[expected]:
-        stack_bytes, count = expected, sizes[expected]
-    else:  # unlimited ulimit -s, or a size the C library rounded: the most common one
-        stack_bytes, count = sizes.most_common(1)[0] if sizes else (0, 0)
-    stacks = [rss for (start, end, perm), rss in new.items()
-              if perm.startswith("rw") and end - start == stack_bytes]
     return {
         "n": n,
         "work": work,
         "stack_size_requested": stack_size,
-        "stack_reserved": stack_bytes,
-        "stacks_found": count,
-        "stack_resident_per_thread": sum(stacks) / max(len(stacks), 1),
-        "rss_per_thread": (status1["VmRSS"] - status0["VmRSS"]) / n,
-        "vms_per_thread": (status1["VmSize"] - status0["VmSize"]) / n,
-        "rss_before": status0["VmRSS"],
-        "rss_after": status1["VmRSS"],
-        "vms_before": status0["VmSize"],
-        "vms_after": status1["VmSize"],
+        **_stacks(maps0, maps1, stack_size),
+        "rss_per_thread": (rss1 - rss0) / n,
+        "vms_per_thread": (vms1 - vms0) / n,
+        "rss_before": rss0,
+        "rss_after": rss1,
+        "vms_before": vms0,
+        "vms_after": vms1,
         "start_seconds": start_seconds,
     }
+
+
+def _measure_tasks_here(n: int) -> dict:
+    """Create ``n`` asyncio tasks parked on an Event in this process, measure
+    the growth of resident memory, release them. See :func:`task_memory`."""
+    import asyncio
+
+    async def measure() -> tuple[int, int]:
+        event = asyncio.Event()
+
+        async def park() -> None:
+            await event.wait()
+
+        first = asyncio.create_task(park())  # asyncio's own first-use costs, before the clock
+        await asyncio.sleep(0)
+        gc.collect()
+        rss0 = osutil.rss()
+        tasks = [asyncio.create_task(park()) for _ in range(n)]
+        await asyncio.sleep(0)  # one turn of the loop: every task reaches its await
+        rss1 = osutil.rss()
+        event.set()
+        await asyncio.gather(first, *tasks)
+        return rss0, rss1
+
+    rss0, rss1 = asyncio.run(measure())
+    return {"n": n, "rss_per_task": (rss1 - rss0) / n, "rss_before": rss0, "rss_after": rss1}
+
+
+def task_memory(n: int = 10_000, timeout: float = 60.0) -> dict:
+    """Resident memory per suspended asyncio Task (bytes), for ``n`` tasks
+    parked on an Event in a fresh Python process: the same meter and the same
+    conditions as :func:`thread_memory`, so the two can be compared."""
+    if not 1 <= n <= MAX_TASKS:
+        raise ValueError(f"n must be between 1 and {MAX_TASKS}, got {n!r}")
+    return _isolated(["--tasks", str(n)], timeout, f"measuring {n} tasks")
+
+
+def _isolated(args: list[str], timeout: float, what: str) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "support.memory", *args],
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed: {proc.stderr.strip()[-500:]}")
+    return json.loads(proc.stdout)
 
 
 def thread_memory(n: int = 1000, stack_size: int = 0, work: str = "idle",
@@ -170,20 +214,14 @@ def thread_memory(n: int = 1000, stack_size: int = 0, work: str = "idle",
     Returns a dict with ``rss_per_thread`` (resident growth / n),
     ``vms_per_thread`` (virtual growth / n), ``stack_reserved`` (size of each
     thread's stack mapping), ``stack_resident_per_thread`` (how much of it is
-    in RAM), ``start_seconds`` (time to start all n and see them parked) and
+    in RAM; these three are None where there is no ``/proc``), ``start_seconds`` (time to start all n and see them parked) and
     the raw before/after figures.
     """
     if not 1 <= n <= MAX_THREADS:
         raise ValueError(f"n must be between 1 and {MAX_THREADS}, got {n!r}")
     if not isolated:
         return _measure_here(n, stack_size, work)
-    code = ("import json, sys; from support.memory import _measure_here; "
-            "print(json.dumps(_measure_here(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])))")
-    proc = subprocess.run([sys.executable, "-c", code, str(n), str(stack_size), work],
-                          capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError(f"measuring {n} threads failed: {proc.stderr.strip()[-500:]}")
-    return json.loads(proc.stdout)
+    return _isolated([str(n), str(stack_size), work], timeout, f"measuring {n} threads")
 
 
 def os_thread_limits() -> dict:
@@ -192,31 +230,21 @@ def os_thread_limits() -> dict:
     ``None`` means the limit could not be read (not Linux, no such cgroup) or
     is unlimited.
     """
-    def rlimit(which: int) -> int | None:
-        soft, _hard = resource.getrlimit(which)
-        return None if soft == resource.RLIM_INFINITY else soft
-
     pids_max = None
     for path in ("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"):
-        pids_max = _read_int(path)
+        pids_max = osutil.read_int(path)
         if pids_max is not None:
             break
-    try:
-        import psutil
-
-        ram = psutil.virtual_memory().total
-    except ImportError:  # psutil is pinned; this only keeps the module importable
-        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {
-        "threads_max": _read_int("/proc/sys/kernel/threads-max"),
-        "pid_max": _read_int("/proc/sys/kernel/pid_max"),
-        "rlimit_nproc": rlimit(resource.RLIMIT_NPROC),
-        "max_map_count": _read_int("/proc/sys/vm/max_map_count"),
+        "threads_max": osutil.read_int("/proc/sys/kernel/threads-max"),
+        "pid_max": osutil.read_int("/proc/sys/kernel/pid_max"),
+        "rlimit_nproc": osutil.soft_limit("NPROC"),
+        "max_map_count": osutil.read_int("/proc/sys/vm/max_map_count"),
         "cgroup_pids_max": pids_max,
-        "rlimit_stack": rlimit(resource.RLIMIT_STACK),
+        "rlimit_stack": osutil.soft_limit("STACK"),
         "python_stack_size": threading.stack_size(),  # 0: the platform default
-        "overcommit_memory": _read_int("/proc/sys/vm/overcommit_memory"),
-        "ram": ram,
+        "overcommit_memory": osutil.read_int("/proc/sys/vm/overcommit_memory"),
+        "ram": osutil.memory_total(),
         "root": hasattr(os, "geteuid") and os.geteuid() == 0,
     }
 
@@ -260,3 +288,36 @@ def extrapolate(measured: dict, counts=(10_000, 100_000), limits: dict | None = 
             "blocked_by": sorted(name for name, cap in caps.items() if count > cap),
         })
     return rows
+
+
+def shown(value: float | None, unit: int = KIB, spec: str = "6.1f") -> str:
+    """``value`` bytes in ``unit`` (KIB, MIB or GIB) for a notebook's print;
+    "no medible aquí" when the figure could not be measured on this system (None)."""
+    if value is None:
+        return "no medible aquí"
+    name = {KIB: "KiB", MIB: "MiB", GIB: "GiB"}[unit]
+    return f"{value / unit:{spec}} {name}"
+
+
+def main(argv=None) -> None:
+    """``python -m support.memory N [STACK_SIZE] [WORK]`` or ``--tasks N``: one
+    isolated measurement (what :func:`thread_memory` or :func:`task_memory`
+    runs), printed as JSON."""
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("n", type=int, nargs="?", default=1000)
+    parser.add_argument("stack_size", type=int, nargs="?", default=0)
+    parser.add_argument("work", nargs="?", default="idle")
+    parser.add_argument("--tasks", type=int, metavar="N", help="measure N suspended asyncio tasks instead")
+    args = parser.parse_args(argv)
+    if args.tasks is not None:
+        if not 1 <= args.tasks <= MAX_TASKS:
+            parser.error(f"--tasks must be between 1 and {MAX_TASKS}")
+        print(json.dumps(_measure_tasks_here(args.tasks)))
+        return
+    if not 1 <= args.n <= MAX_THREADS:
+        parser.error(f"n must be between 1 and {MAX_THREADS}")
+    print(json.dumps(_measure_here(args.n, args.stack_size, args.work)))
+
+
+if __name__ == "__main__":
+    main()

@@ -15,31 +15,111 @@ Discussion:
   ``peak_wset`` (Windows), and it cannot be reset.
 * ``resource`` does not exist on Windows: the file-descriptor limit is then
   what the C runtime allows, and :func:`raise_fd_limit` only reports it.
-* The environment variable ``CORRUTINAS_SIN_PROC=1`` makes this module behave
-  as if ``/proc`` did not exist (:data:`HAS_PROC` is false), so that the
-  portable path is tested on Linux too.
+* The environment variable ``CORRUTINAS_SIN_PROC=1`` (the one switch, read
+  only here) makes every process of the course behave as on macOS or Windows,
+  so that the portable path is tested on Linux too (``make test`` runs the
+  notebooks that measure memory once that way):
+
+  - :data:`HAS_PROC` is false and ``resource`` is gone: ``import resource``
+    raises ``ModuleNotFoundError``, as on Windows;
+  - ``os.sched_getaffinity``/``sched_setaffinity`` are gone, as on macOS and
+    Windows (no ``taskset``-style pinning);
+  - opening anything under ``/proc/`` or ``/sys/`` from the course's own code
+    (``support/``, ``tools/``, ``tests/``, a notebook cell, a ``-c`` child)
+    raises ``FileNotFoundError``, as on a machine without them. psutil and
+    other libraries keep reading them: they are the portable path.
+
+  ``support/__init__.py`` imports this module, so the switch holds in every
+  process that imports ``support`` (the kernel, ``python -m support.x``
+  children, spawned pool workers).
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import platform
 import sys
+import sysconfig
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable
 
-import psutil
+import psutil  # before the switch below: on Linux psutil itself imports resource
 
+#: ``CORRUTINAS_SIN_PROC=1``: behave as on macOS/Windows (see the module's docstring).
+SIN_PROC = os.environ.get("CORRUTINAS_SIN_PROC", "") not in ("", "0")
+
+if SIN_PROC:
+    sys.modules["resource"] = None  # type: ignore[assignment]  # `import resource` now fails, as on Windows
 try:
     import resource
-except ImportError:  # Windows
+except ImportError:  # Windows (or the switch)
     resource = None  # type: ignore[assignment]
 
-__all__ = ["HAS_PROC", "raise_fd_limit", "fd_limit", "rss", "peak_rss", "reset_peak_rss",
-           "cpu_seconds", "busy_seconds", "cpu_count", "read_int", "proc_status"]
+__all__ = ["HAS_PROC", "HAS_AFFINITY", "SIN_PROC", "raise_fd_limit", "fd_limit", "soft_limit", "rss", "vms",
+           "peak_rss", "reset_peak_rss", "memory_total", "cpu_seconds", "reaped_children_cpu_seconds",
+           "busy_seconds", "cpu_count", "affinity", "pin", "cpu_model", "load_average",
+           "established_connections", "read_int", "proc_status", "readings"]
 
 #: True where ``/proc/self`` can be read (Linux), unless ``CORRUTINAS_SIN_PROC`` is set.
-HAS_PROC = (sys.platform.startswith("linux") and Path("/proc/self/status").exists()
-            and os.environ.get("CORRUTINAS_SIN_PROC", "") in ("", "0"))
+HAS_PROC = sys.platform.startswith("linux") and Path("/proc/self/status").exists() and not SIN_PROC
+
+# -- the switch: what "no /proc" means for the rest of the process -------------
+
+_LINUX_ONLY_DIRS = ("/proc/", "/sys/")
+_ROOT = Path(__file__).resolve().parent.parent  # the course's checkout
+_OWN_ROOTS = (str(_ROOT) + os.sep,)
+_NOT_OURS = (str(_ROOT / ".venv") + os.sep, "site-packages", "dist-packages")
+_STDLIB = tuple({sysconfig.get_paths()[k] + os.sep for k in ("stdlib", "platstdlib")})
+
+
+def _is_course_file(filename: str) -> bool:
+    """Whether code compiled from ``filename`` is the course's own: a file of
+    this checkout (not its virtualenv), a notebook cell (ipykernel names them
+    ``.../ipykernel_PID/HASH.py``), or code without a file (``python -c``)."""
+    if filename.startswith("<"):
+        return not filename.startswith("<frozen")
+    if any(part in filename for part in _NOT_OURS):
+        return False
+    return filename.startswith(_OWN_ROOTS) or f"{os.sep}ipykernel_" in filename
+
+
+def _is_stdlib_file(filename: str) -> bool:
+    return filename.startswith("<frozen") or (filename.startswith(_STDLIB) and "-packages" not in filename)
+
+
+def _refuse_linux_files(event: str, args: tuple) -> None:
+    """Audit hook of the switch: the course's code finds no ``/proc`` or ``/sys``.
+
+    Discussion: the caller is the first frame outside the standard library
+    (``Path.read_text`` opens the file from ``pathlib``, but the one who asked
+    is the frame above). A library's read (psutil's) is the portable path and
+    goes through; the course's own read is what a Mac would refuse.
+    """
+    if event != "open":
+        return
+    path = args[0]
+    if isinstance(path, (bytes, os.PathLike)):
+        path = os.fsdecode(path)
+    if not isinstance(path, str) or not path.startswith(_LINUX_ONLY_DIRS):
+        return
+    frame = sys._getframe(1)
+    while frame is not None and _is_stdlib_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is not None and _is_course_file(frame.f_code.co_filename):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory (CORRUTINAS_SIN_PROC=1: "
+                                              "as on macOS/Windows)", path)
+
+
+if SIN_PROC:
+    for _name in ("sched_getaffinity", "sched_setaffinity"):
+        if hasattr(os, _name):
+            delattr(os, _name)
+    sys.addaudithook(_refuse_linux_files)
+
+#: True where this process can be pinned to processors (``os.sched_setaffinity``: Linux).
+HAS_AFFINITY = hasattr(os, "sched_setaffinity")
 
 
 def read_int(path: str) -> int | None:
@@ -99,6 +179,16 @@ def rss() -> int:
     return psutil.Process().memory_info().rss
 
 
+def vms() -> int:
+    """Virtual memory of this process now (address space reserved), in bytes."""
+    return psutil.Process().memory_info().vms
+
+
+def memory_total() -> int:
+    """RAM of the machine, in bytes."""
+    return psutil.virtual_memory().total
+
+
 def peak_rss() -> int:
     """Peak resident memory of this process, in bytes.
 
@@ -106,7 +196,16 @@ def peak_rss() -> int:
     :func:`reset_peak_rss` can lower). Not ``ru_maxrss`` there: on Linux it
     keeps the peak of the *parent* at the time of the fork (it survives
     ``exec``), so every child of a big parent would report the parent's size.
+
+    Discussion: the kernel updates ``VmHWM`` lazily (its RSS counters are
+    cached per thread), so right after a reset it can read a little below the
+    current RSS. A peak is never below the present, so the answer is the
+    larger of the two.
     """
+    return max(_recorded_peak(), rss())
+
+
+def _recorded_peak() -> int:
     status = proc_status()
     if "VmHWM" in status:
         return status["VmHWM"]
@@ -115,7 +214,7 @@ def peak_rss() -> int:
     if resource is not None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return peak if sys.platform == "darwin" else peak * 1024
-    return rss()
+    return 0
 
 
 def reset_peak_rss() -> bool:
@@ -157,6 +256,13 @@ def _process(pid: int) -> psutil.Process | None:
         return None
 
 
+def reaped_children_cpu_seconds() -> float:
+    """CPU time of this process's children that have ended and been waited for
+    (what ``getrusage(RUSAGE_CHILDREN)`` counts; 0 where the OS does not say)."""
+    times = psutil.Process().cpu_times()
+    return getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
+
+
 def busy_seconds() -> float:
     """CPU seconds every core of the machine has spent busy so far (all processes)."""
     times = psutil.cpu_times()
@@ -170,3 +276,93 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+def affinity() -> set[int] | None:
+    """The processors this process may run on, or None where it cannot be pinned (macOS)."""
+    try:
+        return set(psutil.Process().cpu_affinity())
+    except (AttributeError, psutil.Error, OSError):
+        return None
+
+
+def pin(cpus: Collection[int]) -> bool:
+    """Run this process (and the threads and children it starts later) only on
+    ``cpus``; False where that cannot be done."""
+    try:
+        psutil.Process().cpu_affinity(sorted(cpus))
+    except (AttributeError, psutil.Error, OSError, ValueError):
+        return False
+    return True
+
+
+def cpu_model() -> str:
+    """The processor's model name, or "unknown"."""
+    if HAS_PROC:
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+    return platform.processor() or "unknown"
+
+
+def load_average() -> tuple[float, float, float]:
+    """The machine's load average over 1, 5 and 15 minutes."""
+    return psutil.getloadavg()
+
+
+def established_connections(port: int) -> int:
+    """How many TCP connections of this process to ``port`` are ESTABLISHED (asks the OS)."""
+    return sum(1 for c in psutil.Process().net_connections(kind="tcp")
+               if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+
+
+def soft_limit(name: str) -> int | None:
+    """The soft limit ``RLIMIT_<name>`` of this process (``"NOFILE"``,
+    ``"STACK"``, ``"NPROC"``...), or None where it is unlimited or where there
+    is no ``resource`` module (Windows) or no such limit on this platform."""
+    which = getattr(resource, f"RLIMIT_{name.upper()}", None) if resource is not None else None
+    if which is None:
+        return None
+    soft, _hard = resource.getrlimit(which)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def readings() -> dict:
+    """What this module can read on this machine, and how: a check that the
+    portable path works (``tests/test_osutil.py`` checks it both ways)."""
+    try:
+        Path("/proc/self/status").read_text()
+        proc_file = "read"
+    except FileNotFoundError:
+        proc_file = "absent"
+    try:
+        __import__("resource")
+        resource_importable = True
+    except ImportError:
+        resource_importable = False
+    return {
+        "platform": sys.platform,
+        "sin_proc": SIN_PROC,
+        "has_proc": HAS_PROC,
+        "has_affinity": HAS_AFFINITY,
+        "resource_importable": resource_importable,
+        "proc_file": proc_file,
+        "fd_limit": fd_limit(),
+        "stack_limit": soft_limit("STACK"),
+        "rss": rss(),
+        "vms": vms(),
+        "peak_rss": peak_rss(),
+        "peak_resettable": reset_peak_rss(),
+        "cpu_seconds": cpu_seconds(),
+        "busy_seconds": busy_seconds(),
+        "cpu_count": cpu_count(),
+        "memory_total": memory_total(),
+        "pid_max": read_int("/proc/sys/kernel/pid_max"),
+    }
+
+
+if __name__ == "__main__":  # python -m support.osutil: what a fresh process reads
+    print(json.dumps(readings()))

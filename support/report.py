@@ -1,17 +1,242 @@
-"""What a crawl did with every URL it met: crawled, skipped (why) or failed (why).
+"""What a crawl did with every URL it met, and the contract every crawler shares.
 
-Every crawler of the course returns a :class:`CrawlReport`, so that nothing a
-crawler meets is dropped silently and crawlers can be compared on equal terms
-(notebooks 01-07 and ``tools/bench.py``).
+Every crawler of the course (notebooks 01-07, the benchmark) is called the
+same way and answers the same way:
+
+* it takes a root URL and one :class:`CrawlOptions` (concurrency, max pages,
+  per-request timeout, total deadline, optional timeline, ...);
+* it returns a :class:`CrawlReport`: every URL (or href) it met is
+  :attr:`Outcome.CRAWLED`, :attr:`Outcome.SKIPPED` (why) or
+  :attr:`Outcome.FAILED` (why);
+* its reasons are the constants below, or :func:`http_reason` of a status, or
+  :func:`reason_of` of the exception that stopped a fetch, so that
+  :meth:`CrawlReport.reasons` of two crawlers can be compared.
+
+The registry of crawlers is :data:`support.crawlers.CRAWLERS`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import errno
+import socket
+import ssl
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Collection
 
-__all__ = ["CrawlReport"]
+from support.links import DEFAULT_PARSER, PARSERS
+
+if TYPE_CHECKING:  # the timeline is drawn a floor above; the report only carries it
+    from support.timeline import Timeline
+
+__all__ = ["Outcome", "CrawlReport", "CrawlOptions", "options_of", "reason_of", "http_reason",
+           "ProtocolError", "IncompleteResponse",
+           "MAX_PAGES", "MAX_DEPTH", "DEADLINE", "STOPPED", "TIMEOUT", "TOO_BIG", "REDIRECT",
+           "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "CONNECTION_REFUSED", "CONNECTION_LOST",
+           "TLS_ERROR", "HOST_NOT_FOUND", "MALFORMED_URL", "MALFORMED_RESPONSE", "PARSE_ERROR",
+           "HTTP_STATUS"]
+
+
+class Outcome(str, enum.Enum):
+    """What became of one URL. A ``str`` enum: ``Outcome.CRAWLED == "crawled"``."""
+
+    CRAWLED = "crawled"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# --------------------------------------------------------------------------
+# Reasons: defined once, shared by every crawler (fixed strings, so a report
+# can be counted by reason and two crawlers' counts compared)
+# --------------------------------------------------------------------------
+
+MAX_PAGES = "max_pages reached"          # skipped: met after the crawl admitted max_pages URLs
+MAX_DEPTH = "max_depth reached"          # skipped: more links from the root than max_depth
+DEADLINE = "deadline"                    # in flight at the deadline (failed) or still queued (skipped)
+STOPPED = "crawl stopped"                # pending when the crawl was cancelled or a bug stopped it
+TIMEOUT = "timeout"                      # failed: one request took longer than request_timeout
+TOO_BIG = "body over max_bytes"          # skipped: not read, too big
+REDIRECT = "redirect"                    # skipped: the URL answered 3xx; its target is met next
+TOO_MANY_REDIRECTS = "too many redirects"
+REDIRECT_WITHOUT_LOCATION = "redirect without Location"
+CONNECTION_REFUSED = "connection refused"
+CONNECTION_LOST = "connection lost"      # reset, or closed before the whole response arrived
+TLS_ERROR = "TLS error"
+HOST_NOT_FOUND = "host not found"
+MALFORMED_URL = "malformed URL"
+MALFORMED_RESPONSE = "malformed response"  # the answer is not HTTP
+PARSE_ERROR = "parse error"              # failed: the parser gave up on the page
+HTTP_STATUS = "HTTP {status}"            # failed: any status a crawler does not accept
+
+
+def http_reason(status: int) -> str:
+    """The reason of a failure by HTTP status: ``"HTTP 404"``."""
+    return HTTP_STATUS.format(status=status)
+
+
+class ProtocolError(ValueError):
+    """An answer that is not a well-formed HTTP response (no blank line, bad status line)."""
+
+
+class IncompleteResponse(ProtocolError):
+    """The connection ended before the response did (fewer bytes than ``Content-Length``)."""
+
+
+_LOST_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
+
+
+def reason_of(exc: BaseException) -> str:
+    """The failure reason for the exception that stopped one fetch.
+
+    The one place where exceptions become reasons, for every crawler: a
+    blocking socket's ``ConnectionRefusedError`` and aiohttp's
+    ``ClientConnectorError`` wrapping it are both ``"connection refused"``;
+    timeouts of any origin are ``"timeout"``; a reset, a ``BrokenPipeError``,
+    aiohttp's ``ServerDisconnectedError`` or ``ClientPayloadError`` and a body
+    shorter than its ``Content-Length`` are ``"connection lost"``. Anything
+    else is ``"error (TypeName: message)"``.
+    """
+    if isinstance(exc, TimeoutError):  # socket.timeout, asyncio's, aiohttp's ServerTimeoutError
+        return TIMEOUT
+    aiohttp = sys.modules.get("aiohttp")  # an aiohttp error implies aiohttp is imported: no import cost here
+    if aiohttp is not None and isinstance(exc, aiohttp.ClientError):
+        return _aiohttp_reason(exc, aiohttp)
+    if isinstance(exc, ssl.SSLError):
+        return TLS_ERROR
+    if isinstance(exc, IncompleteResponse):
+        return CONNECTION_LOST
+    if isinstance(exc, ProtocolError):
+        return MALFORMED_RESPONSE
+    if isinstance(exc, OSError):
+        return _os_reason(exc)
+    return f"error ({type(exc).__name__}: {exc})"
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, ConnectionRefusedError) or exc.errno == errno.ECONNREFUSED:
+        return CONNECTION_REFUSED
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)) \
+            or exc.errno in _LOST_ERRNOS:
+        return CONNECTION_LOST
+    if exc.errno == errno.ETIMEDOUT:
+        return TIMEOUT
+    if isinstance(exc, socket.gaierror):
+        return HOST_NOT_FOUND
+    return f"error ({type(exc).__name__}: {exc.strerror or exc})"
+
+
+def _aiohttp_reason(exc: BaseException, aiohttp: Any) -> str:
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return TLS_ERROR
+    if isinstance(exc, aiohttp.ClientConnectorError):  # connecting failed: the OS said why
+        return reason_of(exc.os_error)
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
+        return CONNECTION_LOST
+    if isinstance(exc, aiohttp.InvalidURL):
+        return MALFORMED_URL
+    if isinstance(exc, aiohttp.ClientResponseError):  # raise_for_status, or an unparseable answer
+        return http_reason(exc.status)
+    if isinstance(exc, OSError):  # ClientOSError: an errno from the socket
+        return _os_reason(exc)
+    return f"error ({type(exc).__name__}: {exc})"
+
+
+# --------------------------------------------------------------------------
+# The options every crawler takes
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    """How to crawl: one object for every crawler of the course.
+
+    A crawler that cannot honour an option says so in its docstring (the
+    sequential crawler ignores ``concurrency``, the blocking ones ignore
+    ``retries``...). Defaults are the asyncio crawler's.
+
+    concurrency: C, requests in flight at most (workers, threads, connections).
+    max_pages: most URLs fetched; later ones are skipped with :data:`MAX_PAGES`.
+    request_timeout: seconds for one request, connect to last byte.
+    deadline: seconds for the whole crawl; then URLs in flight fail and queued
+        ones are skipped, both with :data:`DEADLINE`. None: no deadline.
+    timeline: a :class:`support.timeline.Timeline` to record each fetch's phases.
+    max_depth: most links from the root (deeper URLs skipped: :data:`MAX_DEPTH`).
+    retries, backoff: transient errors (timeouts, resets, 429, 5xx) are tried
+        again up to ``retries`` times, after ``backoff``, ``2*backoff``... s.
+    max_redirects: redirects followed in a row from one URL.
+    max_bytes: bodies larger than this are not read (skipped: :data:`TOO_BIG`).
+    allowed_hosts: hosts (``"host"`` or ``"host:port"``) to follow besides the root's.
+    parser: ``"html.parser"``, ``"lxml"`` or ``"selectolax"`` (see :mod:`support.links`).
+    progress: called with the report so far each time a URL gets its outcome.
+    """
+
+    concurrency: int = 10
+    max_pages: int | None = None
+    request_timeout: float = 10.0
+    deadline: float | None = None
+    timeline: Timeline | None = field(default=None, compare=False)
+    max_depth: int | None = None
+    retries: int = 2
+    backoff: float = 0.05
+    max_redirects: int = 5
+    max_bytes: int = 1_000_000
+    allowed_hosts: Collection[str] | None = None
+    parser: str = DEFAULT_PARSER
+    progress: Callable[[Any], None] | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        _check(isinstance(self.concurrency, int) and self.concurrency >= 1, "concurrency must be >= 1",
+               self.concurrency)
+        _check(self.max_pages is None or self.max_pages >= 1, "max_pages must be >= 1 or None", self.max_pages)
+        _check(self.max_depth is None or self.max_depth >= 0, "max_depth must be >= 0 or None", self.max_depth)
+        _check(self.request_timeout > 0, "request_timeout must be > 0", self.request_timeout)
+        _check(self.deadline is None or self.deadline >= 0, "deadline must be >= 0 or None", self.deadline)
+        _check(self.retries >= 0 and self.backoff >= 0, "retries and backoff must be >= 0",
+               (self.retries, self.backoff))
+        _check(self.max_redirects >= 0 and self.max_bytes >= 1, "max_redirects must be >= 0, max_bytes >= 1",
+               (self.max_redirects, self.max_bytes))
+        _check(self.parser in PARSERS, f"parser must be one of {PARSERS}", self.parser)
+        if self.allowed_hosts is not None:  # frozen: a set given by the caller cannot change under us
+            if isinstance(self.allowed_hosts, str):
+                raise ValueError(f"allowed_hosts must be a collection of hosts, not the string {self.allowed_hosts!r}")
+            object.__setattr__(self, "allowed_hosts", frozenset(self.allowed_hosts))
+
+
+def _check(ok: bool, message: str, value: object) -> None:
+    if not ok:
+        raise ValueError(f"{message}, got {value!r}")
+
+
+_OPTION_NAMES = tuple(f.name for f in dataclasses.fields(CrawlOptions))
+
+
+def options_of(options: CrawlOptions | None = None, **knobs: Any) -> CrawlOptions:
+    """``options`` (default: ``CrawlOptions()``) with ``knobs`` replaced.
+
+    Every crawler reads its arguments through this, so that
+    ``crawl(url, CrawlOptions(concurrency=20))`` and ``crawl(url, concurrency=20)``
+    mean the same thing; an unknown knob is an error that lists the known ones.
+    """
+    if options is None:
+        options = CrawlOptions()
+    elif not isinstance(options, CrawlOptions):
+        raise TypeError(f"options must be a CrawlOptions, got {type(options).__name__}")
+    unknown = sorted(set(knobs) - set(_OPTION_NAMES))
+    if unknown:
+        raise TypeError(f"unknown crawl option(s) {', '.join(unknown)}; the options are: {', '.join(_OPTION_NAMES)}")
+    return dataclasses.replace(options, **knobs) if knobs else options
+
+
+# --------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------
 
 
 @dataclass
@@ -42,11 +267,14 @@ class CrawlReport:
         with self._lock:
             self.failed[url] = reason
 
-    def outcome(self, url: str) -> str | None:
-        """"crawled", "skipped", "failed" or None if the crawl never met ``url``."""
-        for name in ("crawled", "failed", "skipped"):
-            if url in getattr(self, name):
-                return name
+    def outcome(self, url: str) -> Outcome | None:
+        """:class:`Outcome` of ``url``, or None if the crawl never met it."""
+        if url in self.crawled:
+            return Outcome.CRAWLED
+        if url in self.failed:
+            return Outcome.FAILED
+        if url in self.skipped:
+            return Outcome.SKIPPED
         return None
 
     def reasons(self) -> Counter:

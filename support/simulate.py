@@ -1,6 +1,6 @@
 """The ideal time of a crawl: a discrete-event simulation with zero CPU cost.
 
-``tools/bench.py`` divides this ideal by the measured wall time of each crawler
+``tools/bench`` (the benchmark) divides this ideal by the measured wall time of each crawler
 to get its *efficiency*. The ideal is the physical limit of one site, not a
 formula: each fetch takes exactly the site's latency ``L``, at most ``C``
 fetches are in flight, and a page's links are known only when the page

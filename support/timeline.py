@@ -22,6 +22,15 @@ __all__ = ["Timeline", "Span", "plot_timelines", "PHASE_COLORS"]
 
 PHASE_COLORS = {"connect": "#4C72B0", "send": "#DD8452", "receive": "#55A868", "parse": "#C44E52"}
 
+# Sizes of a timeline plot. Notebooks show figures at 100 dpi, one figure pixel
+# per screen pixel at JupyterLab's default zoom: a 9-point label is 12.5 px,
+# about the size of JupyterLab's own text (13 px), and each row leaves room for
+# it. (Labels of 6 points were 8 px, with 5 px tall letters.)
+LABEL_POINTS = 9
+TITLE_POINTS = 11
+ROW_INCHES = 0.19
+WIDTH_INCHES = 10
+
 
 @dataclass(frozen=True)
 class Span:
@@ -95,7 +104,7 @@ def plot_timelines(timelines: dict[str, Timeline], max_rows: int = 40, title: st
 
     n = len(timelines)
     rows = [min(len(t.keys()), max_rows) for t in timelines.values()]
-    fig, axes = plt.subplots(n, 1, figsize=(10, 1.2 + 0.13 * sum(rows) + 0.6 * n), sharex=True,
+    fig, axes = plt.subplots(n, 1, figsize=(WIDTH_INCHES, 1.2 + ROW_INCHES * sum(rows) + 0.7 * n), sharex=True,
                              squeeze=False, gridspec_kw={"height_ratios": [max(r, 1) for r in rows]})
     for ax, (name, tl) in zip(axes[:, 0], timelines.items()):
         keys = tl.keys()[:max_rows]
@@ -106,14 +115,16 @@ def plot_timelines(timelines: dict[str, Timeline], max_rows: int = 40, title: st
                 ax.barh(row[s.key], s.end - s.start, left=s.start - t_start, height=0.8,
                         color=PHASE_COLORS.get(s.phase, "#8172B3"))
         ax.set_yticks(range(len(keys)))
-        ax.set_yticklabels(keys, fontsize=6)
+        ax.set_yticklabels(keys, fontsize=LABEL_POINTS)
+        ax.tick_params(axis="x", labelsize=LABEL_POINTS)
         ax.invert_yaxis()
-        ax.set_title(f"{name}: {tl.duration():.2f} s, {len(tl.threads())} hilo(s)", fontsize=10, loc="left")
-    axes[-1, 0].set_xlabel("tiempo (s)")
+        ax.set_title(f"{name}: {tl.duration():.2f} s, {len(tl.threads())} hilo(s)", fontsize=TITLE_POINTS,
+                     loc="left")
+    axes[-1, 0].set_xlabel("tiempo (s)", fontsize=LABEL_POINTS + 1)
     handles = [Patch(color=c, label=p) for p, c in PHASE_COLORS.items()
                if any(s.phase == p for t in timelines.values() for s in t.spans)]
-    fig.legend(handles=handles, loc="upper right", fontsize=8)
+    fig.legend(handles=handles, loc="upper right", fontsize=LABEL_POINTS)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=TITLE_POINTS + 1)
     fig.tight_layout()
     return fig

@@ -20,7 +20,23 @@ behave the same.
   driven by a Task on the hand-written selector loop of notebook 02
   (:class:`support.eventloop.EventLoop`).
 * :func:`crawl_trampoline`: the crawler of notebooks 01-02 on these coroutines,
-  one Task per URL, one thread.
+  one Task per URL, one thread; ``crawl(root_url, options) -> CrawlReport``
+  like every crawler of the course (:mod:`support.crawlers`).
+* Time and cancellation (the end of notebook 04): :func:`sleep` (a future
+  resolved by a timer of the loop), ``Future.cancel`` / ``Task.cancel`` (a
+  :class:`CancelledError` thrown into the coroutine at its ``yield``) and
+  :func:`with_timeout`, built from both.
+
+Discussion: cancelling is resolving. ``Future.cancel()`` resolves the future
+with a :class:`CancelledError`; the task waiting on it is called back like for
+any other failure, and its ``step`` throws the error into the coroutine at the
+``yield`` where it waits. ``Task.cancel()`` cancels the future the task waits
+on, which is what asyncio's ``Task.cancel`` does with ``_fut_waiter``. Whoever
+would have resolved that future later (a timer, a socket) must check
+``done()`` first, and a done-callback releases what it held (the timer, the
+socket's registration). Our :class:`CancelledError` is an ``Exception``, as
+asyncio's was until Python 3.7; since 3.8 asyncio's is a ``BaseException`` so
+that ``except Exception`` cannot swallow it (notebook 06).
 
 Discussion: callbacks run synchronously inside ``set_result``, as in the
 lecture (and 500lines' crawler); asyncio instead schedules them with
@@ -33,27 +49,33 @@ the loop's callbacks and the coroutine's ``yield``.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import socket
 import time
 from typing import Any, Callable, Generator
 from urllib.parse import urlsplit
 
-from support.blocking import MAX_PAGES_REASON, Frontier, record_visit, build_request, parse_response
+from support.blocking import Frontier, build_request, parse_response
 from support.eventloop import EventLoop
 from support.osutil import raise_fd_limit
 from support.links import extract_links, normalize
-from support.report import CrawlReport
+from support.report import (DEADLINE, PARSE_ERROR, CrawlOptions, CrawlReport, http_reason, options_of,
+                            reason_of)
 from support.timeline import Timeline
 
 __all__ = [
-    "Future", "Task", "InvalidStateError", "wait_writable", "wait_readable", "connect",
-    "send_all", "read_all", "fetch", "crawl_trampoline", "MAX_PAGES_REASON",
+    "Future", "Task", "InvalidStateError", "CancelledError", "sleep", "with_timeout", "wait_writable", "wait_readable",
+    "connect", "send_all", "read_all", "fetch", "crawl_trampoline",
 ]
 
 
 class InvalidStateError(RuntimeError):
     """``result()`` of a future that is not done, or setting a done one twice."""
+
+
+class CancelledError(Exception):
+    """A future or task was cancelled (an ``Exception`` here, as in asyncio up to 3.7)."""
 
 
 class Future:
@@ -82,6 +104,16 @@ class Future:
         if not self._done:
             raise InvalidStateError(f"{self!r} is not done yet")
         return self._exception
+
+    def cancel(self) -> bool:
+        """Resolve a pending future with :class:`CancelledError`; ``False`` if already done."""
+        if self._done:
+            return False
+        self.set_exception(CancelledError(f"{self.name or 'future'} cancelled"))
+        return True
+
+    def cancelled(self) -> bool:
+        return self._done and isinstance(self._exception, CancelledError)
 
     def set_result(self, value: Any) -> None:
         self._finish(value, None)
@@ -157,6 +189,60 @@ class Task(Future):
         self.waiting_on = next_future
         next_future.add_done_callback(self.step)
 
+    def cancel(self) -> bool:
+        """Cancel the future the coroutine waits on, so that ``step`` throws
+        :class:`CancelledError` into the coroutine at its ``yield``. The
+        coroutine may clean up (``finally``, ``with``) and re-raise, or catch
+        it. ``False`` if the task is done, or running (it waits on nothing)."""
+        if self._done or self.waiting_on is None:
+            return False
+        return self.waiting_on.cancel()
+
+
+# --------------------------------------------------------------------------
+# Time: sleep and timeouts on the loop's timers
+# --------------------------------------------------------------------------
+
+
+def _resolve_unless_done(future: Future, value: Any = None) -> None:
+    if not future.done():  # it may have been cancelled meanwhile
+        future.set_result(value)
+
+
+def sleep(loop: EventLoop, seconds: float):
+    """Coroutine: suspend for ``seconds`` on ``loop``'s timers (``yield from sleep(loop, 1)``).
+
+    Cancelled, it cancels its timer, so the loop does not wait for it."""
+    future = Future(f"sleep {seconds}")
+    timer = loop.call_later(seconds, _resolve_unless_done, future)
+    future.add_done_callback(lambda _f: timer.cancel())
+    yield from future
+
+
+def with_timeout(loop: EventLoop, coro: Generator, seconds: float, name: str | None = None):
+    """Coroutine: run ``coro`` as a Task; past ``seconds``, cancel it and raise ``TimeoutError``.
+
+    A timer cancels the task (a :class:`CancelledError` at its ``yield``); we
+    turn that cancellation, and only that one, into ``TimeoutError``. The timer
+    is cancelled when the task ends first.
+    """
+    task = Task(coro, name)
+    expired = []
+
+    def expire() -> None:
+        expired.append(loop.time())
+        task.cancel()
+
+    timer = loop.call_later(seconds, expire)
+    try:
+        return (yield from task)
+    except CancelledError:
+        if expired:
+            raise TimeoutError(f"{name or 'coroutine'} took longer than {seconds} s") from None
+        raise
+    finally:
+        timer.cancel()
+
 
 # --------------------------------------------------------------------------
 # Straight-line I/O on the hand-written loop
@@ -171,7 +257,12 @@ def _wait(loop: EventLoop, sock: socket.socket, watch: Callable, name: str | Non
         loop.remove(sock)  # one-shot: stop watching before waking the coroutine
         future.set_result(None)
 
+    def released(f: Future) -> None:
+        if f.cancelled():  # nobody waits any more: stop watching the socket
+            loop.remove(sock)
+
     watch(sock, ready)
+    future.add_done_callback(released)
     return future
 
 
@@ -252,35 +343,42 @@ def fetch(loop: EventLoop, url: str, timeline: Timeline | None = None):
 # --------------------------------------------------------------------------
 
 
-def crawl_trampoline(root_url: str, max_pages: int | None = None, timeline: Timeline | None = None,
-                     timeout: float = 60.0, loop: EventLoop | None = None) -> CrawlReport:
+def crawl_trampoline(root_url: str, options: CrawlOptions | None = None, *, loop: EventLoop | None = None,
+                     **knobs: Any) -> CrawlReport:
     """Crawl the site at ``root_url`` with one generator coroutine (Task) per URL,
     on one thread and one hand-written selector loop.
 
     Every URL met ends crawled, skipped (with the reason) or failed (with the
-    reason; connection errors, non-HTTP answers, or the crawl's ``timeout``).
+    reason: connection errors, non-HTTP answers, or the crawl's ``deadline``).
     Pass your own ``loop`` to watch it work (``loop.on_turn``, ``loop.turns``);
     otherwise a fresh :class:`EventLoop` is made and closed.
+
+    Options it honours: ``max_pages``, ``deadline``, ``timeline``,
+    ``allowed_hosts``, ``parser``. It ignores ``concurrency`` (every URL gets
+    its Task at once), ``request_timeout`` (the loop has no timers: only
+    ``deadline`` bounds a server that never answers), ``max_depth``,
+    ``retries``, ``backoff``, ``max_redirects``, ``max_bytes`` and ``progress``.
     """
+    options = options_of(options, **knobs)
     raise_fd_limit()  # one socket per page in flight
     report, start = CrawlReport(), time.perf_counter()
     root = normalize(root_url)
-    frontier = Frontier(root, report, max_pages)
+    frontier = Frontier(root, report, options)
     own = loop is None
     loop = EventLoop() if own else loop
     tasks: dict[str, Task] = {}
 
     def visit(url: str):
         try:
-            status, body = yield from fetch(loop, url, timeline)
+            status, body = yield from fetch(loop, url, options.timeline)
         except (OSError, ValueError) as exc:  # refused, reset, not HTTP...
-            report.fail(url, f"{type(exc).__name__}: {exc}")
+            report.fail(url, reason_of(exc))
             return
         try:
-            result = extract_links(body) if status == 200 else f"HTTP {status}"
-        except Exception as exc:  # a page we cannot parse fails alone, not the crawl
-            result = f"{type(exc).__name__}: {exc}"
-        for href in record_visit(report, url, status, result):
+            result = extract_links(body, options.parser) if status == 200 else http_reason(status)
+        except Exception:  # a page we cannot parse fails alone, not the crawl
+            result = PARSE_ERROR
+        for href in frontier.record(url, status, result):
             new = frontier.admit(href, url)
             if new:
                 tasks[new] = Task(visit(new), name=new)
@@ -288,7 +386,7 @@ def crawl_trampoline(root_url: str, max_pages: int | None = None, timeline: Time
     timed_out = False
     try:
         tasks[root] = Task(visit(frontier.admit(root, root)), name=root)
-        loop.run(timeout=timeout)
+        loop.run(timeout=math.inf if options.deadline is None else options.deadline)
     except TimeoutError:
         timed_out = True
     finally:
@@ -297,9 +395,9 @@ def crawl_trampoline(root_url: str, max_pages: int | None = None, timeline: Time
         if own:
             loop.close()
     if timed_out:
-        for url, task in tasks.items():
+        frontier.stop()  # every task still waiting fails with the deadline
+        for task in tasks.values():
             if not task.done():
-                report.fail(url, f"crawl timed out after {timeout} s")
                 task.coro.close()  # runs the coroutine's `with` blocks: closes its socket
     for task in tasks.values():  # a bug in visit() must not pass silently
         if task.done() and task.exception() is not None:

@@ -60,11 +60,14 @@ def _write_settings(settings: Path) -> None:
 
 
 @contextmanager
-def jupyterlab(root: Path, home: Path, start_timeout: float = 60.0):
-    """A JupyterLab server serving ``root``; yields ``(base_url, token)``."""
+def jupyterlab(root: Path, home: Path, start_timeout: float = 60.0, user_settings: bool = True):
+    """A JupyterLab server serving ``root``; yields ``(base_url, token)``.
+    ``user_settings=False`` leaves the user's settings empty, so that only the
+    installed defaults (the course's overrides) apply."""
     for name in ("config", "data", "runtime", "ipython", "settings", "workspaces"):
         (home / name).mkdir(parents=True, exist_ok=True)
-    _write_settings(home / "settings")
+    if user_settings:
+        _write_settings(home / "settings")
     env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                IPYTHONDIR=str(home / "ipython"), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),

@@ -6,6 +6,7 @@ without a Docker engine, so the launch button cannot silently rot.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -72,3 +73,34 @@ def test_postbuild_makes_support_importable(dockerfile):
     script = (BINDER / "postBuild").read_text()
     assert "pip install" in script and "-e ." in script
     assert (BINDER / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
+
+
+def test_binder_and_make_lab_install_the_same_jupyterlab_settings(dockerfile):
+    """One settings file (jupyterlab/corrutinas.json), copied where JupyterLab
+    reads packaged overrides: the venv for `make install`, the image's Python
+    environment (NB_PYTHON_PREFIX, which runs JupyterLab) for Binder."""
+    settings = json.loads((ROOT / "jupyterlab" / "corrutinas.json").read_text())
+    assert settings["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    assert settings["@jupyter-widgets/jupyterlab-manager:plugin"]["saveState"] is True
+    target = "share/jupyter/lab/settings/overrides.d"
+    assert "ENV NB_PYTHON_PREFIX=" in dockerfile
+    postbuild = (BINDER / "postBuild").read_text()
+    assert f'"${{NB_PYTHON_PREFIX}}/{target}"' in postbuild and "cp jupyterlab/corrutinas.json" in postbuild
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"$(VENV)/{target}" in makefile and "cp jupyterlab/corrutinas.json" in makefile
+    # stored widgets are drawn only in trusted notebooks (tests/test_browser.py shows it)
+    assert "jupyter trust notebooks/*.ipynb" in postbuild and "jupyter trust notebooks/*.ipynb" in makefile
+
+
+def test_one_source_of_versions_and_no_test_tools_for_students():
+    course = pins(ROOT / "requirements.txt")
+    seen: dict[str, str] = {}
+    for name in ("requirements.txt", "requirements-ci.txt", "requirements-bench.txt"):
+        own = {n: v for n, v in pins(ROOT / name).items() if name == "requirements.txt" or n not in course}
+        for package in own:
+            assert package not in seen, f"{package} is pinned in {seen[package]} and {name}"
+            seen[package] = name
+    for tool in ("pytest", "nbval", "jupyter-repo2docker", "playwright", "scrapy"):
+        assert tool not in course, f"{tool} is a tool of the tests or the benchmark: not for Binder"
+    for needed in ("jupyterlab", "ipykernel", "ipywidgets", "aiohttp", "psutil"):
+        assert needed in course

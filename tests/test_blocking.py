@@ -8,9 +8,13 @@ import threading
 from notebook_cells import exec_cells
 import pytest
 
-from support.blocking import (MAX_PAGES_REASON, build_request, crawl_pool, crawl_sequential,
+from support.report import MAX_PAGES
+from support.blocking import (build_request, crawl_pool, crawl_sequential,
                               crawl_thread_per_url, fetch, fetch_raw, parse_response)
+from support.report import CONNECTION_REFUSED
 from support.timeline import Timeline
+
+SLACK = 1.0  # the one real-time slack factor of these smoke tests (raise it on a loaded machine)
 
 CRAWLERS = [crawl_sequential, crawl_thread_per_url, crawl_pool]
 
@@ -89,7 +93,7 @@ def test_max_pages_bounds_the_crawl_and_says_why(make_site, crawl):
     site = make_site(pages=40)
     report = crawl(site.url, max_pages=7)
     assert len(report.crawled) == 7
-    over = [u for u, r in report.skipped.items() if r == MAX_PAGES_REASON]
+    over = [u for u, r in report.skipped.items() if r == MAX_PAGES]
     assert over and not set(over) & set(report.crawled)
     assert site.stats.requests == 7
 
@@ -101,7 +105,7 @@ def test_unreachable_root_fails_with_a_reason(crawl):
         port = s.getsockname()[1]
     report = crawl(f"http://127.0.0.1:{port}/")
     assert list(report.failed) == [f"http://127.0.0.1:{port}/"]
-    assert "ConnectionRefused" in report.failed[f"http://127.0.0.1:{port}/"]
+    assert report.failed[f"http://127.0.0.1:{port}/"] == CONNECTION_REFUSED
     assert not report.crawled
 
 
@@ -111,10 +115,10 @@ def test_threads_overlap_the_waits_and_sequential_does_not(make_site):
     seq_tl, thr_tl, pool_tl = Timeline(), Timeline(), Timeline()
     seq = crawl_sequential(site.url, timeline=seq_tl)
     thr = crawl_thread_per_url(site.url, timeline=thr_tl)
-    pool = crawl_pool(site.url, workers=4, timeline=pool_tl)
+    pool = crawl_pool(site.url, concurrency=4, timeline=pool_tl)
     assert seq.seconds >= 12 * 0.1 * 0.95
     assert seq_tl.max_overlap() == 1 and len(seq_tl.threads()) == 1
-    assert thr.seconds < levels * 0.1 + 0.5
+    assert thr.seconds < levels * 0.1 + 0.5 * SLACK
     assert thr_tl.max_overlap() > 1 and len(thr_tl.threads()) == 12  # one thread per page
     assert pool_tl.max_overlap() > 1 and len(pool_tl.threads()) <= 4
     assert set(seq.crawled) == set(thr.crawled) == set(pool.crawled)

@@ -11,17 +11,21 @@ JupyterLab server and one browser serve every notebook of the module.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from browser_util import CHROMIUM_ARGS, find_chromium, jupyterlab, run_all_cells
+from browser_util import CHROMIUM_ARGS, KERNEL_IDLE, PROMPTS_JS, find_chromium, jupyterlab, run_all_cells
 
 ROOT = Path(__file__).resolve().parents[1]
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 ARTIFACTS = ROOT / "artifacts" / "browser"
 _IMPORTS_WIDGETS = re.compile(r"^\s*(import ipywidgets|from ipywidgets import)", re.MULTILINE)
 
@@ -98,5 +102,50 @@ def test_notebook_runs_in_jupyterlab_and_widgets_render(lab, notebook):
     assert loading == 0 and broken == 0, f"{loading} widgets still 'Loading widget...', {broken} failed to display"
     assert widgets >= 1, "no widget rendered"
     assert sliders >= ("IntSlider(" in source) and progress >= ("IntProgress(" in source), (sliders, progress)
+    # The course's settings (saveState) store the widgets with the notebook on save,
+    # so they are still drawn after a reload with a new kernel.
+    saved = ran.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    shown = {o.data["application/vnd.jupyter.widget-view+json"]["model_id"] for c in ran.cells
+             if c.cell_type == "code" for o in c.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})}
+    assert shown and shown <= set(saved), f"saving did not store the widgets' state: {len(shown - set(saved))} missing"
     print(f"\n{notebook.name}: Run All {run_seconds:.1f} s, test {time.monotonic() - started:.1f} s, "
           f"{widgets} widget views ({sliders} sliders, {progress} progress bars)")
+
+
+def test_stored_widgets_render_before_running(lab):
+    """A notebook executed by tools/run_notebooks.py (as committed notebooks
+    are) opens with its widgets drawn, before any cell runs: no
+    ``IntProgress(value=...)`` text."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from run_notebooks import run
+
+    browser, base, token, root = lab
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("import ipywidgets as widgets\n"
+                                          "widgets.HBox([widgets.IntProgress(value=3, max=10), widgets.Label('3/10')])"),
+                nbformat.v4.new_code_cell("widgets.IntSlider(value=7, description='C')")]
+    path = root / "ya_ejecutado.ipynb"
+    nbformat.write(nb, path)
+    run(path)
+    # Widgets are drawn only in trusted notebooks: `make lab` and Binder's postBuild trust the course's.
+    env = dict(os.environ, JUPYTER_DATA_DIR=str(root.parent / "home" / "data"))
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(path)], env=env, check=True,
+                   capture_output=True, timeout=60)
+    page = browser.new_page()
+    try:
+        page.goto(f"{base}/lab/tree/{path.name}?token={token}&reset", wait_until="domcontentloaded")
+        try:
+            page.get_by_text(KERNEL_IDLE).first.wait_for(timeout=90_000)  # the widget manager waits for it
+            page.locator(".jp-OutputArea .widget-slider").first.wait_for(timeout=30_000)
+        finally:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "widgets_before_running.png"))
+        sliders = page.locator(".jp-OutputArea .widget-slider").count()
+        progress = page.locator(".jp-OutputArea .widget-progress, .jp-OutputArea .progress").count()
+        as_text = page.locator(".jp-OutputArea").get_by_text(re.compile(r"IntProgress\(|IntSlider\(")).count()
+        prompts = page.evaluate(PROMPTS_JS)
+    finally:
+        page.close()
+    assert sliders == 1 and progress == 1 and as_text == 0, (sliders, progress, as_text)
+    assert prompts == ["[1]:", "[2]:"], f"the cells must not have run again: {prompts}"

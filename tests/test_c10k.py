@@ -45,8 +45,10 @@ def test_heartbeat_sees_a_blocked_loop():
 
 
 def test_usable_connections_respects_the_open_file_limit():
-    assert usable_connections(10) == 10
-    assert usable_connections(10**9) < 10**9
+    assert usable_connections(10, limit=1024) == 10
+    assert usable_connections(5000, limit=1024) == 1024 - 500
+    assert usable_connections(5000, reserve=24, limit=1024) == 1000
+    assert usable_connections(5000, limit=100) == 1  # never less than one connection
 
 
 def test_sample_pages_are_big_and_count_links_counts_them():

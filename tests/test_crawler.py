@@ -8,16 +8,19 @@ come from a tiny aiohttp server defined here.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 
 import pytest
 from aiohttp import web
 
-from support.crawler import (DEADLINE, MAX_DEPTH, MAX_PAGES, REDIRECT, TIMEOUT, TOO_BIG,
-                             TOO_MANY_REDIRECTS, CrawlResult, crawl, crawl_sync)
+from support.crawler import CrawlResult, crawl, crawl_sync
+from support.report import (DEADLINE, MAX_DEPTH, MAX_PAGES, REDIRECT, TIMEOUT, TOO_BIG,
+                            TOO_MANY_REDIRECTS, CrawlOptions)
 from support.labsite import SiteGraph
+from support.labsite.background import BackgroundServer
 from support.links import LinkFilter, classify, extract_links
+
+SLACK = 1.0  # seconds: the one wall-clock allowance of the real-time smoke tests
 
 
 # --------------------------------------------------------------------------
@@ -25,29 +28,14 @@ from support.links import LinkFilter, classify, extract_links
 # --------------------------------------------------------------------------
 
 
-class TinyServer:
+class TinyServer(BackgroundServer):
     """aiohttp app on 127.0.0.1 in a background thread; ``url(path)`` gives full URLs."""
 
     def __init__(self, app: web.Application):
-        self.app, self.port, self.hits = app, None, {}
+        super().__init__(app, name="tiny-server")
+        self.hits: dict[str, int] = {}
         app.middlewares.append(self._count)
-        ready = threading.Event()
-
-        def run():
-            self.loop = asyncio.new_event_loop()
-            runner = web.AppRunner(app, access_log=None)
-            self.loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            self.loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]
-            ready.set()
-            self.loop.run_forever()
-            self.loop.run_until_complete(runner.cleanup())
-            self.loop.close()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        assert ready.wait(10)
+        self.start()
 
     @web.middleware
     async def _count(self, request, handler):
@@ -56,10 +44,6 @@ class TinyServer:
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 def html(*hrefs: str) -> web.Response:
@@ -197,18 +181,18 @@ def test_max_depth(make_site):
 
 def test_per_request_timeout(make_site):
     site = make_site(pages=5, latency=2.0)
-    start = time.perf_counter()
     result = crawl_sync(site.url, request_timeout=0.2, retries=0)
-    assert time.perf_counter() - start < 1.5
-    assert result.failed == {site.url: TIMEOUT}
+    assert result.failed == {site.url: TIMEOUT}  # failed, not crawled: it did not wait for the 2 s answer
+    assert site.stats.requests == 1
 
 
 def test_total_deadline_cancels_and_accounts_for_everything(make_site):
+    """Real-time smoke test of the deadline; the exact counts are checked in virtual time below."""
     site = make_site(pages=200, latency=0.3)
     start = time.perf_counter()
     result = crawl_sync(site.url, concurrency=3, deadline=1.0)
     elapsed = time.perf_counter() - start
-    assert result.deadline_reached and 0.9 < elapsed < 2.0
+    assert result.deadline_reached and 1.0 <= elapsed < 1.0 + SLACK
     assert 3 <= len(result.crawled) < 200
     # The three being fetched (plus, rarely, a fetched page still waiting to be parsed).
     assert 3 <= list(result.failed.values()).count(DEADLINE) <= 6
@@ -272,7 +256,7 @@ def test_retries_with_backoff_after_transient_errors(tiny):
     assert time.perf_counter() - start >= 0.1 + 0.2  # backoff, then twice the backoff
     calls["n"] = 0
     result = crawl_sync(server.url(), retries=1, backoff=0.01)
-    assert result.failed == {server.url(): "HTTP 503 after 2 attempts"}
+    assert result.failed == {server.url(): "HTTP 503"} and result.attempts == {server.url(): 2}
 
 
 def test_client_errors_are_not_retried(tiny):
@@ -371,3 +355,116 @@ def test_a_result_repr_is_a_summary_not_every_url():
     result.skip("mailto:x@example.com", "scheme mailto: is not http")
     result.seconds = 4.5
     assert repr(result) == "<CrawlResult: 5000 crawled, 1 skipped, 0 failed in 4.50 s>"
+
+
+# --------------------------------------------------------------------------
+# Structured concurrency, in virtual time: the site runs on the crawler's own
+# loop (looptime), so sleeps, timeouts and the deadline cost no wall time and
+# the counts they produce are exact.
+# --------------------------------------------------------------------------
+
+
+async def _graph_site(graph: SiteGraph, latency: float):
+    """The pages of ``graph`` served on the running loop, each after ``latency`` s.
+    Returns (runner, root url)."""
+    async def handler(request):
+        page = SiteGraph.page_of(request.path)
+        if page is None or page >= graph.pages:
+            raise web.HTTPNotFound()
+        await asyncio.sleep(latency)
+        return web.Response(text=graph.render(page, base), content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"
+    return runner, base
+
+
+def run_in_virtual_time(main):
+    looptime = pytest.importorskip("looptime")  # pinned in requirements-ci.txt
+    with asyncio.Runner(loop_factory=lambda: looptime.new_event_loop(start=0)) as runner:
+        return runner.run(main())
+
+
+def test_the_deadline_leaves_no_url_without_an_outcome_in_virtual_time():
+    graph = SiteGraph(200, seed=0)
+
+    async def main():
+        runner, root = await _graph_site(graph, latency=0.3)
+        try:
+            return await crawl(root, concurrency=3, deadline=1.0), root
+        finally:
+            await runner.cleanup()
+
+    result, root = run_in_virtual_time(main)
+    assert result.deadline_reached and result.seconds == pytest.approx(1.0, abs=0.01)
+    # The root ends at 0.3 s, then two rounds of three requests at 0.6 and 0.9 s;
+    # the next three are in flight at 1.0 s.
+    assert len(result.crawled) == 1 + 3 + 3
+    assert list(result.failed.values()) == [DEADLINE] * 3
+    queued = [u for u, why in result.skipped.items() if why == DEADLINE]
+    assert queued and len(result.crawled) + 3 + len(queued) == result.discovered
+    met = {u for u in [*result.crawled, *result.failed, *result.skipped] if u.startswith(root)}
+    assert all(result.outcome(u) is not None for u in met)
+
+
+def test_a_worker_bug_surfaces_instead_of_vanishing(monkeypatch):
+    import support.crawler as crawler_module
+
+    graph = SiteGraph(40, seed=0)
+    real_admit = crawler_module._Crawl.admit
+
+    def buggy_admit(self, href, page_url, depth):
+        if depth == 2:
+            raise ZeroDivisionError("a bug in the crawler")
+        return real_admit(self, href, page_url, depth)
+
+    monkeypatch.setattr(crawler_module._Crawl, "admit", buggy_admit)
+
+    async def main():
+        runner, root = await _graph_site(graph, latency=0.1)
+        try:
+            return await crawl(root, concurrency=4, deadline=60)
+        finally:
+            await runner.cleanup()
+
+    with pytest.raises(ExceptionGroup) as caught:
+        run_in_virtual_time(main)
+    assert caught.group_contains(ZeroDivisionError, match="a bug in the crawler")
+
+
+def test_a_bug_in_a_deferred_parse_surfaces_too(make_site, monkeypatch):
+    import support.crawler as crawler_module
+
+    real_parse = crawler_module._Crawl.parse
+    deferred = []
+
+    def buggy_parse(self, url, depth, status, text):
+        if self.stopped is False and any(url == item[0] for item in deferred):
+            raise ZeroDivisionError("a bug while parsing later")
+        return real_parse(self, url, depth, status, text)
+
+    real_defer = crawler_module._Crawl.defer
+
+    def spy_defer(self, url, *rest):
+        deferred.append((url,))
+        return real_defer(self, url, *rest)
+
+    monkeypatch.setattr(crawler_module._Crawl, "parse", buggy_parse)
+    monkeypatch.setattr(crawler_module._Crawl, "defer", spy_defer)
+    site = make_site(pages=120, latency=0.05)
+    with pytest.raises(ExceptionGroup) as caught:
+        crawl_sync(site.url, concurrency=10, deadline=30)
+    assert deferred and caught.group_contains(ZeroDivisionError)
+
+
+def test_options_object_and_keywords_are_the_same_crawl(make_site):
+    site = make_site(pages=30)
+    a = crawl_sync(site.url, CrawlOptions(concurrency=4, max_pages=9))
+    b = crawl_sync(site.url, concurrency=4, max_pages=9)
+    assert len(a.crawled) == len(b.crawled) == 9
+    assert a.concurrency == b.concurrency == 4

@@ -55,3 +55,71 @@ def test_unsolved_stub_is_pending(name):
     # A stub is sync or async depending on the exercise: one of the two forms must read as pending.
     verdicts = {run_check(name, stub).status, run_check(name, async_stub).status}
     assert PENDING in verdicts, f"{name}: an untouched stub must be 'pendiente', got {verdicts}"
+
+
+# -- a failed exercise cell leaves an older definition behind (in IPython) ----------------
+
+class _Shell:
+    """A real IPython shell in this process (``get_ipython()`` finds it), running cells as a notebook does."""
+
+    def __init__(self):
+        from IPython.core.interactiveshell import InteractiveShell
+
+        self.shell = InteractiveShell.instance()
+
+    def run(self, cell: str) -> bool:
+        return self.shell.run_cell(cell, store_history=True).success
+
+    def check(self, name: str, answer: str):
+        assert self.run(f"from support.exercises import check\nveredicto = check({name!r}, {answer})")
+        return self.shell.user_ns["veredicto"]
+
+
+@pytest.fixture
+def shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    yield _Shell()
+    InteractiveShell.clear_instance()
+
+
+STUB = "def pares(n):\n    raise NotImplementedError  # tu código aquí\n"
+BROKEN = "def pares(n)\n    yield from range(0, n, 2)\n"  # SyntaxError: the def never runs
+SOLVED = "def pares(n):\n    yield from range(0, n, 2)\n"
+
+
+def test_a_failed_exercise_cell_asks_to_run_it_again(shell, capsys):
+    assert shell.run(STUB) and not shell.run(BROKEN)
+    verdict = shell.check("03.pares", "pares")
+    assert verdict.status == PENDING and "vuelve a ejecutar la celda del ejercicio" in verdict.message
+    assert "NotImplementedError" not in verdict.message  # the old stub was not checked
+    assert "vuelve a ejecutar la celda del ejercicio" in capsys.readouterr().out
+
+
+def test_after_the_fix_the_new_definition_is_checked(shell):
+    for cell in (STUB, BROKEN, SOLVED):
+        shell.run(cell)
+    verdict = shell.check("03.pares", "pares")
+    assert verdict.status == RIGHT, str(verdict)
+
+
+def test_an_untouched_stub_is_still_plain_pending(shell):
+    shell.run(STUB)
+    verdict = shell.check("03.pares", "pares")
+    assert verdict.status == PENDING and "NotImplementedError" in verdict.message
+
+
+def test_a_class_answer_is_compared_through_its_methods(shell):
+    assert shell.run("class Fibonacci:\n    def __init__(self):\n        raise NotImplementedError\n")
+    assert not shell.run("class Fibonacci\n    pass\n")
+    verdict = shell.check("03.Fibonacci", "Fibonacci")
+    assert verdict.status == PENDING and "vuelve a ejecutar" in verdict.message
+
+
+def test_outside_ipython_nothing_is_compared():
+    from support.exercises import check
+
+    def pares(n):
+        raise NotImplementedError
+
+    assert "NotImplementedError" in check("03.pares", pares).message

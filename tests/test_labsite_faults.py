@@ -4,6 +4,7 @@ traversal in every encoding, and its loopback-only listening socket."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
 import time
 from urllib.parse import urljoin, urlsplit
@@ -13,7 +14,8 @@ import psutil
 import pytest
 import requests
 
-from support.labsite import FAULT_DEFAULTS, FAULT_MODES, LabSite, assign_faults, serve, stop_all
+from support.labsite import FAULT_DEFAULTS, FAULT_MODES, FAULTS, LabSite, assign_faults, serve, stop_all
+from support.labsite.toolkit import Fault, html
 from support.links import extract_links
 
 EVERY_MODE = {mode: 0.05 for mode in FAULT_MODES}
@@ -96,6 +98,45 @@ def test_healthy_pages_are_unchanged_by_faults(make_site):
 
 
 # --------------------------------------------------------------------------
+# The registry: a mode is one class and one line
+# --------------------------------------------------------------------------
+
+
+class Teapot(Fault):
+    """The package docstring's example of a new mode."""
+
+    mode = "teapot"
+
+    async def respond(self, visit):
+        return html("<h1>418: soy una tetera</h1>\n", status=418)
+
+
+def test_a_new_mode_is_one_class_and_one_registry_line(make_site, monkeypatch):
+    monkeypatch.setitem(FAULTS, "teapot", Teapot)  # the registry line
+    site = make_site(pages=20, faults={"teapot": 0.1, "error500": 0.1})
+    teapots = site.faulty_pages("teapot")
+    assert len(teapots) == 2 and all(raw_request(site, path_of(site, p))[0] == 418 for p in teapots)
+    assert site.stats.by_fault == {"teapot": 2}
+    # Appended at the end of the registry, it leaves the existing modes' pages where they were.
+    assert site.faulty_pages("error500") == LabSite(pages=20, faults={"error500": 0.1}).faulty_pages("error500")
+
+
+def test_every_mode_is_registered_in_order_with_its_knobs():
+    assert tuple(FAULTS) == FAULT_MODES == (
+        "drip", "reset", "error500", "error503", "redirect_loop", "redirect_chain",
+        "huge", "binary", "malformed", "truncated", "odd_links", "trap")  # the order is part of the seed
+    assert all(cls.mode == mode and cls.__doc__ for mode, cls in FAULTS.items())
+    assert FAULT_DEFAULTS == {key: value for cls in FAULTS.values() for key, value in cls.defaults.items()}
+
+
+def test_the_server_names_no_fault_mode():
+    import support.labsite.server as server
+
+    source = inspect.getsource(server)
+    assert [mode for mode in FAULT_MODES if f'"{mode}"' in source or f"'{mode}'" in source] == []
+
+
+# --------------------------------------------------------------------------
 # One test per mode
 # --------------------------------------------------------------------------
 
@@ -111,7 +152,17 @@ def test_drip_never_trips_a_read_timeout_but_takes_its_time(make_site):
     assert elapsed >= 1.1, elapsed  # every recv() got a byte in time, yet the page took > 1 s
 
 
-def test_drip_is_stopped_by_a_total_timeout_and_by_stop(make_site):
+def test_drip_lasts_its_pauses_in_virtual_time(make_site, virtual_sleep):
+    site = make_site(pages=10, faults={"drip": 0.2}, sleep=virtual_sleep)  # default: 120 s of drip
+    page = site.faulty_pages("drip")[0]
+    status, headers, body = raw_request(site, path_of(site, page))
+    assert status == 200 and body.decode() == site.html_of(page)
+    interval, seconds = FAULT_DEFAULTS["drip_interval"], FAULT_DEFAULTS["drip_seconds"]
+    assert virtual_sleep.calls == [interval] * round(seconds / interval)  # 240 pauses of 0.5 s
+    assert site.stats.by_fault["drip"] == 1
+
+
+def test_drip_is_stopped_by_a_total_timeout_and_by_stop(make_site, slack):
     site = make_site(pages=10, faults={"drip": 0.2})  # default: 120 s of drip
     assert FAULT_DEFAULTS["drip_seconds"] >= 60
     url = site.url_of(site.faulty_pages("drip")[0])
@@ -124,18 +175,24 @@ def test_drip_is_stopped_by_a_total_timeout_and_by_stop(make_site):
     start = time.perf_counter()
     with pytest.raises(asyncio.TimeoutError):
         asyncio.run(fetch())
-    assert time.perf_counter() - start < 2
+    assert time.perf_counter() - start < 0.6 * slack  # smoke test: 0.6 s, not the drip's 120 s
+    deadline = time.monotonic() + 5  # the server lets go of that client at its next byte
+    while site.stats.in_flight and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert site.stats.in_flight == 0
     # A client that never gives up is cut when the site stops.
     sock = socket.create_connection((site.host, site.port), timeout=10)
     sock.sendall(b"GET " + urlsplit(url).path.encode() + b" HTTP/1.0\r\n\r\n")
-    assert b" 200 OK" in sock.recv(100)
-    start = time.perf_counter()
+    data = sock.recv(100)
+    assert b" 200 OK" in data
     site.stop()
-    assert time.perf_counter() - start < 3
     with sock:
-        while sock.recv(65536):
-            pass
-    assert time.perf_counter() - start < 5
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert site.stats.cut_by_stop == 1  # the drip was cut, not left to the shutdown timeout
+    head, _, body = data.partition(b"\r\n\r\n")
+    promised = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.startswith(b"Content-Length:"))
+    assert len(body) < promised  # a few bytes of the page, never the rest
 
 
 def test_reset_cuts_the_body_with_rst_or_early_fin(make_site):
@@ -375,3 +432,15 @@ def test_command_line_takes_faults_and_options():
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+@pytest.mark.parametrize("args", [["--fault", "lento=0.1"], ["--fault", "drip=mucho"],
+                                  ["--fault-option", "drip_secs=3"], ["--fault-option", "chain_length=x"]])
+def test_command_line_rejects_bad_faults_in_one_line(args):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "support.labsite", "--pages", "10", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("python -m support.labsite: error:")

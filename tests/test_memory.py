@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import resource
 import threading
 
 import pytest
 
+from support import memory, osutil
 from support.memory import KIB, MAX_THREADS, MIB, extrapolate, os_thread_limits, thread_caps, thread_memory
+
+
+needs_proc = pytest.mark.skipif(not osutil.HAS_PROC, reason="per-thread stack figures come from "
+                                "/proc/self/smaps (Linux); elsewhere they are None")
 
 
 @pytest.fixture(scope="module")
@@ -15,10 +19,11 @@ def default_200():
     return thread_memory(200)
 
 
+@needs_proc
 def test_parked_threads_reserve_megabytes_but_keep_kilobytes_resident(default_200):
     m = default_200
-    soft_stack = resource.getrlimit(resource.RLIMIT_STACK)[0]
-    if soft_stack != resource.RLIM_INFINITY:
+    soft_stack = osutil.soft_limit("STACK")
+    if soft_stack is not None:
         assert m["stack_reserved"] == soft_stack
     assert m["stacks_found"] == 200
     # Virtual: at least the whole stack reservation per thread.
@@ -29,6 +34,7 @@ def test_parked_threads_reserve_megabytes_but_keep_kilobytes_resident(default_20
     assert m["rss_after"] > m["rss_before"] and m["start_seconds"] > 0
 
 
+@needs_proc
 def test_a_smaller_stack_shrinks_the_reservation_not_the_resident_cost(default_200):
     small = thread_memory(200, stack_size=256 * KIB)
     assert small["stack_reserved"] == 256 * KIB
@@ -41,7 +47,8 @@ def test_a_smaller_stack_shrinks_the_reservation_not_the_resident_cost(default_2
 def test_in_process_measurement_cleans_up():
     before_threads, before_stack = threading.active_count(), threading.stack_size()
     m = thread_memory(50, stack_size=128 * KIB, isolated=False)
-    assert m["n"] == 50 and m["stack_reserved"] > 0
+    assert m["n"] == 50 and m["rss_per_thread"] > 0
+    assert (m["stack_reserved"] is None) == (not osutil.HAS_PROC)
     assert threading.active_count() == before_threads
     assert threading.stack_size() == before_stack
 
@@ -81,3 +88,17 @@ def test_extrapolation_is_linear_and_names_the_limits_exceeded():
     assert small["start_seconds"] == pytest.approx(5.0) and small["blocked_by"] == []
     assert big["blocked_by"] == ["max_map_count", "pid_max", "threads_max"]
     assert big["rss_fraction_of_ram"] == pytest.approx(100_000 * 16 / (16 * 1024 * 1024))
+
+
+def test_task_memory_same_meter_as_threads():
+    """A suspended Task and a parked thread, both as RSS growth in a fresh process."""
+    tasks = memory.task_memory(5_000)
+    threads = memory.thread_memory(500)
+    assert tasks["n"] == 5_000
+    assert 100 < tasks["rss_per_task"] < 16 * memory.KIB, tasks
+    assert threads["rss_per_thread"] > 3 * tasks["rss_per_task"], (threads, tasks)
+
+
+def test_task_memory_rejects_bad_counts():
+    with pytest.raises(ValueError):
+        memory.task_memory(0)

@@ -9,8 +9,7 @@ import types
 from notebook_cells import exec_cells
 import pytest
 
-from support.checks.nb03 import bounded
-from support.exercises import Incorrect, RIGHT, WRONG, run_check
+from support.exercises import Incorrect, RIGHT, WRONG, call_with_limit, run_check
 from support.solutions import nb03
 
 
@@ -66,7 +65,7 @@ def test_endless_loops_are_a_wrong_verdict_not_a_hang(name, answer):
     assert elapsed < 5.0, f"the checker took {elapsed:.1f} s to give up"
 
 
-def test_bounded_restores_the_previous_trace_function():
+def test_the_line_budget_leaves_the_callers_trace_function_alone():
     seen = []
 
     def outer_tracer(frame, event, arg):
@@ -76,9 +75,9 @@ def test_bounded_restores_the_previous_trace_function():
     sys.settrace(outer_tracer)
     try:
         with pytest.raises(Incorrect):
-            bounded(lambda: _exhaust(_spin_without_yield(0)), budget=1000)
+            call_with_limit(lambda: _exhaust(_spin_without_yield(0)), lines=1000)
         assert sys.gettrace() is outer_tracer
-        assert bounded(sum, [1, 2, 3]) == 6
+        assert call_with_limit(sum, [1, 2, 3], lines=1000) == 6
         assert sys.gettrace() is outer_tracer
     finally:
         sys.settrace(None)
@@ -89,23 +88,23 @@ def _exhaust(gen):
         pass
 
 
-def test_bounded_counts_only_lines_run_under_it():
+def test_the_line_budget_counts_only_lines_run_under_it():
     def forty_lines():
         total = 0
         for i in range(20):
             total += i
         return total
 
-    assert bounded(forty_lines, budget=100) == 190
-    with pytest.raises(Incorrect):
-        bounded(forty_lines, budget=10)
+    assert call_with_limit(forty_lines, lines=100) == 190
+    with pytest.raises(Incorrect, match="más de 10 líneas"):
+        call_with_limit(forty_lines, lines=10)
 
 
 def test_reference_solutions_are_well_within_the_budget(monkeypatch):
     from support.checks import nb03 as checks
 
     small = checks.LINE_BUDGET // 20
-    monkeypatch.setitem(checks.bounded.__kwdefaults__, "budget", small)
+    monkeypatch.setattr(checks, "LINE_BUDGET", small)
     for name in ("pares", "Fibonacci", "promedio", "total_de_tandas"):
         verdict = run_check(f"03.{name}", getattr(nb03, name))
         assert verdict.status == RIGHT, f"needs more than {small} lines: {verdict}"
@@ -150,3 +149,18 @@ def test_an_async_def_answer_is_wrong_and_leaves_no_unawaited_coroutine(name, re
     verdict = run_check(name, answer)
     assert verdict.status == WRONG and "async def" in verdict.message and verdict.hint
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_generator_that_sleeps_in_its_loop_gets_the_time_limit(monkeypatch):
+    from support import exercises
+
+    def pares(n):
+        while True:
+            time.sleep(0.01)  # so few lines per second that the line budget alone would take an hour
+        yield 0
+
+    monkeypatch.setattr(exercises, "LIMIT", 0.5)
+    start = time.perf_counter()
+    verdict = run_check("03.pares", pares)
+    assert verdict.status == WRONG and "tiempo límite" in verdict.message, str(verdict)
+    assert time.perf_counter() - start < 0.5 + 1.0  # the limit and a slack: returning in time is the point

@@ -16,7 +16,8 @@ from notebook_cells import exec_cells
 import pytest
 
 from support import aio_tools
-from support.blocking import MAX_PAGES_REASON, crawl_pool
+from support.report import MAX_PAGES
+from support.blocking import crawl_pool
 from support.checks import nb05 as checks
 from support.exercises import run_check
 
@@ -32,7 +33,7 @@ def crawl_async():
 def test_crawls_the_whole_site_like_the_thread_pool(crawl_async, make_site):
     site = make_site(pages=40, latency=0.01)
     report = asyncio.run(crawl_async(site.url, concurrencia=10))
-    pool = crawl_pool(site.url, workers=10)
+    pool = crawl_pool(site.url, concurrency=10)
     assert set(report.crawled) == site.all_urls()
     assert not report.failed
     assert report.skipped == pool.skipped  # the same links skipped, for the same reasons
@@ -44,7 +45,7 @@ def test_max_pages_and_bounded_concurrency(crawl_async, make_site):
     site = make_site(pages=40, latency=0.05)
     report = asyncio.run(crawl_async(site.url, max_paginas=12, concurrencia=3))
     assert len(report.crawled) == 12 and not report.failed
-    assert MAX_PAGES_REASON in report.skipped.values()
+    assert MAX_PAGES in report.skipped.values()
     assert site.stats.requests == 12
     assert site.stats.max_in_flight == 3
 

@@ -15,6 +15,8 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 INTENDED_ERROR_TAG = "raises-exception"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 # Things that must never appear in a committed output.
 FORBIDDEN = {
@@ -92,3 +94,32 @@ def test_shape_of_a_lesson(path):
     long_cells = [i for i, c in enumerate(_code_cells(nb), 1) if len("".join(c["source"]).splitlines()) > 40]
     assert not long_cells, f"{path.name}: code cells over 40 lines {long_cells} belong in support/"
     assert not any(c["metadata"].get("widgets") for c in cells)
+
+
+def _widget_views(nb: dict) -> list[tuple[int, str]]:
+    """(code cell number, model id) of every widget shown in an output."""
+    return [(i, output["data"][WIDGET_VIEW]["model_id"]) for i, cell in enumerate(_code_cells(nb), 1)
+            for output in cell["outputs"] if WIDGET_VIEW in output.get("data", {})]
+
+
+def _widget_state(nb: dict) -> dict:
+    return nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_widget_outputs_carry_their_state(path):
+    """Without the state, a reader sees ``IntProgress(value=0, ...)`` text until the
+    cell is re-run (and GitHub and nbviewer never draw the widget):
+    ``tools/run_notebooks.py`` stores it."""
+    nb = _load(path)
+    state = _widget_state(nb)
+    shown = _widget_views(nb)
+    missing = [(cell, model) for cell, model in shown if model not in state]
+    assert not missing, (f"{path.name}: widgets shown in cells {sorted({c for c, _ in missing})} have no stored "
+                         f"state: re-run it with `python tools/run_notebooks.py {path.name}`")
+    # A shown widget's parts (an HBox's progress bar and label) must be there too.
+    referenced = set(re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(state)))
+    assert referenced <= set(state), f"{path.name}: widget state refers to missing models {referenced - set(state)}"
+    for what, pattern in FORBIDDEN.items():
+        m = pattern.search(json.dumps(state, ensure_ascii=False))
+        assert not m, f"{path.name}: the stored widget state shows {what}: {m.group(0)!r}"

@@ -18,9 +18,8 @@ import asyncio
 import time
 from collections import Counter
 
-import psutil
-
-from support.labsite import LabSite, raise_fd_limit
+from support.labsite import LabSite
+from support.osutil import raise_fd_limit, rss
 
 
 async def connect(port: int, timeout: float):
@@ -76,7 +75,7 @@ def main(argv=None) -> int:
         counts, t_connect, t_requests = asyncio.run(hammer(site, args.connections, timeout=args.latency + 60))
         stats = site.stats
     ok = counts.get("200", 0)
-    rss = psutil.Process().memory_info().rss / 2**20
+    rss_mb = rss() / 2**20
     rows = [
         ("connections opened at once", f"{args.connections}"),
         ("latency per response", f"{args.latency:.2f} s"),
@@ -85,7 +84,7 @@ def main(argv=None) -> int:
         ("time to open them", f"{t_connect:.2f} s"),
         ("time for all responses", f"{t_requests:.2f} s (one latency: {args.latency:.2f} s)"),
         ("server max in flight", f"{stats.max_in_flight}"),
-        ("process RSS after", f"{rss:.0f} MB"),
+        ("process RSS after", f"{rss_mb:.0f} MB"),
     ]
     width = max(len(k) for k, _ in rows)
     print(f"labsite under load ({args.connections} concurrent slow requests)")

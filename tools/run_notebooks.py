@@ -5,8 +5,11 @@
 This is how committed outputs are produced: one clean run per notebook, from
 the notebook's own folder (as JupyterLab and Binder run it). Cells tagged
 ``raises-exception`` may fail; any other error stops with a message and the
-notebook is not written. Per-cell timestamps and widget state are dropped so
-that re-running changes only what the run really changed.
+notebook is not written. Per-cell timestamps are dropped so that re-running
+changes only what the run really changed. The widgets' state is stored
+(``metadata.widgets``, as nbclient's ``store_widget_state`` writes it): with
+it JupyterLab, GitHub and nbviewer draw the last run's sliders and progress
+bars before anyone runs a cell, instead of ``IntSlider(value=...)`` text.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ def merge_streams(outputs: list) -> list:
 
 def run(path: Path, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    nb.metadata.pop("widgets", None)  # a previous run's state, if this run shows no widget
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
@@ -44,7 +48,6 @@ def run(path: Path, timeout: int = 600) -> float:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)
-    nb.metadata.pop("widgets", None)
     nbformat.validate(nb)
     nbformat.write(nb, path)
     return elapsed

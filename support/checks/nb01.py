@@ -8,23 +8,22 @@
 The two threaded checkers start their own small site (latency 0.1 s) and read
 from the server's own counters how many requests were in flight at once: that
 is what tells one thread per URL, a pool of N and a sequential loop apart,
-without trusting the student's timings. The student's function runs in a
-helper thread with a deadline, so a function that never returns gives a
-verdict instead of hanging the notebook.
+without trusting the student's timings. The student's function runs under
+:func:`support.exercises.call_with_limit`, so a function that never returns
+gives a verdict instead of hanging the notebook.
 """
 
 from __future__ import annotations
 
-import inspect
-import threading
 import time
 from typing import Any, Callable
 
-from support.exercises import Incorrect, exercise, expect
+from support.exercises import call_with_limit, exercise, expect, not_a_coroutine
 from support.labsite import LabSite
 
 LATENCY = 0.1
 DEADLINE = 5.0
+_HANG_HINT = "¿Un join que espera a un hilo que nunca termina, o un bucle sin fin?"
 
 
 def _short(value: Any, width: int = 70) -> str:
@@ -33,13 +32,8 @@ def _short(value: Any, width: int = 70) -> str:
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)``; an ``async def`` answer is closed (never left un-awaited) and rejected."""
-    result = fn(*args)
-    if inspect.iscoroutine(result):
-        result.close()
-        raise Incorrect("tu función es una corrutina (async def): aquí todo es bloqueante.",
-                        "Escríbela con def, sin async.")
-    return result
+    """``fn(*args)``; an ``async def`` answer is rejected (its coroutine closed, never left un-awaited)."""
+    return not_a_coroutine(fn(*args), "tu función es una corrutina (async def): aquí todo es bloqueante.")
 
 
 # -- 01.separar_respuesta -----------------------------------------------------
@@ -62,7 +56,7 @@ _CASES = [
                "Cada cabecera es 'Nombre: valor': corta solo en los primeros ':' y pasa el nombre a minúsculas.")
 def _check_separar_respuesta(fn: Callable[[bytes], Any]) -> str:
     for raw, (status, headers, body) in _CASES:
-        got = _call(fn, raw)
+        got = call_with_limit(_call, fn, raw, limit=DEADLINE)
         first = raw.split(b"\r\n", 1)[0].decode()
         expect(isinstance(got, tuple) and len(got) == 3,
                f"con la respuesta '{first}...' devolviste {type(got).__name__}, no una tupla (estado, cabeceras, cuerpo).")
@@ -78,29 +72,6 @@ def _check_separar_respuesta(fn: Callable[[bytes], Any]) -> str:
 
 
 # -- the threaded exercises -------------------------------------------------------
-
-
-def _run_with_deadline(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
-    """``fn(*args)`` in a helper thread; its result and wall time, or Incorrect after DEADLINE."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = _call(fn, *args)
-        except BaseException as exc:  # re-raised in the checker's thread below
-            box["error"] = exc
-
-    start = time.perf_counter()
-    helper = threading.Thread(target=target, name="exercise-01", daemon=True)
-    helper.start()
-    helper.join(DEADLINE)
-    elapsed = time.perf_counter() - start
-    if helper.is_alive():
-        raise Incorrect(f"tu función no terminó en {DEADLINE:.0f} s.",
-                        "¿Un join que espera a un hilo que nunca termina, o un bucle sin fin?")
-    if "error" in box:
-        raise box["error"]
-    return box.get("result"), elapsed
 
 
 def _expected(site: LabSite, count: int) -> dict[str, int]:
@@ -128,7 +99,9 @@ def _check_statuses(result: Any, expected: dict[str, int]) -> None:
 def _check_descargar_todas(fn: Callable[[list[str]], dict]) -> str:
     with LabSite(pages=20, latency=LATENCY, seed=1) as site:
         expected = _expected(site, 11)
-        result, seconds = _run_with_deadline(fn, list(expected))
+        start = time.perf_counter()
+        result = call_with_limit(_call, fn, list(expected), limit=DEADLINE, hint=_HANG_HINT)
+        seconds = time.perf_counter() - start
         peak = site.stats.max_in_flight
     _check_statuses(result, expected)
     n = len(expected)
@@ -150,7 +123,9 @@ def _check_descargar_con_pool(fn: Callable[[list[str], int], dict]) -> str:
         notes = []
         for workers in (3, 5):
             site.reset_stats()
-            result, seconds = _run_with_deadline(fn, list(expected), workers)
+            start = time.perf_counter()
+            result = call_with_limit(_call, fn, list(expected), workers, limit=DEADLINE, hint=_HANG_HINT)
+            seconds = time.perf_counter() - start
             peak = site.stats.max_in_flight
             _check_statuses(result, expected)
             expect(peak <= workers,

@@ -5,14 +5,13 @@
 * ``02.descargar_con_plazo``: a callback fetch on a selector that gives up
   (returns ``None``, cleans up) as soon as its deadline passes.
 
-Both run the student's code under a bound: the first with a loop limited in
-turns and time (a callback that never unregisters would otherwise be called
-for ever), the second in a helper thread with a deadline.
+Both run the student's code under :func:`support.exercises.call_with_limit`;
+the first also drives its selector loop for a bounded number of turns and
+time (a callback that never unregisters would otherwise be called for ever).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import selectors
 import socket
 import threading
@@ -20,7 +19,7 @@ import time
 from typing import Any, Callable
 
 from support.blocking import parse_response
-from support.exercises import Incorrect, exercise, expect
+from support.exercises import Incorrect, call_with_limit, exercise, expect
 from support.labsite import LabSite
 
 # -- 02.contar_bytes ----------------------------------------------------------------
@@ -38,6 +37,20 @@ def _send_and_close(sock: socket.socket) -> None:
             pass  # the checker closed its end early (e.g. the student's callback raised)
 
 
+def _drive(cls, selector: selectors.BaseSelector, ours: socket.socket, writer: threading.Thread) -> tuple[Any, int]:
+    """Build the student's counter and run the selector loop, bounded in time and turns;
+    return the counter and how many turns came after the peer closed."""
+    counter = cls(selector, ours)
+    writer.start()
+    deadline, eof_turns = time.monotonic() + 1.5, 0
+    while selector.get_map() and ours.fileno() != -1 and time.monotonic() < deadline and eof_turns < 200:
+        for key, _mask in selector.select(timeout=0.2):
+            key.data()
+        if not writer.is_alive():
+            eof_turns += 1  # the peer has closed: the stream is over
+    return counter, eof_turns
+
+
 @exercise("02.contar_bytes", "cuentas los bytes y dejas el selector vacío al terminar",
           hint="En on_readable: chunk = self.sock.recv(4096); si chunk no está vacío, suma len(chunk); "
                "si es b'', self.selector.unregister(self.sock) y después self.sock.close().")
@@ -47,15 +60,9 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
     ours.setblocking(False)
     writer = threading.Thread(target=_send_and_close, args=(theirs,), daemon=True)
     try:
-        counter = cls(selector, ours)
-        writer.start()
-        deadline, turns, eof_turns = time.monotonic() + 1.5, 0, 0
-        while selector.get_map() and ours.fileno() != -1 and time.monotonic() < deadline and eof_turns < 200:
-            for key, _mask in selector.select(timeout=0.2):
-                key.data()
-            turns += 1
-            if not writer.is_alive():
-                eof_turns += 1  # the peer has closed: the stream is over
+        counter, eof_turns = call_with_limit(_drive, cls, selector, ours, writer, limit=5.0,
+                                             hint="¿Un bucle dentro de on_readable? Lee una vez por llamada: "
+                                                  "el bucle del selector te volverá a llamar.")
         writer.join(timeout=2)
         total = getattr(counter, "total", None)
         expect(isinstance(total, int), f"counter.total debe ser un int, es {total!r}.")
@@ -84,23 +91,7 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
 
 LATENCY = 0.8
 SHORT, LONG = 0.1, 3.0
-
-
-def _run_bounded(fn: Callable[..., Any], *args: Any, limit: float) -> tuple[Any, float]:
-    """``fn(*args)`` in a helper thread: its result and wall time, Incorrect after ``limit`` s."""
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="exercise-02")
-    start = time.perf_counter()
-    future = pool.submit(fn, *args)
-    try:
-        result = future.result(timeout=limit)
-    except TimeoutError:  # the same class as concurrent.futures.TimeoutError
-        if future.done():
-            raise  # the student's own TimeoutError
-        raise Incorrect(f"tu función no volvió en {limit:.0f} s.",
-                        "¿Un bucle que no mira el plazo, o un select() sin timeout?") from None
-    finally:
-        pool.shutdown(wait=False)
-    return result, time.perf_counter() - start
+_HANG_HINT = "¿Un bucle que no mira el plazo, o un select() sin timeout?"
 
 
 @exercise("02.descargar_con_plazo", "devuelves la respuesta a tiempo, o None en cuanto vence el plazo",
@@ -110,11 +101,13 @@ def _run_bounded(fn: Callable[..., Any], *args: Any, limit: float) -> tuple[Any,
 def _check_descargar_con_plazo(fn: Callable[[str, float], Any]) -> str:
     with LabSite(pages=3, latency=LATENCY) as site:
         url = site.url_of(1)
+        start = time.perf_counter()
         try:
-            late, elapsed = _run_bounded(fn, url, SHORT, limit=3 * LATENCY)
-        except TimeoutError:
+            late = call_with_limit(fn, url, SHORT, limit=3 * LATENCY, hint=_HANG_HINT)
+        except TimeoutError:  # the student's own: the guard's limit is an Incorrect
             raise Incorrect(f"con plazo {SHORT} s lanzaste TimeoutError.",
                             "Cuando vence el plazo, limpia (unregister y close) y devuelve None.") from None
+        elapsed = time.perf_counter() - start
         expect(late is None,
                f"el servidor tarda {LATENCY} s y el plazo era {SHORT} s: debías devolver None, "
                f"devolviste {type(late).__name__} tras {elapsed:.2f} s.",
@@ -122,7 +115,7 @@ def _check_descargar_con_plazo(fn: Callable[[str, float], Any]) -> str:
         expect(elapsed < LATENCY * 0.6,
                f"devolviste None, pero tras {elapsed:.2f} s: debías volver en cuanto venció el plazo de {SHORT} s.",
                "Pasa a select() el tiempo que queda (timeout=restante), no esperes la respuesta.")
-        raw, _ = _run_bounded(fn, url, LONG, limit=LONG + 1)
+        raw = call_with_limit(fn, url, LONG, limit=LONG + 1, hint=_HANG_HINT)
         expect(isinstance(raw, bytes), f"con plazo {LONG} s la respuesta llega a tiempo: debías devolver bytes, "
                f"devolviste {type(raw).__name__}.")
         try:

@@ -6,76 +6,32 @@ of it would eat all memory), or a ``while True`` that never reaches a
 ``yield`` (``next`` would never return). So the checkers
 
 * only ever take a bounded number of items (``itertools.islice``), and
-* run the student's code under :func:`bounded`, a line budget enforced with
-  ``sys.settrace``.
-
-Discussion: a thread with a timeout would let the checker return, but it
-cannot stop the student's loop, which would keep spinning inside the kernel.
-A trace function can: it is called for every line the student's code runs,
-and an exception raised from it surfaces inside the student's frame and ends
-the loop. The budget is far above what a correct answer needs (a few hundred
-lines) and small enough to give up in well under a second.
+* run the whole check under :func:`support.exercises.call_with_limit` with a
+  line budget: a loop that never reaches a ``yield`` gets its verdict after
+  :data:`LINE_BUDGET` lines, in well under a second, and one that sleeps
+  gets it at the time limit.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-import sys
 from itertools import islice
 from typing import Any, Callable
 
-from support.exercises import Incorrect, exercise, expect
+from support import exercises
+from support.exercises import call_with_limit, exercise, expect, not_a_coroutine
 
-LINE_BUDGET = 200_000
-
-
-class RunawayCode(BaseException):
-    """Raised inside the student's code when it exceeds the line budget.
-
-    A ``BaseException`` so that an ``except Exception`` in the student's code
-    does not swallow it.
-    """
-
-
-def bounded(fn: Callable[..., Any], *args: Any, budget: int = LINE_BUDGET) -> Any:
-    """Call ``fn(*args)``, stopping any Python code it runs after ``budget`` lines.
-
-    Raises :class:`Incorrect` when the budget runs out. The previous trace
-    function (a debugger, coverage) is restored afterwards.
-    """
-    lines = 0
-
-    def tracer(frame, event, arg):
-        nonlocal lines
-        if event == "line":
-            lines += 1
-            if lines > budget:
-                raise RunawayCode
-        return tracer
-
-    previous = sys.gettrace()
-    sys.settrace(tracer)
-    try:
-        return fn(*args)
-    except RunawayCode:
-        raise Incorrect(
-            f"tu código ejecutó más de {budget:,} líneas sin terminar: parece un bucle sin fin.".replace(",", "."),
-            "Revisa que cada vuelta del bucle llegue a un `yield` (o a `return`/`StopIteration`) "
-            "y que la variable que controla el bucle cambie.") from None
-    finally:
-        sys.settrace(previous)
+#: Lines of Python one checker may run (the student's code and its own): far
+#: above what a correct answer needs, small enough to give up in well under a second.
+LINE_BUDGET = exercises.LINE_BUDGET
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)``, rejecting an ``async def`` (and closing its coroutine: no warning)."""
-    result = fn(*args)
-    if inspect.iscoroutine(result):
-        result.close()
-        raise Incorrect("tu respuesta es una función `async def`: devuelve una corrutina nativa, "
-                        "no un generador.",
-                        "En este cuaderno todo es con generadores: usa `def` y `yield`, sin `async`.")
-    return result
+    return not_a_coroutine(fn(*args), "tu respuesta es una función `async def`: devuelve una corrutina nativa, "
+                                      "no un generador.",
+                           "En este cuaderno todo es con generadores: usa `def` y `yield`, sin `async`.")
 
 
 def _take(iterator, n: int) -> list:
@@ -88,7 +44,7 @@ def _take(iterator, n: int) -> list:
 @exercise("03.pares", "pares(n) es un generador perezoso de los pares menores que n",
           "Recorre con un `while` (o un `for` sobre `range`) y usa `yield` para entregar cada par.")
 def check_pares(pares):
-    return bounded(_check_pares, pares)
+    return call_with_limit(_check_pares, pares, lines=LINE_BUDGET)
 
 
 def _check_pares(pares):
@@ -118,7 +74,7 @@ def _check_pares(pares):
           "Guarda `a` y `b` en `self`; `__iter__` devuelve `self`; `__next__` devuelve `a` "
           "y avanza con una asignación simultánea `self.a, self.b = self.b, self.a + self.b`.")
 def check_fibonacci(Fibonacci):
-    return bounded(_check_fibonacci, Fibonacci)
+    return call_with_limit(_check_fibonacci, Fibonacci, lines=LINE_BUDGET)
 
 
 def _check_fibonacci(Fibonacci):
@@ -159,7 +115,7 @@ def _check_fibonacci(Fibonacci):
           "Dentro de un `while True`, `valor = yield media` recibe el número; "
           "luego actualiza el total, la cuenta y la media.")
 def check_promedio(promedio):
-    return bounded(_check_promedio, promedio)
+    return call_with_limit(_check_promedio, promedio, lines=LINE_BUDGET)
 
 
 def _send_all(coro, values) -> list:
@@ -200,7 +156,7 @@ def _check_promedio(promedio):
           "total_de_tandas(n) delega en tanda() con yield from y devuelve la suma total",
           "En un `for` de n vueltas: `total += yield from tanda()`; al final `return total`.")
 def check_total_de_tandas(total_de_tandas):
-    return bounded(_check_total_de_tandas, total_de_tandas)
+    return call_with_limit(_check_total_de_tandas, total_de_tandas, lines=LINE_BUDGET)
 
 
 def _drive(gen, sends) -> tuple[bool, Any]:

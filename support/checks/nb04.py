@@ -6,10 +6,10 @@ the checkers drive them with the reference copies of :mod:`support.trampoline`
 checker only relies on the protocol: ``result()``, ``set_result``,
 ``add_done_callback``, ``done()`` and generators that ``yield`` futures.
 
-Student code runs under :func:`support.checks.nb03.bounded` (a line budget),
-so an endless loop gives a verdict instead of hanging the notebook; I/O runs
-on a fresh :class:`support.eventloop.EventLoop` with a timeout, against a small
-local site that the checker starts and stops.
+Student code runs under :func:`support.exercises.call_with_limit` with a line
+budget, so an endless loop gives a verdict instead of hanging the notebook;
+I/O runs on a fresh :class:`support.eventloop.EventLoop` with a timeout,
+against a small local site that the checker starts and stops.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from support.checks.nb03 import bounded
 from support.eventloop import EventLoop
-from support.exercises import Incorrect, exercise, expect
+from support.exercises import LINE_BUDGET, Incorrect, call_with_limit, exercise, expect, not_a_coroutine
 from support.labsite import LabSite
 from support.trampoline import Future, Task
 
@@ -35,13 +34,10 @@ def _coroutine(fn, *args) -> Any:
                 "No leas el resultado directamente: cede el futuro con `valor = yield futuro` "
                 "y la Task te enviará su resultado cuando esté listo.") from None
         raise
-    if not inspect.isgenerator(gen):
-        if hasattr(gen, "close"):
-            gen.close()  # e.g. a coroutine object from `async def`: never awaited, no warning
-        raise Incorrect(
-            f"tu función devolvió {type(gen).__name__}, no un generador.",
-            "Una corrutina de este notebook es una función con `yield` dentro "
+    hint = ("Una corrutina de este notebook es una función con `yield` dentro "
             "(no `async def`): la Task la maneja con send().")
+    not_a_coroutine(gen, f"tu función devolvió {type(gen).__name__}, no un generador.", hint)
+    expect(inspect.isgenerator(gen), f"tu función devolvió {type(gen).__name__}, no un generador.", hint)
     return gen
 
 
@@ -56,7 +52,7 @@ def _outcome(task: Task) -> str:
 @exercise("04.suma", "suma(f1, f2) espera los dos futuros con yield y devuelve la suma",
           "Escribe `a = yield f1` y `b = yield f2`, y termina con `return a + b`.")
 def check_suma(suma):
-    return bounded(_check_suma, suma)
+    return call_with_limit(_check_suma, suma, lines=LINE_BUDGET)
 
 
 def _check_suma(suma):
@@ -93,10 +89,11 @@ def _check_suma(suma):
 # -- 04.primero --------------------------------------------------------------
 
 @exercise("04.primero", "primero(futuros) devuelve un Future con el resultado del primero que termine",
-          "Crea `ganador = Future()`; anota en cada futuro un callback que haga "
-          "`ganador.set_result(f.result())` solo si `not ganador.done()`; devuelve `ganador`.")
+          "Crea `ganador = Future()`; anota en cada futuro un callback que, solo si `not ganador.done()`, "
+          "haga `ganador.set_exception(f.exception())` si el futuro falló o `ganador.set_result(f.result())` "
+          "si no; devuelve `ganador`.")
 def check_primero(primero):
-    return bounded(_check_primero, primero)
+    return call_with_limit(_check_primero, primero, lines=LINE_BUDGET)
 
 
 def _is_future(obj) -> bool:
@@ -106,11 +103,10 @@ def _is_future(obj) -> bool:
 def _check_primero(primero):
     futures = [Future(f"f{i}") for i in range(3)]
     winner = primero(futures)
-    if not _is_future(winner) and inspect.iscoroutine(winner):
-        winner.close()  # an `async def` answer: never awaited, no warning
-    expect(_is_future(winner), f"primero devolvió {type(winner).__name__}, no un Future.",
-           "Devuelve un Future nuevo (no un resultado, no una corrutina): quien lo reciba "
-           "podrá cederlo con `yield` o anotarse con add_done_callback.")
+    hint = ("Devuelve un Future nuevo (no un resultado, no una corrutina): quien lo reciba "
+            "podrá cederlo con `yield` o anotarse con add_done_callback.")
+    not_a_coroutine(winner, f"primero devolvió {type(winner).__name__}, no un Future.", hint)
+    expect(_is_future(winner), f"primero devolvió {type(winner).__name__}, no un Future.", hint)
     expect(winner is not futures[0] and winner not in futures,
            "primero devolvió uno de los futuros de la lista; debe devolver uno nuevo.",
            "El primero de la lista no es necesariamente el primero en terminar: crea un Future nuevo.")
@@ -136,12 +132,39 @@ def _check_primero(primero):
     expect(_is_future(winner) and winner.done() and winner.result() == "ya",
            "si uno de los futuros ya estaba resuelto, el Future devuelto debe resolverse con él enseguida.",
            "add_done_callback sobre un futuro ya resuelto llama al callback en el acto: aprovéchalo.")
-    return "tu Future se resuelve con el primero que termina y los demás no molestan"
+    failing = [Future("f0"), Future("f1")]
+    winner = primero(failing)
+    error = ConnectionResetError("el servidor cortó")
+    try:
+        failing[0].set_exception(error)
+        failing[1].set_result("tarde")
+    except Exception as exc:
+        raise Incorrect(f"cuando el primero en terminar falló, tu código lanzó {type(exc).__name__}: {exc}",
+                        "En el callback, pregunta `f.exception()` antes de pedir `f.result()`: "
+                        "result() vuelve a lanzar el error del futuro.") from None
+    expect(_is_future(winner) and winner.done(),
+           "el primero en terminar falló y tu Future quedó pendiente.",
+           "Si el futuro que terminó primero falló, termina tu Future con `set_exception(f.exception())`.")
+    try:
+        outcome = winner.result()
+    except Exception as exc:  # what whoever waits on your Future would get
+        outcome = exc
+    expect(outcome is error,
+           f"el primero en terminar falló con ConnectionResetError y `result()` de tu Future da {outcome!r}.",
+           "Entrega la misma excepción con `set_exception(f.exception())`; los que terminen después no cuentan.")
+    return "tu Future se resuelve con el primero que termina, con su valor o su error, y los demás no molestan"
 
 
 # -- 04.descargar_todas --------------------------------------------------------
 
 LATENCY = 0.15
+
+
+def _start_and_run(descargar_todas, loop: EventLoop, urls: list[str]) -> Task:
+    """The student's coroutine as a Task on ``loop``, and the loop run until it is idle (10 s at most)."""
+    task = Task(_coroutine(descargar_todas, loop, urls), "descargar_todas")
+    loop.run(10.0)
+    return task
 
 
 @exercise("04.descargar_todas", "descargar_todas(loop, urls) descarga todas las URLs a la vez y devuelve {url: status}",
@@ -153,9 +176,8 @@ def check_descargar_todas(descargar_todas):
         expected = {url: 200 for url in urls[:-1]} | {urls[-1]: 404}
         loop = EventLoop()
         try:
-            task = bounded(lambda: Task(_coroutine(descargar_todas, loop, urls), "descargar_todas"))
-            bounded(loop.run, 10.0)
-        except TimeoutError:
+            task = call_with_limit(_start_and_run, descargar_todas, loop, urls, lines=LINE_BUDGET, limit=12.0)
+        except TimeoutError:  # the toy loop's own timeout
             raise Incorrect("el bucle siguió esperando más de 10 s.",
                             "¿Quedó algún socket registrado sin que nadie lo atienda?") from None
         finally:

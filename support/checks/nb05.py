@@ -10,76 +10,22 @@ clock alone.
 
 Discussion: inside the notebook the kernel's event loop is already running,
 so the student's coroutine runs on a fresh loop in a worker thread
-(:func:`support.exercises.run_async`), wrapped in ``asyncio.wait_for`` so that
-a coroutine that never finishes is cancelled after :data:`LIMIT` seconds
-instead of hanging the checker.
+(:func:`support.exercises.run_async`): one that never finishes is stopped
+after :data:`LIMIT` seconds, and one that blocks the loop (``time.sleep``)
+is told so, instead of hanging the checker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 
-from support.exercises import Incorrect, exercise, expect, run_async
+from support.checks.common import Probe
+from support.exercises import Incorrect, exercise, expect, require_async, run_async
 
-#: Seconds a student's coroutine may take before the checker cancels it.
+#: Seconds a student's coroutine may take before the checker stops it.
 LIMIT = 3.0
-
-
-def _require_async(answer, name: str) -> None:
-    expect(inspect.iscoroutinefunction(answer),
-           f"{name} debe ser una corrutina: defínela con `async def`.",
-           "Sin `async def` no puedes usar `await` dentro.")
-
-
-class _Hung(Exception):
-    """The checker's own time limit ran out (not a TimeoutError of the student's)."""
-
-
-def _run(scenario) -> object:
-    """Run ``scenario()`` on a fresh loop, cancelling it after LIMIT seconds."""
-
-    async def guarded():
-        limit = asyncio.timeout(LIMIT)
-        try:
-            async with limit:
-                return await scenario()
-        except TimeoutError:
-            if limit.expired():
-                raise _Hung from None
-            raise  # the student's own TimeoutError
-
-    try:
-        return run_async(guarded, timeout=LIMIT + 5)
-    except _Hung:
-        raise Incorrect(f"tu corrutina no terminó en {LIMIT:.0f} s.",
-                        "¿Esperas algo que nunca llega, o un bucle sin salida?") from None
-
-
-class _Probe:
-    """A fake ``obtener``: sleeps ``delays[x]`` seconds, returns ``x.upper()``,
-    and records how many calls were in flight at once and which were cancelled."""
-
-    def __init__(self, delays: dict[str, float]):
-        self.delays = delays
-        self.in_flight = self.max_in_flight = self.calls = 0
-        self.cancelled: list[str] = []
-        self.finished: list[str] = []  # in order of completion
-
-    async def __call__(self, item: str) -> str:
-        self.calls += 1
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            await asyncio.sleep(self.delays[item])
-        except asyncio.CancelledError:
-            self.cancelled.append(item)
-            raise
-        finally:
-            self.in_flight -= 1
-        self.finished.append(item)
-        return item.upper()
+_HANG_HINT = "¿Esperas algo que nunca llega, o un bucle sin salida?"
 
 
 # --------------------------------------------------------------------------
@@ -88,17 +34,17 @@ class _Probe:
 @exercise("05.descargar_todas", "descargar todas las URLs a la vez, resultados en orden",
           "Crea todas las corrutinas primero y espéralas juntas: `await asyncio.gather(*...)`.")
 def check_descargar_todas(answer):
-    _require_async(answer, "descargar_todas")
+    require_async(answer, "descargar_todas")
     urls = [f"/page/{i}" for i in range(8)]
     # The first URLs are the slowest: results in completion order would come reversed.
-    probe = _Probe({u: 0.02 + 0.01 * (len(urls) - i) for i, u in enumerate(urls)})
+    probe = Probe({u: 0.02 + 0.01 * (len(urls) - i) for i, u in enumerate(urls)})
 
     async def scenario():
         start = time.perf_counter()
         result = await answer(probe, urls)
         return result, time.perf_counter() - start
 
-    result, seconds = _run(scenario)
+    result, seconds = run_async(scenario, limit=LIMIT, hint=_HANG_HINT)
     expect(probe.calls == len(urls), f"llamaste a obtener {probe.calls} veces para {len(urls)} URLs.",
            "Llama a obtener(url) una vez por URL.")
     expect(probe.max_in_flight == len(urls),
@@ -117,8 +63,8 @@ def check_descargar_todas(answer):
           "Envuelve el await en `async with asyncio.timeout(segundos):` (o usa asyncio.wait_for) "
           "y captura TimeoutError.")
 def check_obtener_o_none(answer):
-    _require_async(answer, "obtener_o_none")
-    probe = _Probe({"/rapida": 0.01, "/lenta": 1.0})
+    require_async(answer, "obtener_o_none")
+    probe = Probe({"/rapida": 0.01, "/lenta": 1.0})
 
     async def scenario():
         fast = await answer(probe, "/rapida", 0.5)
@@ -129,7 +75,7 @@ def check_obtener_o_none(answer):
         return fast, slow, seconds, cancelled
 
     try:
-        fast, slow, seconds, cancelled = _run(scenario)
+        fast, slow, seconds, cancelled = run_async(scenario, limit=LIMIT, hint=_HANG_HINT)
     except TimeoutError:
         raise Incorrect("se te escapó un TimeoutError: la descarga lenta tenía que devolver None.",
                         "Rodea el `async with asyncio.timeout(...)` con try/except TimeoutError.") from None
@@ -148,16 +94,16 @@ def check_obtener_o_none(answer):
 @exercise("05.mapa_acotado", "aplicar una corrutina a muchos elementos, como mucho N a la vez",
           "Un único asyncio.Semaphore(limite) compartido, y dentro de cada tarea `async with semaforo:`.")
 def check_mapa_acotado(answer):
-    _require_async(answer, "mapa_acotado")
+    require_async(answer, "mapa_acotado")
     cases = [(12, 3), (4, 10), (5, 1)]
     for n, limit in cases:
         items = [f"x{i}" for i in range(n)]
-        probe = _Probe({x: 0.01 + 0.005 * (i % 3) for i, x in enumerate(items)})
+        probe = Probe({x: 0.01 + 0.005 * (i % 3) for i, x in enumerate(items)})
 
         async def scenario():
             return await answer(probe, items, limit)
 
-        result = _run(scenario)
+        result = run_async(scenario, limit=LIMIT, hint=_HANG_HINT)
         expected = min(n, limit)
         expect(probe.calls == n, f"con {n} elementos llamaste a fn {probe.calls} veces.",
                "Llama a fn(x) una vez por elemento.")
@@ -173,12 +119,12 @@ def check_mapa_acotado(answer):
                "Devuelve lo que da gather: respeta el orden de entrada.")
     # One slow item first: while it holds one slot, the others must flow through the rest.
     items = [f"x{i}" for i in range(12)]
-    probe = _Probe({x: 0.3 if i == 0 else 0.01 for i, x in enumerate(items)})
+    probe = Probe({x: 0.3 if i == 0 else 0.01 for i, x in enumerate(items)})
 
     async def slow_first():
         return await answer(probe, items, 3)
 
-    _run(slow_first)
+    run_async(slow_first, limit=LIMIT, hint=_HANG_HINT)
     expect(probe.finished[-1] == "x0",
            f"con un elemento lento, {len(items) - 1 - probe.finished.index('x0')} de los rápidos esperaron "
            "a que terminara: trabajas por lotes.",

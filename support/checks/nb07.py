@@ -10,27 +10,22 @@
   (the benchmark's "ideal").
 
 The async answers run on a fresh loop in a worker thread
-(:func:`support.exercises.run_async`) with a timeout, against a local site
-started and stopped here.
+(:func:`support.exercises.run_async`) with a time limit, against a local site
+started and stopped here; the simulation under
+:func:`support.exercises.call_with_limit`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import math
 import time
 
 import aiohttp
 
-from support.exercises import exercise, expect, run_async
+from support.exercises import call_with_limit, exercise, expect, require_async, require_sync, run_async
 from support.labsite import LabSite, SiteGraph
 from support.simulate import ideal_time
-
-
-def _expect_async(fn, name: str) -> None:
-    expect(inspect.iscoroutinefunction(fn), f"{name} tiene que ser una corrutina (async def).",
-           f"Escribe `async def {name}(...)` y usa await dentro.")
 
 
 # -- 07.reintentar ---------------------------------------------------------------
@@ -40,7 +35,7 @@ def _expect_async(fn, name: str) -> None:
           hint="Un for intento in range(reintentos + 1): pide; si el estado no es 503, devuelve "
                "(estado, texto); si es 503 y quedan intentos, await asyncio.sleep(espera * 2 ** intento).")
 def _check_reintentar(descargar) -> str:
-    _expect_async(descargar, "descargar")
+    require_async(descargar, "descargar")
     with LabSite(pages=6, faults={"error503": 1.0}, fault_options={"error503_times": 2}) as site:
 
         async def trial():
@@ -52,7 +47,7 @@ def _check_reintentar(descargar) -> str:
                 missing = await asyncio.wait_for(descargar(sesion, site.url + "no/existe", reintentos=3, espera=0.01), 3)
                 return ok, t_ok, short, missing
 
-        ok, t_ok, short, missing = run_async(trial, timeout=10)
+        ok, t_ok, short, missing = run_async(trial, limit=10)
         hits = site.stats.by_path
         for answer in (ok, short, missing):
             expect(isinstance(answer, tuple) and len(answer) == 2,
@@ -81,10 +76,10 @@ _PAGES, _LATENCY, _C = 24, 0.08, 4
           hint="Parte de crawler_minimo: una asyncio.Queue, C tareas trabajadoras y await cola.join(); "
                "o un asyncio.Semaphore(C) alrededor de cada solicitud y un conjunto de URLs vistas.")
 def _check_crawler_acotado(crawler_acotado) -> str:
-    _expect_async(crawler_acotado, "crawler_acotado")
+    require_async(crawler_acotado, "crawler_acotado")
     with LabSite(pages=_PAGES, latency=_LATENCY, seed=6) as site:
         t0 = time.perf_counter()
-        found = run_async(crawler_acotado, site.url, _C, timeout=10)
+        found = run_async(crawler_acotado, site.url, _C, limit=10)
         elapsed = time.perf_counter() - t0
         expect(found is not None and not isinstance(found, str),
                "crawler_acotado tiene que devolver el conjunto de URLs rastreadas.")
@@ -123,9 +118,9 @@ def _cases():
           hint="Un heap de (fin, página) con las descargas en vuelo; mientras haya cola y menos de C en vuelo, "
                "lanza (ahora + L); saca la que termina antes, avanza el reloj a su fin y encola sus enlaces nuevos.")
 def _check_simular_ideal(simular) -> str:
-    expect(not inspect.iscoroutinefunction(simular), "simular es una función común (def), no async def.")
+    require_sync(simular, "simular")
     for graph, c, latency in _cases():
-        got = simular(graph, c, latency)
+        got = call_with_limit(simular, graph, c, latency)
         expect(isinstance(got, (int, float)), f"simular tiene que devolver un número de segundos; devolvió {got!r:.60}.")
         want = ideal_time(graph, c, latency)
         expect(math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9),

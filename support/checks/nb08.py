@@ -1,8 +1,9 @@
 """Checkers of notebook 08 (corrutinas vs hilos en números).
 
 * ``08.elegir``: for each scenario, coroutines, threads or processes.
-* ``08.contar_en_procesos``: send CPU-bound parsing to a process pool from a
-  coroutine, every page at once, results in order.
+* ``08.contar_por_lotes``: send CPU-bound parsing to a process pool from a
+  coroutine in batches (one task per batch, every batch at once), results
+  flattened in page order.
 
 The second checker hands the student's coroutine an executor that records
 what it receives instead of a real process pool (starting worker processes
@@ -16,15 +17,13 @@ loop in a worker thread with a time limit, so it can never hang the notebook.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import inspect
 import pickle
 import threading
 import time
 
 from support.c10k import count_links, sample_pages
-from support.exercises import Incorrect, exercise, expect, run_async
+from support.exercises import Incorrect, call_with_limit, exercise, expect, not_a_coroutine, require_async, run_async
 
 LIMIT = 3.0
 
@@ -55,10 +54,8 @@ def check_elegir(answer):
            "Define def elegir(escenario): ... y devuelve 'corrutinas', 'hilos' o 'procesos'.")
     wrong = []
     for scenario, (right, why) in SCENARIOS.items():
-        got = answer(scenario)
-        if inspect.iscoroutine(got):
-            got.close()
-            raise Incorrect("elegir es una corrutina: aquí no hay nada que esperar.", "Escríbela con def, sin async.")
+        got = not_a_coroutine(call_with_limit(answer, scenario),
+                              "elegir es una corrutina: aquí no hay nada que esperar.")
         expect(got in CHOICES, f"para «{scenario}» devolviste {got!r}.",
                f"Devuelve uno de {', '.join(CHOICES)} (en minúsculas).")
         if got != right:
@@ -70,7 +67,7 @@ def check_elegir(answer):
     return "las cinco elecciones son las que miden las secciones 2 y 3"
 
 
-# -- 08.contar_en_procesos -------------------------------------------------------
+# -- 08.contar_por_lotes ---------------------------------------------------------
 
 
 class RecordingPool(concurrent.futures.Executor):
@@ -110,36 +107,36 @@ class RecordingPool(concurrent.futures.Executor):
         self._threads.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-_PAGES = sample_pages(5, links=12, seed=7)
+_PAGES = sample_pages(7, links=12, seed=7)
+_BATCH = 3  # 7 pages in batches of 3: 3 tasks, the last one short
 
 
-@exercise("08.contar_en_procesos", "mandas el trabajo de CPU al pool de procesos, todo a la vez",
-          hint="loop = asyncio.get_running_loop(); una llamada a loop.run_in_executor(pool, c10k.count_links, html) "
-               "por página, y asyncio.gather para esperarlas todas juntas.")
-def check_contar_en_procesos(answer):
-    expect(inspect.iscoroutinefunction(answer), "contar_en_procesos debe ser una corrutina (async def).",
-           "La vas a esperar con await desde el bucle: defínela con async def.")
+@exercise("08.contar_por_lotes", "mandas el trabajo al pool por lotes, todos a la vez, y juntas los resultados en orden",
+          hint="lotes = [paginas[i:i + lote] for i in range(0, len(paginas), lote)]; una llamada a "
+               "loop.run_in_executor(pool, c10k.count_links_many, un_lote) por lote, asyncio.gather para "
+               "esperarlas todas, y después una sola lista con los números de todos los lotes, en orden.")
+def check_contar_por_lotes(answer):
+    require_async(answer, "contar_por_lotes")
     pool = RecordingPool()
     expected = [count_links(html) for html in _PAGES]
-
-    async def scenario():
-        return await asyncio.wait_for(answer(list(_PAGES), pool), LIMIT)
-
+    batches = -(-len(_PAGES) // _BATCH)
     try:
-        got = run_async(scenario, timeout=LIMIT + 5)
-    except (asyncio.TimeoutError, concurrent.futures.TimeoutError):
-        raise Incorrect(f"tu corrutina no terminó en {LIMIT:.0f} s.", "¿Esperas algo que nunca llega?") from None
+        got = run_async(answer, list(_PAGES), pool, _BATCH, limit=LIMIT, hint="¿Esperas algo que nunca llega?")
     finally:
         pool.shutdown()
     expect(pool.submitted > 0, "no le pasaste ningún trabajo al pool: todo corrió en el bucle (o en otro pool).",
            "Usa loop.run_in_executor(pool, ...) con el pool que recibes, no None.")
+    expect(pool.submitted == batches,
+           f"mandaste {pool.submitted} trabajos al pool para {len(_PAGES)} páginas en lotes de {_BATCH}; "
+           f"se esperaban {batches}.",
+           "Un trabajo por lote (c10k.count_links_many recibe la lista de páginas del lote), no uno por página; "
+           "y no olvides el último lote, que puede ser más corto.")
     expect(isinstance(got, (list, tuple)) and list(got) == expected,
            f"devolviste {got!r:.80}; se esperaba {expected}.",
-           "Devuelve una lista con la cantidad de enlaces de cada página, en el orden de las páginas.")
-    expect(pool.submitted == len(_PAGES), f"mandaste {pool.submitted} trabajos para {len(_PAGES)} páginas.",
-           "Una llamada a run_in_executor por página.")
-    expect(pool.max_pending == len(_PAGES),
-           f"como mucho hubo {pool.max_pending} trabajos pendientes a la vez, de {len(_PAGES)}.",
+           "Devuelve una sola lista plana con la cantidad de enlaces de cada página, en el orden de las páginas "
+           "(cada lote devuelve su propia lista: hay que juntarlas).")
+    expect(pool.max_pending == batches,
+           f"como mucho hubo {pool.max_pending} trabajos pendientes a la vez, de {batches}.",
            "Crea todas las llamadas a run_in_executor antes de esperar ninguna (asyncio.gather), "
            "no una por una con await dentro del for.")
-    return f"{len(_PAGES)} páginas enviadas a la vez; resultados en orden"
+    return f"{len(_PAGES)} páginas en {batches} lotes enviados a la vez; resultados en orden"

@@ -44,6 +44,23 @@ def primero(futuros):
     ganador = Future("primero")
 
     def al_terminar(f):
+        if ganador.done():
+            return
+        if f.exception() is not None:
+            ganador.set_exception(f.exception())
+        else:
+            ganador.set_result(f.result())
+
+    for f in futuros:
+        f.add_done_callback(al_terminar)
+    return ganador
+
+
+def _primero_sin_errores(futuros):
+    # f.result() re-raises a failure inside the callback: the winner stays pending.
+    ganador = Future("primero")
+
+    def al_terminar(f):
         if not ganador.done():
             ganador.set_result(f.result())
 
@@ -119,6 +136,6 @@ def _descargar_lista(loop, urls):
 
 WRONG_ANSWERS = {
     "04.suma": [_suma_sin_yield, _suma_espera_solo_f1, _suma_metodo_sin_llamar],
-    "04.primero": [_primero_sin_comprobar, _primero_de_la_lista, _primero_el_ultimo],
+    "04.primero": [_primero_sin_comprobar, _primero_de_la_lista, _primero_el_ultimo, _primero_sin_errores],
     "04.descargar_todas": [_descargar_de_a_una, _descargar_sin_esperar, _descargar_lista],
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from support.c10k import count_links
+from support.c10k import count_links, count_links_many
 
 # --- 08.elegir ------------------------------------------------------------------
 
@@ -38,38 +38,64 @@ def _bloqueante_en_corrutinas(escenario):
     return "procesos" if "contar" in escenario or "comprimir" in escenario else "corrutinas"
 
 
-# --- 08.contar_en_procesos --------------------------------------------------------
+# --- 08.contar_por_lotes ---------------------------------------------------------
 
 
-async def contar_en_procesos(paginas, pool):
+async def contar_por_lotes(paginas, pool, lote):
+    loop = asyncio.get_running_loop()
+    lotes = [paginas[i:i + lote] for i in range(0, len(paginas), lote)]
+    cuentas = await asyncio.gather(*(loop.run_in_executor(pool, count_links_many, uno) for uno in lotes))
+    return [n for cuentas_del_lote in cuentas for n in cuentas_del_lote]
+
+
+async def _una_por_pagina(paginas, pool, lote):
+    """Ignores the batches: one task per page, as in the measurement cell."""
     loop = asyncio.get_running_loop()
     return await asyncio.gather(*(loop.run_in_executor(pool, count_links, html) for html in paginas))
 
 
-async def _en_el_bucle(paginas, pool):
-    """Never uses the pool: the CPU work blocks the loop."""
-    return [count_links(html) for html in paginas]
-
-
-async def _de_a_una(paginas, pool):
-    """Uses the pool, but awaits each page before sending the next."""
+async def _sin_el_ultimo_lote(paginas, pool, lote):
+    """Loses the short last batch (len // lote batches)."""
     loop = asyncio.get_running_loop()
-    return [await loop.run_in_executor(pool, count_links, html) for html in paginas]
+    lotes = [paginas[i * lote:(i + 1) * lote] for i in range(len(paginas) // lote)]
+    cuentas = await asyncio.gather(*(loop.run_in_executor(pool, count_links_many, uno) for uno in lotes))
+    return [n for c in cuentas for n in c]
 
 
-async def _con_lambda(paginas, pool):
+async def _sin_aplanar(paginas, pool, lote):
+    """Returns one list per batch instead of one list of counts."""
+    loop = asyncio.get_running_loop()
+    lotes = [paginas[i:i + lote] for i in range(0, len(paginas), lote)]
+    return await asyncio.gather(*(loop.run_in_executor(pool, count_links_many, uno) for uno in lotes))
+
+
+async def _lote_a_lote(paginas, pool, lote):
+    """Batches, but awaits each one before sending the next."""
+    loop = asyncio.get_running_loop()
+    cuentas = []
+    for i in range(0, len(paginas), lote):
+        cuentas += await loop.run_in_executor(pool, count_links_many, paginas[i:i + lote])
+    return cuentas
+
+
+async def _con_lambda(paginas, pool, lote):
     """A lambda cannot be sent to another process."""
     loop = asyncio.get_running_loop()
-    return await asyncio.gather(*(loop.run_in_executor(pool, lambda h=html: count_links(h)) for html in paginas))
+    lotes = [paginas[i:i + lote] for i in range(0, len(paginas), lote)]
+    cuentas = await asyncio.gather(*(loop.run_in_executor(pool, lambda u=uno: count_links_many(u)) for uno in lotes))
+    return [n for c in cuentas for n in c]
 
 
-async def _pool_por_defecto(paginas, pool):
+async def _pool_por_defecto(paginas, pool, lote):
     """run_in_executor(None, ...) uses the default thread pool, not the one given."""
     loop = asyncio.get_running_loop()
-    return await asyncio.gather(*(loop.run_in_executor(None, count_links, html) for html in paginas))
+    lotes = [paginas[i:i + lote] for i in range(0, len(paginas), lote)]
+    cuentas = await asyncio.gather(*(loop.run_in_executor(None, count_links_many, uno) for uno in lotes))
+    return [n for c in cuentas for n in c]
 
 
 WRONG_ANSWERS = {
     "08.elegir": [_todo_corrutinas, _cpu_en_hilos, _bloqueante_en_corrutinas],
-    "08.contar_en_procesos": [_en_el_bucle, _de_a_una, _con_lambda, _pool_por_defecto],
+    "08.contar_por_lotes": [_una_por_pagina, _sin_el_ultimo_lote, _sin_aplanar, _lote_a_lote, _con_lambda,
+                            _pool_por_defecto],
 }

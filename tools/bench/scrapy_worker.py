@@ -1,34 +1,32 @@
-"""Scrapy, the industrial reference of ``tools/bench.py``: one crawl of the local site.
+"""Scrapy, the industrial reference: CONCURRENT_REQUESTS(_PER_DOMAIN)=C, breadth-first.
 
-Run by the benchmark in a fresh process of its own (so that its peak RSS and
-CPU seconds are Scrapy's alone)::
+One crawl of the local site, run by the benchmark in a fresh process of its
+own (so that its peak RSS and CPU seconds are Scrapy's alone), with the same
+command line as :mod:`tools.bench.worker` minus ``--crawler``::
 
-    python tools/bench_scrapy.py --url http://127.0.0.1:PORT/ --concurrency 100 --pages 2000
+    python -m tools.bench.scrapy_worker --url http://127.0.0.1:PORT/ --concurrency 100 --pages 2000
 
 It crawls the site like the course's crawlers do: every same-host link, each
 URL once (Scrapy's default duplicate filter), breadth-first (Scrapy's
 documented settings for breadth-first order: ``DEPTH_PRIORITY = 1`` and FIFO
 queues), ``C`` requests in flight (``CONCURRENT_REQUESTS`` and
 ``CONCURRENT_REQUESTS_PER_DOMAIN``), no robots.txt, no delay, no autothrottle,
-no telnet console, no extensions but the page-count stop. It prints one line,
-``BENCH-RESULT`` and JSON: pages crawled, pages failed, wall seconds and CPU seconds from the
-spider's opening to its closing, and the process's peak RSS.
+no telnet console, no extensions but the page-count stop. It prints the
+worker's result line (:func:`tools.bench.worker.emit`): pages crawled, pages
+failed, wall seconds and CPU seconds from the spider's opening to its closing,
+and the process's peak RSS.
 
 Needs ``scrapy`` (``requirements-bench.txt``), not part of the course's pins.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import RESULT_MARK, peak_rss_mb  # noqa: E402  (tools/bench.py)
+from tools.bench.worker import arguments, emit, start
 
 
 def run(url: str, concurrency: int, pages: int, timeout: float) -> dict:
@@ -108,16 +106,11 @@ def run(url: str, concurrency: int, pages: int, timeout: float) -> dict:
     return result
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--concurrency", type=int, required=True)
-    parser.add_argument("--pages", type=int, required=True, help="stop after this many pages")
-    parser.add_argument("--timeout", type=float, default=300.0, help="stop after this many seconds")
-    args = parser.parse_args(argv)
-    result = run(args.url, args.concurrency, args.pages, args.timeout)
-    result["rss_mb"] = peak_rss_mb()
-    print(RESULT_MARK + json.dumps(result), flush=True)
+def main(argv=None) -> int:
+    args = arguments(__doc__.splitlines()[0]).parse_args(argv)
+    start(args)
+    emit(run(args.url, args.concurrency, args.pages, args.timeout))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,210 @@
+"""The exercises' guards: a verdict comes back in time, and nothing is left spinning.
+
+Returning within the time limit IS the requirement here, so these tests assert
+a wall-clock upper bound: the limit plus one named slack (:data:`SLACK`), for
+a loaded 2-core machine. The guard itself needs at most ``2 * STOP_GRACE``
+(0,4 s) after the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import itertools
+import threading
+import time
+
+import pytest
+
+from support import exercises
+from support.checks import nb01, nb05
+from support.exercises import WRONG, Incorrect, call_with_limit, run_async, run_check
+
+LIMIT = 0.5
+#: Seconds past the limit that a verdict may take to come back (the guard needs 2 * STOP_GRACE).
+SLACK = 1.0
+
+
+def _timed(guard, fn, *args, **kwargs) -> tuple[Incorrect, float]:
+    """The Incorrect that ``guard(fn, ...)`` raises, and how long it took to come back."""
+    start = time.perf_counter()
+    with pytest.raises(Incorrect) as info:
+        guard(fn, *args, limit=LIMIT, **kwargs)
+    return info.value, time.perf_counter() - start
+
+
+def _alive(name: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == name]
+
+
+def _wait_until_gone(name: str, seconds: float = 5.0) -> bool:
+    for thread in _alive(name):
+        thread.join(seconds)
+    return not _alive(name)
+
+
+@pytest.fixture(autouse=True)
+def no_guarded_thread_before():
+    assert _wait_until_gone("exercise") and _wait_until_gone("exercise-loop"), "a previous test left one"
+
+
+# -- sync answers ---------------------------------------------------------------------
+
+
+def _spin(*args):
+    while True:
+        pass
+
+
+def _spin_and_swallow(*args):
+    for _ in itertools.count():  # an `except Exception` around the work cannot keep it going
+        try:
+            sum(range(1000))
+        except Exception:
+            continue
+
+
+def test_an_endless_loop_gets_its_verdict_in_time_and_is_stopped():
+    for answer in (_spin, _spin_and_swallow):
+        verdict, seconds = _timed(call_with_limit, answer)
+        assert seconds < LIMIT + SLACK, f"{answer.__name__}: the verdict took {seconds:.2f} s"
+        assert "no terminó en 0,5 s (tiempo límite)" in verdict.message
+        assert "la detuvo" in verdict.message and verdict.hint
+        assert not _alive("exercise"), "the stopped thread is still running"
+
+
+def test_a_call_stuck_in_c_is_left_running_and_the_verdict_says_how_to_free_it():
+    release = threading.Event()
+
+    def stuck():
+        release.wait()  # a lock acquire, in C: PyThreadState_SetAsyncExc cannot interrupt it
+        while True:
+            pass  # never reached: the pending stop is raised as soon as wait() returns
+
+    verdict, seconds = _timed(call_with_limit, stuck)
+    assert seconds < LIMIT + SLACK
+    assert "Sigue ejecutándose en un hilo en segundo plano" in verdict.message
+    assert "Kernel > Restart Kernel" in verdict.message
+    assert _alive("exercise")
+    release.set()
+    assert _wait_until_gone("exercise"), "the pending stop did not end the thread once the call returned"
+
+
+def test_the_line_budget_and_the_time_limit_work_together():
+    def sleeps_forever():
+        while True:
+            time.sleep(0.01)  # few lines per second: the budget alone would take an hour
+
+    verdict, seconds = _timed(call_with_limit, sleeps_forever, lines=100_000)
+    assert seconds < LIMIT + SLACK and "no terminó" in verdict.message
+    verdict, seconds = _timed(call_with_limit, _spin, lines=1000)
+    assert "más de 1.000 líneas" in verdict.message and seconds < LIMIT
+
+
+def test_results_and_exceptions_come_back_as_if_called_here():
+    assert call_with_limit(sum, [1, 2, 3]) == 6
+    with pytest.raises(NotImplementedError):  # a stub: the checker says "pendiente"
+        call_with_limit(lambda: (_ for _ in ()).throw(NotImplementedError))
+    with pytest.raises(TimeoutError):  # the student's own is not the guard's limit
+        call_with_limit(lambda: (_ for _ in ()).throw(TimeoutError))
+
+
+def test_a_checker_with_a_sync_answer_that_never_returns(monkeypatch):
+    monkeypatch.setattr(nb01, "DEADLINE", LIMIT)
+    start = time.perf_counter()
+    verdict = run_check("01.separar_respuesta", _spin)
+    assert time.perf_counter() - start < LIMIT + SLACK
+    assert verdict.status == WRONG and "tiempo límite" in verdict.message and verdict.hint
+
+
+# -- async answers --------------------------------------------------------------------
+
+
+async def _sleeps_blocking(*args):
+    time.sleep(1.5)  # the lesson's bug: blocks the loop
+
+
+async def _spins_without_await(*args):
+    while True:
+        pass
+
+
+async def _awaits_forever(*args):
+    await asyncio.Event().wait()
+
+
+async def _swallows_cancellation(*args):
+    while True:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            pass
+
+
+def test_time_sleep_inside_async_def_is_told_apart_and_returns_in_time():
+    verdict, seconds = _timed(run_async, _sleeps_blocking)
+    assert seconds < LIMIT + SLACK, f"the verdict took {seconds:.2f} s (it used to take the whole sleep)"
+    assert "bloqueó el bucle de eventos" in verdict.message
+    assert "¿`time.sleep` dentro de `async def`?" in verdict.message
+    assert "Kernel > Restart Kernel" in verdict.message  # time.sleep cannot be interrupted ...
+    assert "asyncio.sleep" in verdict.hint and "to_thread" in verdict.hint
+    assert _wait_until_gone("exercise-loop"), "... but its thread ends once the sleep returns"
+
+
+def test_a_loop_without_await_blocks_the_loop_and_is_stopped():
+    verdict, seconds = _timed(run_async, _spins_without_await)
+    assert seconds < LIMIT + SLACK
+    assert "bloqueó el bucle de eventos" in verdict.message and "un bucle sin `await`" in verdict.message
+    assert "la detuvo" in verdict.message
+    assert not _alive("exercise-loop")
+
+
+@pytest.mark.parametrize("answer", [_awaits_forever, _swallows_cancellation])
+def test_a_coroutine_that_waits_for_ever_did_not_finish_and_is_stopped(answer):
+    verdict, seconds = _timed(run_async, answer, hint="¿Esperas algo que nunca llega?")
+    assert seconds < LIMIT + SLACK
+    assert "no terminó en 0,5 s" in verdict.message and "bloqueó" not in verdict.message
+    assert verdict.hint == "¿Esperas algo que nunca llega?"
+    assert _wait_until_gone("exercise-loop", 1.0)
+
+
+def test_the_students_own_timeout_error_is_not_the_limit():
+    async def times_out():
+        async with asyncio.timeout(0.01):
+            await asyncio.sleep(1)
+
+    with pytest.raises(TimeoutError):
+        run_async(times_out, limit=LIMIT)
+
+
+def test_a_finished_coroutine_leaves_no_task_behind_and_nothing_on_stderr(capfd, caplog):
+    async def leaves_a_task(x):
+        asyncio.get_running_loop().create_task(asyncio.sleep(10))
+        return x * 2
+
+    assert run_async(leaves_a_task, 21) == 42
+    for answer, verdict in ((_spins_without_await, "bloqueó"), (_swallows_cancellation, "no terminó")):
+        with pytest.raises(Incorrect, match=verdict):
+            run_async(answer, limit=0.2)
+    gc.collect()  # "Task was destroyed but it is pending!" would be logged here
+    assert _wait_until_gone("exercise-loop")
+    assert capfd.readouterr().err == ""
+    assert not [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+
+
+@pytest.mark.parametrize("name", ["05.descargar_todas", "05.obtener_o_none", "05.mapa_acotado"])
+def test_a_checker_reports_a_blocked_loop(name, monkeypatch):
+    monkeypatch.setattr(nb05, "LIMIT", LIMIT)
+    start = time.perf_counter()
+    verdict = run_check(name, _sleeps_blocking)
+    assert time.perf_counter() - start < LIMIT + SLACK
+    assert verdict.status == WRONG and "bloqueó el bucle de eventos" in verdict.message
+    assert _wait_until_gone("exercise-loop")
+
+
+def test_the_default_limit_is_read_at_call_time(monkeypatch):
+    monkeypatch.setattr(exercises, "LIMIT", 0.2)
+    with pytest.raises(Incorrect, match="0,2 s"):
+        call_with_limit(_spin)
+    with pytest.raises(Incorrect, match="0,2 s"):
+        run_async(_awaits_forever)

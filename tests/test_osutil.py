@@ -1,0 +1,81 @@
+"""support.osutil: the OS readings, each checked against something the test controls."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from support import memory, osutil
+from support.memory import KIB, MIB
+
+
+def run_module(module: str, *args: str, env: dict | None = None) -> dict:
+    out = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                         timeout=60, check=True, env={**os.environ, **(env or {})}).stdout
+    return json.loads(out)
+
+
+def test_a_childs_peak_rss_is_its_own_not_the_parents():
+    """ru_maxrss survives fork+exec on Linux; peak_rss reads VmHWM instead."""
+    ballast = bytearray(300 * MIB)  # the parent holds 300 MB when it forks
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    child = run_module("support.osutil")
+    assert 5 * MIB < child["peak_rss"] < 100 * MIB
+    assert child["rss"] <= child["peak_rss"] and child["vms"] > child["rss"]
+    del ballast
+
+
+def test_rss_and_its_peak_follow_an_allocation():
+    before = osutil.rss()
+    block = bytearray(64 * MIB)
+    block[::4096] = b"x" * len(block[::4096])  # touch every page: now resident
+    assert osutil.rss() - before > 60 * MIB
+    assert osutil.peak_rss() >= osutil.rss()
+    del block
+
+
+def test_reaped_children_cpu_is_counted_once_they_end():
+    before = osutil.reaped_children_cpu_seconds()
+    run_module("support.memory", "200")  # a child that starts 200 threads: some CPU
+    assert osutil.reaped_children_cpu_seconds() > before
+
+
+def test_affinity_and_pinning():
+    cpus = osutil.affinity()
+    if cpus is None:
+        pytest.skip("this system cannot pin a process to processors")
+    assert cpus and len(cpus) == osutil.cpu_count()
+    try:
+        assert osutil.pin({min(cpus)}) is True
+        assert osutil.affinity() == {min(cpus)} and osutil.cpu_count() == 1
+    finally:
+        assert osutil.pin(cpus)
+    assert osutil.affinity() == cpus
+
+
+def test_soft_limits_and_machine_facts():
+    assert osutil.soft_limit("NOFILE") is None or osutil.soft_limit("NOFILE") > 0
+    assert osutil.soft_limit("NO_SUCH_LIMIT") is None
+    assert osutil.memory_total() > osutil.rss() > 0
+    assert len(osutil.load_average()) == 3 and osutil.cpu_model()
+
+
+def test_without_proc_the_stack_figures_are_none_and_the_rest_measured(monkeypatch):
+    monkeypatch.setattr(osutil, "HAS_PROC", False)
+    m = memory.thread_memory(20, isolated=False)
+    assert m["stack_reserved"] is None and m["stack_resident_per_thread"] is None
+    assert m["rss_per_thread"] > 0 and m["vms_per_thread"] > 0
+    limits = memory.os_thread_limits()
+    assert limits["threads_max"] is None and limits["pid_max"] is None and limits["ram"] > 0
+    assert memory.shown(None) == "no medible aquí"
+    assert memory.shown(1536, KIB, ".1f") == "1.5 KiB"
+
+
+def test_the_isolated_measurement_honours_the_no_proc_switch(monkeypatch):
+    monkeypatch.setenv("CORRUTINAS_SIN_PROC", "1")  # the child process reads it at import
+    m = memory.thread_memory(20)
+    assert m["stacks_found"] is None and m["rss_per_thread"] > 0

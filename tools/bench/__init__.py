@@ -1,0 +1,20 @@
+"""The benchmark: every crawler of the course, and Scrapy, on the same local site.
+
+    python -m tools.bench                   # the three regimes (about 6 minutes)
+    python -m tools.bench --quick           # a tiny site, a few seconds
+    python -m tools.bench --help
+
+Four parts, each a module, from the bottom up:
+
+* :mod:`tools.bench.worker`: ONE crawl in a fresh process (``python -m
+  tools.bench.worker``), any entry of ``support.crawlers.CRAWLERS``; it prints
+  one result line (the result protocol, shared with
+  :mod:`tools.bench.scrapy_worker`, the Scrapy worker).
+* :mod:`tools.bench.runner`: the regimes, the site in its own process, the
+  workers pinned to processors, repeats and medians; rows of measurements.
+* :mod:`tools.bench.report`: tables, ratios, notes and the machine, as text.
+* :mod:`tools.bench.targets`: the issue's targets judged on the rows.
+
+This file imports nothing: a worker imports only what its crawl needs, so that
+the peak RSS it reports is its crawler's.
+"""
