@@ -30,10 +30,17 @@ from bs4 import BeautifulSoup
 from selectolax.lexbor import LexborHTMLParser
 
 __all__ = ["extract_links", "extract_page_links", "PageLinks", "base_url", "classify", "normalize",
-           "Decision", "same_host", "same_origin", "follow", "LinkFilter", "PARSERS", "check_root"]
+           "Decision", "same_host", "same_origin", "follow", "LinkFilter", "PARSERS", "CRAWL_PARSER", "check_root"]
 
 #: The parser BeautifulSoup uses unless told otherwise: the standard library's.
 DEFAULT_PARSER = "html.parser"
+
+#: The crawlers' default parser (``CrawlOptions.parser``): lexbor, in C, linear in
+#: the page's size whatever it holds. ``html.parser`` is quadratic on an unclosed
+#: ``<!--`` (CVE-2025-6069: 100 KB, 3 s; 200 KB, 11 s on Python 3.11) and,
+#: behind BeautifulSoup, 40x slower on the Python docs (``tools/bench_realsite.py``).
+#: BeautifulSoup stays where it is the lesson (notebooks 00-05, ``extract_links``).
+CRAWL_PARSER = "selectolax"
 
 #: Parsers :func:`extract_links` accepts: BeautifulSoup builders, and selectolax.
 PARSERS = ("html.parser", "lxml", "selectolax")
