@@ -4,16 +4,17 @@ The labsite's pages are small and regular; real pages are not (the Python
 3.11 docs: 527 pages reachable from ``index.html``, up to 1.7 MB each). This
 measures where a crawl of real pages spends its time::
 
-    python tools/bench_realsite.py                          # the default crawler, and each parser
-    python tools/bench_realsite.py --parser selectolax --parser html.parser --scrapy
+    python -m tools.bench_realsite                          # the default crawler, and each parser
+    python -m tools.bench_realsite --parser default --parser html.parser --scrapy
 
 It serves the documentation with ``python -m http.server`` in a child process
 (its own core's worth of work, as a real server would be), then runs each
-crawl in a fresh child process of its own (``--one``: this same script), so
-that one crawl's memory does not count in the next, and prints one row per
-crawl: wall seconds, CPU seconds, pages crawled, pages skipped and why, peak
-RSS. With ``--scrapy`` (needs ``requirements-bench.txt``) it also runs
-``tools/bench_scrapy.py`` on the same site, the industrial reference.
+crawl in a fresh child process of its own (``--one``: this same module, with
+the benchmark's result line, :func:`tools.bench.worker.emit`), so that one
+crawl's memory does not count in the next, and prints one row per crawl: wall
+seconds, CPU seconds, pages crawled, pages skipped and why, peak RSS. With
+``--scrapy`` (needs ``requirements-bench.txt``) it also runs
+:mod:`tools.bench.scrapy_worker` on the same site, the industrial reference.
 
 The documentation comes from Debian's ``python3.11-doc`` (or ``python3-doc``)::
 
@@ -33,15 +34,15 @@ import sys
 import time
 from pathlib import Path
 
+from tools.bench.worker import emit, read_result
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 #: Where Debian puts the HTML documentation of Python, newest first.
 DOC_DIRS = ("/usr/share/doc/python3.11/html", "/usr/share/doc/python3/html", "/usr/share/doc/python3.12/html",
             "/usr/share/doc/python3.13/html")
 INSTALL_HINT = ("the Python documentation is not installed: `apt-get install -y python3.11-doc` "
                 "(or `python3-doc`) puts it in /usr/share/doc/python3.11/html")
-RESULT_MARK = "REALSITE-RESULT "
 DEFAULT = "default"  # the crawler with no option changed
 
 
@@ -79,7 +80,7 @@ class DocServer:
 def crawl_once(url: str, parser: str, concurrency: int) -> dict:
     """One crawl of ``url`` in this process, measured (the child's side of ``--one``)."""
     from support.crawler import crawl_sync
-    from support.osutil import peak_rss, reset_peak_rss
+    from support.osutil import reset_peak_rss
 
     reset_peak_rss()
     options = {} if parser == DEFAULT else {"parser": parser}
@@ -89,17 +90,17 @@ def crawl_once(url: str, parser: str, concurrency: int) -> dict:
     reasons = {f"{outcome}: {reason}": n for (outcome, reason), n in result.by_reason().items()
                if outcome != "crawled" and not reason.startswith("other host")}
     return {"crawler": f"course ({result.parser})", "asked": parser, "wall": wall, "cpu": cpu,
-            "pages": len(result.crawled), "failed": len(result.failed), "not_crawled": reasons,
-            "rss_mb": peak_rss() / 2**20}
+            "pages": len(result.crawled), "failed": len(result.failed), "not_crawled": reasons}
 
 
-def _child(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=900, cwd=ROOT)
-    for line in out.stdout.splitlines():
-        for mark in (RESULT_MARK, "BENCH-RESULT "):
-            if line.startswith(mark):
-                return json.loads(line[len(mark):])
-    raise RuntimeError(f"{args[0]} printed no result (exit {out.returncode}):\n{out.stderr[-2000:]}")
+def _child(module: str, *args: str) -> dict:
+    """Run ``python -m module args`` from the repository's root; its result line."""
+    out = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=900,
+                         cwd=ROOT)
+    result = read_result(out.stdout)
+    if result is None:
+        raise RuntimeError(f"{module} printed no result (exit {out.returncode}):\n{out.stderr[-2000:]}")
+    return result
 
 
 def measure(docs: Path, parsers: list[str], concurrency: int, scrapy: bool) -> list[dict]:
@@ -108,11 +109,11 @@ def measure(docs: Path, parsers: list[str], concurrency: int, scrapy: bool) -> l
     with DocServer(docs) as server:
         root = server.url + "index.html"
         for parser in parsers:
-            rows.append(_child([str(Path(__file__)), "--one", root, "--parser", parser,
-                                "--concurrency", str(concurrency)]))
+            rows.append(_child("tools.bench_realsite", "--one", root, "--parser", parser,
+                               "--concurrency", str(concurrency)))
         if scrapy:
-            row = _child(["tools/bench_scrapy.py", "--url", root, "--concurrency", str(concurrency),
-                          "--pages", "100000"])
+            row = _child("tools.bench.scrapy_worker", "--url", root, "--concurrency", str(concurrency),
+                         "--pages", "100000")
             rows.append({"crawler": "scrapy", "asked": "scrapy", "wall": row["wall"], "cpu": row["cpu"],
                          "pages": row["pages"], "failed": row["failed"], "not_crawled": {},
                          "rss_mb": row["rss_mb"]})
@@ -139,7 +140,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     parsers = args.parser or [DEFAULT, "html.parser", "lxml", "selectolax"]
     if args.one:
-        print(RESULT_MARK + json.dumps(crawl_once(args.one, parsers[0], args.concurrency)), flush=True)
+        emit(crawl_once(args.one, parsers[0], args.concurrency))
         return 0
     docs = Path(args.docs) if args.docs else find_docs()
     if docs is None or not (docs / "index.html").is_file():
