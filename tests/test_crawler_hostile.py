@@ -113,7 +113,7 @@ def test_the_deadline_holds_whatever_a_page_contains(make_hostile):
     site.pages["/"] = html(links("/bomb", "/a", "/b"))
     site.pages["/bomb"] = html("<!--" * 50_000)  # 200 KB: tens of seconds of html.parser
     site.pages["/a"] = site.pages["/b"] = html("<p>x</p>")
-    deadline, request_timeout = 2.0, 2.0
+    deadline, request_timeout = 1.0, 1.0
     t0 = time.perf_counter()
     result = crawl_sync(site.url, parser="html.parser", deadline=deadline, request_timeout=request_timeout)
     elapsed = time.perf_counter() - t0
