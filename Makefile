@@ -3,6 +3,7 @@
 #   make test   create .venv, install the pins and test tools, run every test
 # Extra targets: make notebooks (re-execute and store outputs), make bench,
 # make bench-servers, make binder (write the Binder links from the git remote), make clean.
+# For the teacher (docs/guia_docente.md): make slides, make handout, make student, make teacher-tools.
 # Portable: POSIX sh and GNU make 3.81 (the one macOS ships); no GNU-only tools.
 
 PYTHON ?= python3
@@ -10,11 +11,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 COURSE := $(VENV)/.installed-course
 CI     := $(VENV)/.installed-ci
+# Offline JavaScript of the teacher's tools (see slides/handout below).
+JS     := build/js
 # The course's JupyterLab defaults (no news pop-up, widget state kept on save),
 # where JupyterLab reads packaged overrides; the user's own settings still win.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 
-.PHONY: lab test notebooks bench bench-servers binder clean install
+.PHONY: lab test notebooks bench bench-servers binder clean install slides handout student teacher-tools
 
 $(BIN)/python:
 	@$(PYTHON) tools/need_python.py
@@ -50,7 +53,7 @@ lab: $(COURSE)
 SIN_PROC_TESTS := tests/test_osutil_portable.py tests/test_memory.py \
 	$(wildcard notebooks/01_*.ipynb notebooks/07_*.ipynb notebooks/08_*.ipynb)
 
-test: $(CI)
+test: $(CI) $(JS)/.installed
 	$(BIN)/python -m pytest
 	CORRUTINAS_SIN_PROC=1 $(BIN)/python -m pytest $(SIN_PROC_TESTS)
 
@@ -74,6 +77,39 @@ bench: $(BENCH)
 # The server table of notebook 09 (four designs + aiohttp.web, C = 100 and 1,000).
 bench-servers: $(COURSE)
 	$(BIN)/python -m tools.bench_servers
+
+# -- the teacher's tools --------------------------------------------------------
+# Offline JavaScript for the decks, the handout and JupyterHub's proxy: npm pins
+# in tools/js/package.json (+ lock), installed under build/js/ (never for students).
+# The widget manager comes as a packed tarball (npm install would pull 128 MB).
+HTML_MANAGER := @jupyter-widgets/html-manager@1.0.15
+
+$(JS)/.installed: tools/js/package.json tools/js/package-lock.json
+	mkdir -p $(JS)/html-manager
+	cp tools/js/package.json tools/js/package-lock.json $(JS)/
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(JS) && npm pack --silent $(HTML_MANAGER) > html-manager.name && tar xzf "$$(cat html-manager.name)" -C html-manager
+	touch $@
+
+# Offline reveal.js decks, slides derived from the headings (tools/present.py).
+slides: $(CI) $(JS)/.installed
+	$(BIN)/python -m tools.present slides
+
+# Offline static HTML of the executed notebooks, links and widgets working.
+handout: $(CI) $(JS)/.installed
+	$(BIN)/python -m tools.present handout
+
+# The repository without teacher/ (solutions, answer keys, grading): build/alumno.
+student:
+	$(PYTHON) -m tools.student_build
+
+# Live presenting (jupyterlab-rise) and JupyterHub, pinned in requirements-teacher.txt.
+TEACHER := $(VENV)/.installed-teacher
+$(TEACHER): requirements-teacher.txt $(CI)
+	$(BIN)/pip install --quiet -r requirements-teacher.txt
+	touch $@
+
+teacher-tools: $(TEACHER)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

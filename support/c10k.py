@@ -33,15 +33,17 @@ import asyncio
 import atexit
 import gc
 import time
+import warnings
 from dataclasses import dataclass, field
 
-from support import osutil
+from support import classroom, osutil
+from support.fmt import num, seg
 from support.labsite import ExternalSite, SiteGraph
 from support.links import extract_links
 from support.osutil import busy_seconds, cpu_count, cpu_seconds, fd_limit
 
 __all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "pages_for_cpu", "count_links", "count_links_many",
-           "Heartbeat", "usable_connections", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
+           "Heartbeat", "usable_connections", "Cost", "cost_per_unit", "meaningful", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
 
 KIB = 1024
 _SITES: dict[tuple, "ExternalSite"] = {}
@@ -80,8 +82,64 @@ def connections_to(port: int) -> int:
 
 def usable_connections(wanted: int, reserve: int = 500, limit: int | None = None) -> int:
     """``wanted``, capped by the limit of open files (minus ``reserve``); ``limit``
-    defaults to this process's, raised first as far as allowed (:func:`fd_limit`)."""
-    return max(1, min(wanted, (fd_limit() if limit is None else limit) - reserve))
+    defaults to this process's, raised first as far as allowed (:func:`fd_limit`),
+    and then also caps by the local port range and the files already open
+    (:func:`support.classroom.connection_budget`)."""
+    if limit is not None:
+        return max(1, min(wanted, limit - reserve))
+    return max(1, min(wanted, fd_limit() - reserve, classroom.connection_budget(reserve)))
+
+
+#: Below these, a per-connection memory figure is noise (allocator arenas, page
+#: granularity, a garbage collection), not a cost: it is shown but not compared.
+MIN_UNITS = 200
+MIN_GROWTH = 2 * 1024 * 1024
+
+
+class Cost(float):
+    """Bytes per unit (connection, thread) from a growth of resident memory.
+
+    Never negative by construction (memory given back during the measurement
+    is not a negative cost: it is clamped to 0 and the figure marked as not
+    meaningful). ``meaningful`` is False, and ``why`` says why in Spanish, when
+    too few units or too little growth were measured to tell a cost from noise.
+    """
+
+    meaningful: bool
+    why: str
+
+    def __new__(cls, before: int, after: int, units: int) -> "Cost":
+        if units < 1:
+            raise ValueError(f"units must be at least 1, got {units!r}")
+        growth = after - before
+        self = super().__new__(cls, max(0, growth) / units)
+        reasons = []
+        if units < MIN_UNITS:
+            reasons.append(f"solo {units} unidades (hacen falta {MIN_UNITS} o más)")
+        if growth < MIN_GROWTH:
+            grew = f"{growth / 1024:,.0f}".replace(",", ".")
+            reasons.append(f"la memoria creció {grew} KiB en total, menos que el ruido de "
+                           f"{MIN_GROWTH // 1024**2} MiB del medidor")
+        self.meaningful, self.why = not reasons, "; ".join(reasons)
+        return self
+
+
+def cost_per_unit(before: int, after: int, units: int) -> Cost:
+    """Resident growth from ``before`` to ``after`` bytes, per unit: a :class:`Cost`."""
+    return Cost(before, after, units)
+
+
+def meaningful(**costs: Cost) -> bool:
+    """Whether every named cost is meaningful; for those that are not, warn
+    (in Spanish) with the figure and why, so that no cell asserts on noise."""
+    ok = True
+    for name, cost in costs.items():
+        if not getattr(cost, "meaningful", True):
+            ok = False
+            warnings.warn(f"{name}: {cost / 1024:.1f} KiB por unidad no es una medida: {cost.why}. "
+                          "Con más conexiones (o sin CORRUTINAS_ESCALA) la cifra significa algo.",
+                          classroom.ClassroomWarning, stacklevel=2)
+    return ok
 
 
 def sample_pages(count: int = 40, links: int = 150, seed: int = 1) -> list[str]:
@@ -168,7 +226,7 @@ def plot_memory(per_unit: dict[str, float], lecture: dict[str, float] | None = N
     labels = list(per_unit)
     colors = ["tab:blue" if "corrutina" in k.lower() or "task" in k.lower() else "tab:orange" for k in labels]
     _bars(ax, labels, [v / KIB for v in per_unit.values()], colors,
-          lambda v: f"{v:,.1f} KiB" if v < 1024 else f"{v / 1024:,.1f} MiB")
+          lambda v: f"{num(v, 1)} KiB" if v < 1024 else f"{num(v / 1024, 1)} MiB")
     ax.set_yscale("log")
     ax.set_ylabel("memoria por unidad (KiB, escala log)")
     for name, value in (lecture or {}).items():
@@ -184,11 +242,11 @@ def plot_times(seconds: dict[str, float], counts: dict[str, int]):
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
-    labels = [f"{k}\n({counts[k]:,} conexiones)" for k in seconds]
+    labels = [f"{k}\n({num(counts[k])} conexiones)" for k in seconds]
     colors = ["tab:blue" if "corrutina" in k.lower() else "tab:orange" for k in seconds]
-    _bars(left, labels, list(seconds.values()), colors, lambda v: f"{v:.2f} s")
+    _bars(left, labels, list(seconds.values()), colors, seg)
     left.set_ylabel("segundos en abrirlas todas")
-    _bars(right, labels, [seconds[k] / counts[k] * 1000 for k in seconds], colors, lambda v: f"{v:.2f} s")
+    _bars(right, labels, [seconds[k] / counts[k] * 1000 for k in seconds], colors, seg)
     right.set_ylabel("segundos por cada 1.000")
     fig.suptitle("Abrir y sostener conexiones: corrutinas contra hilos")
     fig.tight_layout()
@@ -203,9 +261,9 @@ def plot_cpu(results: dict[str, tuple[float, float, float]]):
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
     labels = list(results)
     colors = ["tab:blue", "tab:orange", "tab:green"][:len(labels)]
-    panels = [(0, 1, "segundos en total", lambda v: f"{v:.2f} s"),
-              (1, 1000, "bucle bloqueado como máximo (ms)", lambda v: f"{v:,.0f} ms"),
-              (2, 1, "núcleos en uso (promedio)", lambda v: f"{v:.2f}")]
+    panels = [(0, 1, "segundos en total", seg),
+              (1, 1000, "bucle bloqueado como máximo (ms)", lambda v: f"{num(v)} ms"),
+              (2, 1, "núcleos en uso (promedio)", lambda v: num(v, 2))]
     for ax, (index, scale, title, fmt) in zip(axes, panels):
         _bars(ax, [k.replace(" de ", "\nde ") for k in labels], [results[k][index] * scale for k in labels],
               colors, fmt)

@@ -57,10 +57,14 @@ Guarantees (each one proved by ``tests/test_crawler_hostile.py``)
   malformed answer says ``"malformed response (...)"`` and is not retried; a
   root URL that cannot be crawled is a ``ValueError`` before anything starts.
 
-Discussion: the only state shared between workers (``seen``, the queue, the
-report) is touched between two ``await``s, so no lock is needed: a coroutine
-is never interrupted between two lines that do not ``await``. That is the
-cooperative multitasking of the lecture, and why the crawler needs no mutex.
+Discussion: the state shared between workers (``seen``, the queue, the
+report) needs no lock here only because no ``await`` sits between a check
+and the act it guards: :meth:`_Crawl.admit` asks "seen?" and adds the URL in
+one synchronous call, and a coroutine is never interrupted between two lines
+that do not ``await``. That is a property of this code, not a rule of
+cooperative multitasking: put an ``await`` between the check and the add and
+two workers fetch the same page (notebook 06, section 5, counts those
+duplicate GETs); then mark before awaiting, or take an ``asyncio.Lock``.
 """
 
 from __future__ import annotations
@@ -76,9 +80,10 @@ from typing import Any
 import aiohttp
 
 from support.links import CRAWL_PARSER, LinkFilter, PageLinks, base_url, check_root, extract_page_links
-from support.report import (DEADLINE, MAX_BYTES, MAX_DEPTH, MAX_PAGES, PARSE_ERROR, REDIRECT, REDIRECT_LOOP,
-                            REDIRECT_WITHOUT_LOCATION, STOPPED, TOO_BIG, TOO_MANY_REDIRECTS,
-                            CrawlOptions, CrawlReport, http_reason, malformed_response, options_of, reason_of)
+from support.report import (DEADLINE, MAX_BYTES, MAX_DEPTH, MAX_PAGES, NO_ATTEMPT, NOT_HTML, PARSE_ERROR, REDIRECT,
+                            REDIRECT_LOOP, REDIRECT_WITHOUT_LOCATION, RETRY_AFTER_OVER_MAX, RETRY_AFTER_PAST_DEADLINE,
+                            STOPPED, TOO_BIG, TOO_MANY_REDIRECTS, CrawlOptions, CrawlReport, http_reason,
+                            malformed_response, options_of, reason_of)
 from support.response import (HTML_TYPES, BodyTooBig, decode_html, mime_type, parse_content_type, read_body,
                               retry_after)
 
@@ -172,7 +177,7 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
       sniffed. Redirects are *not* followed here: the crawler decides whether
       the target is worth a visit.
     """
-    reason, wait = "no attempt", 0.0
+    reason, wait = NO_ATTEMPT, 0.0
     for attempt in range(retries + 1):
         if attempt:
             if on_retry is not None:
@@ -187,8 +192,9 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
                     if asked is not None:
                         left = time_left()
                         if asked > MAX_RETRY_AFTER or (left is not None and asked > left):
-                            limit = f"over {MAX_RETRY_AFTER:g} s" if asked > MAX_RETRY_AFTER else "past the deadline"
-                            return "fail", f"{reason} (Retry-After {asked:.0f} s, {limit})", attempt + 1
+                            why = RETRY_AFTER_OVER_MAX if asked > MAX_RETRY_AFTER else RETRY_AFTER_PAST_DEADLINE
+                            return "fail", why.format(status=status, seconds=f"{asked:.0f}",
+                                                      max=f"{MAX_RETRY_AFTER:g}"), attempt + 1
                         wait = asked
                     continue
                 if status in _REDIRECT_STATUSES:
@@ -198,10 +204,10 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
                 header = resp.headers.get("Content-Type")
                 content_type = parse_content_type(header)
                 if content_type is not None and (ctype := mime_type(header)) not in HTML_TYPES:
-                    return "skip", f"not HTML ({ctype})", None  # never read
+                    return "skip", NOT_HTML.format(type=ctype), None  # never read
                 body = await read_body(resp, max_bytes)
                 if content_type is None and (ctype := mime_type(header, body)) not in HTML_TYPES:
-                    return "skip", f"not HTML ({ctype})", None
+                    return "skip", NOT_HTML.format(type=ctype), None
                 return "page", status, (body, content_type.charset if content_type else None)
         except BodyTooBig:
             return "skip", TOO_BIG, None

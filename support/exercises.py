@@ -22,7 +22,7 @@ line budget), :func:`run_async` (a time limit on a fresh, watched event loop)
 and the "wrong kind of function" checks (:func:`require_async`,
 :func:`require_sync`, :func:`not_a_coroutine`). Reference solutions, and
 typical wrong answers that every checker must reject, live in
-``support/solutions/nbXX.py`` (teachers: look there);
+``teacher/solutions/nbXX.py`` (teachers: look there; not in the student build);
 ``tests/test_exercises.py`` proves both for every exercise.
 """
 
@@ -39,6 +39,8 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
+
+from support.fmt import num
 
 __all__ = ["check", "run_check", "exercise", "Incorrect", "expect", "Verdict", "registry",
            "call_with_limit", "run_async", "require_async", "require_sync", "not_a_coroutine"]
@@ -226,7 +228,7 @@ _LOOP_HINT = ("Revisa que cada vuelta del bucle avance hacia su salida: que lleg
 
 def _seconds(value: float) -> str:
     """Seconds for a Spanish sentence: one decimal at most, decimal comma (0,5; 3)."""
-    return f"{value:.1f}".removesuffix(".0").replace(".", ",")
+    return num(value, 1).removesuffix(",0")
 
 
 class _Stop(BaseException):
@@ -311,7 +313,7 @@ def _line_budget(fn: Callable[..., Any], args: tuple, kwargs: dict, budget: int,
     try:
         return fn(*args, **kwargs)
     except _RunawayCode:
-        raise Incorrect(f"tu código ejecutó más de {budget:,} líneas sin terminar: "
+        raise Incorrect(f"tu código ejecutó más de {num(budget)} líneas sin terminar: "
                         "parece un bucle sin fin.".replace(",", "."), hint or _LOOP_HINT) from None
     finally:
         sys.settrace(previous)

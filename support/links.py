@@ -30,7 +30,8 @@ from bs4 import BeautifulSoup
 from selectolax.lexbor import LexborHTMLParser
 
 __all__ = ["extract_links", "extract_page_links", "PageLinks", "base_url", "classify", "normalize",
-           "Decision", "same_host", "same_origin", "follow", "LinkFilter", "PARSERS", "CRAWL_PARSER", "check_root"]
+           "Decision", "same_host", "same_origin", "follow", "LinkFilter", "PARSERS", "CRAWL_PARSER", "check_root",
+           "EMPTY_HREF", "FRAGMENT_ONLY", "NOT_HTTP", "BAD_URL", "OTHER_HOST", "OTHER_SCHEME"]
 
 #: The parser BeautifulSoup uses unless told otherwise: the standard library's.
 DEFAULT_PARSER = "html.parser"
@@ -44,6 +45,16 @@ CRAWL_PARSER = "selectolax"
 
 #: Parsers :func:`extract_links` accepts: BeautifulSoup builders, and selectolax.
 PARSERS = ("html.parser", "lxml", "selectolax")
+
+# Why :func:`classify` skips an href (stable English codes; the words a student
+# reads come from :func:`support.report.label_es`). Templates are filled with
+# ``str.format``.
+EMPTY_HREF = "empty href"
+FRAGMENT_ONLY = "fragment only (same page)"
+NOT_HTTP = "scheme {scheme}: is not http"
+BAD_URL = "malformed URL ({detail})"
+OTHER_HOST = "other host ({host})"
+OTHER_SCHEME = "other scheme ({origin})"  # https:// on the http:// site's host and port, or the reverse
 
 
 def extract_links(html: str | bytes, parser: str = DEFAULT_PARSER) -> list[str]:
@@ -253,26 +264,26 @@ def classify(href: str, page_url: str, root_url: str | None = None,
     href = _escape_raw_bytes(href)
     text = _clean(href)
     if text is None:
-        return Decision(href, None, "malformed URL (control character)")
+        return Decision(href, None, BAD_URL.format(detail="control character"))
     if not text:
-        return Decision(href, None, "empty href")
+        return Decision(href, None, EMPTY_HREF)
     if text.startswith("#"):
-        return Decision(href, None, "fragment only (same page)")
+        return Decision(href, None, FRAGMENT_ONLY)
     try:
         scheme = urlsplit(text).scheme.lower()
         if scheme and scheme not in ("http", "https"):
-            return Decision(href, None, f"scheme {scheme}: is not http")
+            return Decision(href, None, NOT_HTTP.format(scheme=scheme))
         url = normalize(urljoin(page_url, text))
         parts = urlsplit(url)
         parts.port  # raises ValueError for a port that is not a number
     except ValueError as exc:  # e.g. "http://[::1" or "http://host:99999/"
-        return Decision(href, None, f"malformed URL ({exc})")
+        return Decision(href, None, BAD_URL.format(detail=exc))
     if not parts.hostname:
-        return Decision(href, None, "malformed URL (no host)")
+        return Decision(href, None, BAD_URL.format(detail="no host"))
     if not same_origin(url, root_url) and not _allowed(parts, allowed_hosts):
         if same_host(url, root_url):  # https:// on an http:// site's port, or the reverse
-            return Decision(href, None, f"other scheme ({parts.scheme}://{parts.netloc})")
-        return Decision(href, None, f"other host ({parts.netloc})")
+            return Decision(href, None, OTHER_SCHEME.format(origin=f"{parts.scheme}://{parts.netloc}"))
+        return Decision(href, None, OTHER_HOST.format(host=parts.netloc))
     return Decision(href, url, None)
 
 

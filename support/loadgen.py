@@ -33,7 +33,9 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+from support.fmt import num
 from support.osutil import raise_fd_limit
+from support.report import MALFORMED_RESPONSE, http_reason, label_es, reason_of
 
 __all__ = ["percentile", "LoadResult", "generate", "run", "slow_read", "FAILURE_KINDS"]
 
@@ -75,9 +77,10 @@ class LoadResult:
         return self.ok / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        fails = ", ".join(f"{k} {v}" for k, v in sorted(self.failures.items())) or "ninguna"
-        return (f"C={self.conns:>5}: {self.ok:>6} respuestas, {self.rps:8.0f} peticiones/s, "
-                f"p50 {self.p50_ms:7.1f} ms, p99 {self.p99_ms:7.1f} ms; fallas: {fails}")
+        """One line for a Spanish notebook (numbers and failure reasons in Spanish)."""
+        fails = ", ".join(f"{label_es(k)} {num(v)}" for k, v in sorted(self.failures.items())) or "ninguno"
+        return (f"C={num(self.conns):>6}: {num(self.ok):>6} respuestas, {num(self.rps):>6} peticiones/s, "
+                f"p50 {num(self.p50_ms, 1):>7} ms, p99 {num(self.p99_ms, 1):>7} ms; fallos: {fails}")
 
 
 async def _one(port: int, payload: bytes, timeout: float) -> str | None:
@@ -89,18 +92,20 @@ async def _one(port: int, payload: bytes, timeout: float) -> str | None:
             writer.write(payload)
             await writer.drain()
             data = await reader.read()
-    except TimeoutError:
-        return "timeout"
-    except ConnectionRefusedError:
-        return "refused"
-    except ConnectionResetError:
-        return "reset"
-    except OSError:
-        return "error"
+    except OSError as exc:  # TimeoutError included: the course's reasons, from the one place
+        return reason_of(exc)
     finally:
         if writer is not None:
             writer.close()
-    return None if data.startswith(b"HTTP/1.0 200 ") else "status"
+    return None if data.startswith(b"HTTP/1.0 200 ") else _status_reason(data)
+
+
+def _status_reason(data: bytes) -> str:
+    """``"HTTP 400"`` for an answer that is not a 200, or ``"malformed response"``."""
+    parts = data.split(b" ", 2)
+    if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
+        return http_reason(int(parts[1]))
+    return MALFORMED_RESPONSE
 
 
 async def generate(port: int, conns: int, requests: int, path: str = "/", duration: float = 10.0,

@@ -49,7 +49,8 @@ import threading
 import time
 from collections import Counter
 
-from support import osutil
+from support import classroom, osutil
+from support.fmt import num
 
 __all__ = ["thread_memory", "task_memory", "os_thread_limits", "extrapolate", "thread_caps", "shown",
            "MAX_THREADS", "KIB", "MIB", "GIB"]
@@ -230,11 +231,7 @@ def os_thread_limits() -> dict:
     ``None`` means the limit could not be read (not Linux, no such cgroup) or
     is unlimited.
     """
-    pids_max = None
-    for path in ("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"):
-        pids_max = osutil.read_int(path)
-        if pids_max is not None:
-            break
+    pids_max = classroom.cgroup_pids_max()  # along this process's own cgroup path (v1 or v2)
     return {
         "threads_max": osutil.read_int("/proc/sys/kernel/threads-max"),
         "pid_max": osutil.read_int("/proc/sys/kernel/pid_max"),
@@ -291,12 +288,15 @@ def extrapolate(measured: dict, counts=(10_000, 100_000), limits: dict | None = 
 
 
 def shown(value: float | None, unit: int = KIB, spec: str = "6.1f") -> str:
-    """``value`` bytes in ``unit`` (KIB, MIB or GIB) for a notebook's print;
-    "no medible aquí" when the figure could not be measured on this system (None)."""
+    """``value`` bytes in ``unit`` (KIB, MIB or GIB) for a notebook's print, in
+    Spanish format (``spec`` gives width and decimals: ``"6.1f"``); "no medible aquí" when the figure could not be measured on this system (None)."""
     if value is None:
         return "no medible aquí"
     name = {KIB: "KiB", MIB: "MiB", GIB: "GiB"}[unit]
-    return f"{value / unit:{spec}} {name}"
+    m = re.fullmatch(r"(\d*)\.(\d+)f", spec)
+    if m is None:
+        raise ValueError(f"spec must look like '6.1f', got {spec!r}")
+    return f"{num(value / unit, int(m.group(2))):>{m.group(1) or 0}} {name}"
 
 
 def main(argv=None) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import errno
+import re
 import socket
 import ssl
 import sys
@@ -28,6 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
+from support import fmt, links
 from support.links import CRAWL_PARSER, PARSERS
 
 if TYPE_CHECKING:  # the timeline is drawn a floor above; the report only carries it
@@ -36,9 +38,10 @@ if TYPE_CHECKING:  # the timeline is drawn a floor above; the report only carrie
 __all__ = ["Outcome", "CrawlReport", "CrawlOptions", "options_of", "reason_of", "http_reason", "malformed_response",
            "ProtocolError", "IncompleteResponse",
            "MAX_PAGES", "MAX_DEPTH", "DEADLINE", "STOPPED", "TIMEOUT", "TOO_BIG", "REDIRECT",
-           "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MAX_BYTES", "CONNECTION_REFUSED", "CONNECTION_LOST",
+           "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MAX_BYTES", "MALFORMED_RESPONSE_WHY",
+           "RETRY_AFTER_OVER_MAX", "RETRY_AFTER_PAST_DEADLINE", "CONNECTION_REFUSED", "CONNECTION_LOST",
            "TLS_ERROR", "HOST_NOT_FOUND", "MALFORMED_URL", "MALFORMED_RESPONSE", "PARSE_ERROR",
-           "HTTP_STATUS"]
+           "HTTP_STATUS", "NOT_HTML", "NO_ATTEMPT", "ERROR", "LABELS_ES", "label_es", "OUTCOMES_ES"]
 
 
 class Outcome(str, enum.Enum):
@@ -72,9 +75,15 @@ CONNECTION_LOST = "connection lost"      # reset, or closed before the whole res
 TLS_ERROR = "TLS error"
 HOST_NOT_FOUND = "host not found"
 MALFORMED_URL = "malformed URL"
-MALFORMED_RESPONSE = "malformed response"  # the answer is not HTTP (aiohttp's parser says why, in brackets)
+MALFORMED_RESPONSE = "malformed response"  # the answer is not HTTP
+MALFORMED_RESPONSE_WHY = "malformed response ({detail})"  # ... and aiohttp's parser said why
+RETRY_AFTER_OVER_MAX = "HTTP {status} (Retry-After {seconds} s, over {max} s)"  # failed: not worth waiting
+RETRY_AFTER_PAST_DEADLINE = "HTTP {status} (Retry-After {seconds} s, past the deadline)"
 PARSE_ERROR = "parse error"              # failed: the parser gave up on the page
 HTTP_STATUS = "HTTP {status}"            # failed: any status a crawler does not accept
+NOT_HTML = "not HTML ({type})"           # skipped: a Content-Type that is not HTML
+NO_ATTEMPT = "no attempt"                # failed before any request was sent (retries < 0 cannot happen)
+ERROR = "error ({detail})"               # failed: an exception reason_of has no name for
 
 
 def http_reason(status: int) -> str:
@@ -117,7 +126,7 @@ def reason_of(exc: BaseException) -> str:
         return MALFORMED_RESPONSE
     if isinstance(exc, OSError):
         return _os_reason(exc)
-    return f"error ({type(exc).__name__}: {exc})"
+    return ERROR.format(detail=f"{type(exc).__name__}: {exc}")
 
 
 def malformed_response(exc: BaseException) -> str | None:
@@ -141,7 +150,7 @@ def malformed_response(exc: BaseException) -> str | None:
         return None  # cut short mid-body: a connection lost, maybe not next time
     lines = [line.strip() for line in str(cause.message).splitlines() if line.strip()]
     detail = lines[0].rstrip(":").split(". ")[0] if lines else type(cause).__name__
-    return f"{MALFORMED_RESPONSE} ({detail})"
+    return MALFORMED_RESPONSE_WHY.format(detail=detail)
 
 
 def _undecodable(cause: BaseException) -> bool:
@@ -159,7 +168,7 @@ def _os_reason(exc: OSError) -> str:
         return TIMEOUT
     if isinstance(exc, socket.gaierror):
         return HOST_NOT_FOUND
-    return f"error ({type(exc).__name__}: {exc.strerror or exc})"
+    return ERROR.format(detail=f"{type(exc).__name__}: {exc.strerror or exc}")
 
 
 def _aiohttp_reason(exc: BaseException, aiohttp: Any) -> str:
@@ -178,7 +187,77 @@ def _aiohttp_reason(exc: BaseException, aiohttp: Any) -> str:
         return http_reason(exc.status)
     if isinstance(exc, OSError):  # ClientOSError: an errno from the socket
         return _os_reason(exc)
-    return f"error ({type(exc).__name__}: {exc})"
+    return ERROR.format(detail=f"{type(exc).__name__}: {exc}")
+
+
+# --------------------------------------------------------------------------
+# What a student reads: the reasons in Spanish (one table for every notebook)
+# --------------------------------------------------------------------------
+
+#: English reason (or template) -> what a Spanish notebook shows. Every reason
+#: a crawler, :func:`support.links.classify` or the load generator gives is
+#: here (``tests/test_fmt.py`` checks it); a template's ``{field}`` carries
+#: its detail (a host, a status, a content type) over unchanged.
+LABELS_ES: dict[str, str] = {
+    links.EMPTY_HREF: "href vacío",
+    links.FRAGMENT_ONLY: "solo un fragmento (la misma página)",
+    links.NOT_HTTP: "el esquema {scheme}: no es http",
+    links.BAD_URL: "URL mal formada ({detail})",
+    links.OTHER_HOST: "otro host ({host})",
+    links.OTHER_SCHEME: "otro esquema ({origin})",
+    MAX_PAGES: "se alcanzó max_pages",
+    MAX_DEPTH: "se alcanzó max_depth",
+    DEADLINE: "plazo total vencido",
+    STOPPED: "recorrido detenido",
+    TIMEOUT: "tiempo límite",
+    TOO_BIG: "cuerpo mayor que max_bytes",
+    REDIRECT: "redirección",
+    TOO_MANY_REDIRECTS: "demasiadas redirecciones",
+    REDIRECT_WITHOUT_LOCATION: "redirección sin Location",
+    REDIRECT_LOOP: "bucle de redirecciones",
+    CONNECTION_REFUSED: "conexión rechazada",
+    CONNECTION_LOST: "conexión perdida",
+    TLS_ERROR: "error de TLS",
+    HOST_NOT_FOUND: "host desconocido",
+    MALFORMED_URL: "URL mal formada",
+    MALFORMED_RESPONSE: "respuesta mal formada",
+    MALFORMED_RESPONSE_WHY: "respuesta mal formada ({detail})",
+    # before HTTP_STATUS: "HTTP {status}" would match these too, and the first template that matches wins
+    RETRY_AFTER_OVER_MAX: "HTTP {status} (Retry-After de {seconds} s, más de {max} s)",
+    RETRY_AFTER_PAST_DEADLINE: "HTTP {status} (Retry-After de {seconds} s, más allá del plazo total)",
+    PARSE_ERROR: "error al analizar el HTML",
+    HTTP_STATUS: "HTTP {status}",
+    NOT_HTML: "no es HTML ({type})",
+    NO_ATTEMPT: "ningún intento",
+    ERROR: "error ({detail})",
+}
+
+#: :class:`Outcome` in Spanish, as the notebooks' prose names them (singular, plural).
+OUTCOMES_ES = {Outcome.CRAWLED: ("rastreada", "rastreadas"), Outcome.SKIPPED: ("omitida", "omitidas"),
+               Outcome.FAILED: ("fallida", "fallidas")}
+
+
+def _template_pattern(template: str) -> "re.Pattern[str]":
+    parts = re.split(r"\{(\w+)\}", template)  # text, field, text, field, ..., text
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts)) + "$",
+                      re.DOTALL)
+
+
+_TEMPLATES = [(_template_pattern(en), es) for en, es in LABELS_ES.items() if "{" in en]
+
+
+def label_es(reason: str) -> str:
+    """The Spanish label of a reason: ``label_es("other host (example.com)") == "otro host (example.com)"``.
+
+    A reason this table does not know is shown as it is (English, but not lost).
+    """
+    if reason in LABELS_ES:
+        return LABELS_ES[reason]
+    for pattern, spanish in _TEMPLATES:
+        m = pattern.match(reason)
+        if m:
+            return spanish.format(**m.groupdict())
+    return reason
 
 
 # --------------------------------------------------------------------------
@@ -357,6 +436,12 @@ class CrawlReport:
         more = f" (+{unlisted} counted, not listed)" if unlisted else ""
         return (f"{len(self.crawled)} crawled, {len(self.skipped)} skipped{more}, "
                 f"{len(self.failed)} failed in {self.seconds:.2f} s")
+
+    def summary_es(self) -> str:
+        """:meth:`summary` for a Spanish notebook: ``"20 rastreadas, 5 omitidas, 0 fallidas en 4,07 s"``."""
+        counts = {Outcome.CRAWLED: self.crawled, Outcome.SKIPPED: self.skipped, Outcome.FAILED: self.failed}
+        return (", ".join(f"{fmt.num(len(urls))} {OUTCOMES_ES[o][len(urls) != 1]}" for o, urls in counts.items())
+                + f" en {fmt.seg(self.seconds)}")
 
     def __repr__(self) -> str:
         # Short on purpose: the dataclass repr of a big crawl is megabytes of

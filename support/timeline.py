@@ -18,6 +18,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from support.fmt import seg
+
 __all__ = ["Timeline", "Span", "plot_timelines", "PHASE_COLORS"]
 
 PHASE_COLORS = {"connect": "#4C72B0", "send": "#DD8452", "receive": "#55A868", "parse": "#C44E52"}
@@ -118,7 +120,7 @@ def plot_timelines(timelines: dict[str, Timeline], max_rows: int = 40, title: st
         ax.set_yticklabels(keys, fontsize=LABEL_POINTS)
         ax.tick_params(axis="x", labelsize=LABEL_POINTS)
         ax.invert_yaxis()
-        ax.set_title(f"{name}: {tl.duration():.2f} s, {len(tl.threads())} hilo(s)", fontsize=TITLE_POINTS,
+        ax.set_title(f"{name}: {seg(tl.duration())}, {len(tl.threads())} hilo(s)", fontsize=TITLE_POINTS,
                      loc="left")
     axes[-1, 0].set_xlabel("tiempo (s)", fontsize=LABEL_POINTS + 1)
     handles = [Patch(color=c, label=p) for p, c in PHASE_COLORS.items()

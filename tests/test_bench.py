@@ -51,7 +51,8 @@ def test_every_registry_crawler_is_an_entry_then_the_presets_then_scrapy():
     assert selectolax.crawler == "asyncio" and selectolax.arguments() == [
         "--crawler", "asyncio", "--option", "parser=selectolax"]
     assert ENTRIES["sequential"].concurrency(runner.REGIMES["latency"]) == 1
-    assert ENTRIES["callbacks"].concurrency(runner.REGIMES["latency"]) is None
+    assert ENTRIES["trampoline"].concurrency(runner.REGIMES["latency"]) is None  # one task per URL
+    assert ENTRIES["callbacks"].concurrency(runner.REGIMES["latency"]) == 100    # honours C
     assert ENTRIES["asyncio"].concurrency(runner.REGIMES["concurrency"]) == 1000
     assert ENTRIES["scrapy"].module == "tools.bench.scrapy_worker" and not ENTRIES["scrapy"].arguments()
 
@@ -92,10 +93,10 @@ def test_ratios_against_scrapy_and_the_pool():
 
 
 def test_notes_say_which_crawlers_ignore_c():
-    text = report.notes([make_row("sequential"), make_row("callbacks", concurrency=None),
+    text = report.notes([make_row("sequential"), make_row("trampoline", concurrency=None),
                          make_row("asyncio")])
     assert "- sequential: " in text and "At most 1 in flight, whatever C." in text
-    assert re.search(r"- callbacks: .*No concurrency limit", text)
+    assert re.search(r"- trampoline: .*No concurrency limit", text)
     assert not re.search(r"- asyncio: .*(No concurrency limit|whatever C)", text)
 
 

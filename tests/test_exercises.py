@@ -12,7 +12,7 @@ EXERCISES = sorted(registry())
 
 
 def _solutions(name: str):
-    module = importlib.import_module(f"support.solutions.nb{name.split('.')[0]}")
+    module = importlib.import_module(f"teacher.solutions.nb{name.split('.')[0]}")
     return module, name.split(".", 1)[1]
 
 

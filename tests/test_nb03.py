@@ -10,7 +10,7 @@ from notebook_cells import exec_cells
 import pytest
 
 from support.exercises import Incorrect, RIGHT, WRONG, call_with_limit, run_check
-from support.solutions import nb03
+from teacher.solutions import nb03
 
 
 def _spin_without_yield(n):

@@ -13,7 +13,7 @@ import pytest
 
 from support.aio_watch import asyncio_log, getaddrinfo_calls, loop_exceptions
 from support.exercises import RIGHT, WRONG, run_check
-from support.solutions import nb06 as solutions
+from teacher.solutions import nb06 as solutions
 
 # Each wrong answer and a piece of the message that names its mistake.
 NAMED_WRONG = {

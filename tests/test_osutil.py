@@ -72,7 +72,7 @@ def test_without_proc_the_stack_figures_are_none_and_the_rest_measured(monkeypat
     limits = memory.os_thread_limits()
     assert limits["threads_max"] is None and limits["pid_max"] is None and limits["ram"] > 0
     assert memory.shown(None) == "no medible aquí"
-    assert memory.shown(1536, KIB, ".1f") == "1.5 KiB"
+    assert memory.shown(1536, KIB, ".1f") == "1,5 KiB"   # Spanish decimal comma (support.fmt)
 
 
 def test_the_isolated_measurement_honours_the_no_proc_switch(monkeypatch):

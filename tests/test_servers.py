@@ -33,7 +33,7 @@ def notebook():
     exec("import asyncio, functools, socket, threading\nfrom support import servers\n"
          "from support.eventloop import EventLoop\n"
          "from support.trampoline import Task, connect, send_all, wait_readable\n", ns)
-    exec_cells("09", "def atender_bloqueante(", "def servir_hilos(", "def leer_pedido(",
+    exec_cells("09", "def atender_bloqueante(", "def servir_hilos(", "def leer_peticion(",
                "def servir_generadores(", "async def atender_async(", "async def servir_streams(",
                namespace=ns, prefix=True)
     return {"threads": ns["servir_hilos"], "generators": ns["servir_generadores"],
@@ -79,12 +79,13 @@ def test_counts_are_exact_and_failures_counted(backend):
         bad = loadgen.run(server.port, conns=2, requests=5, path="/nope")
     assert result.ok == 23 and result.failures == {} and result.conns == 7
     assert 10 <= result.p50_ms <= result.p99_ms <= result.max_ms
-    assert bad.ok == 0 and bad.failures == {"status": 5}
+    assert bad.ok == 0 and bad.failures == {"HTTP 400": 5}
     free = servers.listen()
     port = free.getsockname()[1]
     free.close()  # nothing listens there now
     refused = loadgen.run(port, conns=3, requests=6)
-    assert refused.failures == {"refused": 6} and refused.rps == 0
+    assert refused.failures == {"connection refused": 6} and refused.rps == 0
+    assert refused.summary().endswith("fallos: conexión rechazada 6")
 
 
 def test_a_stuck_server_gives_counted_timeouts():
@@ -171,7 +172,8 @@ def test_a_server_stopped_with_a_silent_client_does_not_hang(design, backend):
 
 def test_server_process_reports_stats(backend):
     with servers.ServerProcess("asyncio", backend.address) as proc:
-        assert loadgen.run(proc.port, conns=10, requests=20, path="/wait/10").ok == 20
+        # enough requests for some CPU time above the OS's 10 ms accounting tick
+        assert loadgen.run(proc.port, conns=10, requests=300, path="/wait/1").ok == 300
         stats = proc.stop()
     assert stats["peak_rss"] >= stats["idle_rss"] > 0 and stats["cpu_seconds"] > 0
     assert stats["peak_threads"] >= 2

@@ -288,8 +288,12 @@ def suma(f1, f2):
 def primero(futuros):
     ganador = Future()
     def al_terminar(f):
-        if not ganador.done():
+        if ganador.done():
+            return
+        try:
             ganador.set_result(f.result())
+        except Exception as error:       # result() re-raises the future's failure
+            ganador.set_exception(error)
     for f in futuros:
         f.add_done_callback(al_terminar)
     return ganador

@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable
 
 from support.exercises import call_with_limit, exercise, expect, not_a_coroutine
+from support.fmt import seg
 from support.labsite import LabSite
 
 LATENCY = 0.1
@@ -110,8 +111,8 @@ def _check_descargar_todas(fn: Callable[[list[str]], dict]) -> str:
            "Si haces join() justo después de cada start(), esperas a cada hilo antes de lanzar el "
            "siguiente: es secuencial con más pasos. Lanza todos y luego espera.")
     expect(seconds < n * LATENCY / 2,
-           f"tardó {seconds:.2f} s: {n} descargas de {LATENCY} s a la vez deberían tardar poco más de {LATENCY} s.")
-    return f"{n} URLs en {seconds:.2f} s con hasta {peak} peticiones a la vez"
+           f"tardó {seg(seconds)}: {n} descargas de {seg(LATENCY, 1)} a la vez deberían tardar poco más de {seg(LATENCY, 1)}.")
+    return f"{n} URLs en {seg(seconds)} con hasta {peak} peticiones a la vez"
 
 
 @exercise("01.descargar_con_pool", "un pool de hilos acotado",
@@ -135,5 +136,5 @@ def _check_descargar_con_pool(fn: Callable[[list[str], int], dict]) -> str:
             expect(peak >= 2, f"con trabajadores={workers} el servidor vio solo {peak} petición a la vez: "
                               "no hubo concurrencia.",
                    "Envía todas las URLs al pool (pool.map o pool.submit) antes de esperar los resultados.")
-            notes.append(f"{workers} trabajadores: hasta {peak} a la vez, {seconds:.2f} s")
+            notes.append(f"{workers} trabajadores: hasta {peak} a la vez, {seg(seconds)}")
     return "; ".join(notes)

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from support.blocking import parse_response
 from support.exercises import Incorrect, call_with_limit, exercise, expect
+from support.fmt import num, seg
 from support.labsite import LabSite
 
 # -- 02.contar_bytes ----------------------------------------------------------------
@@ -66,7 +67,7 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
         writer.join(timeout=2)
         total = getattr(counter, "total", None)
         expect(isinstance(total, int), f"counter.total debe ser un int, es {total!r}.")
-        expect(total == PAYLOAD, f"llegaron {PAYLOAD} bytes y contaste {total}.",
+        expect(total == PAYLOAD, f"llegaron {num(PAYLOAD)} bytes y contaste {num(total)}.",
                "Suma len(chunk) (los bytes que recv devolvió de verdad), no 1 ni 4096 por llamada.")
         expect(ours.fileno() != -1 or not selector.get_map(),
                "cerraste el socket pero sigue registrado en el selector.",
@@ -84,7 +85,7 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
         ours.close()
         if writer.ident is not None:
             writer.join(timeout=2)
-    return f"contaste los {PAYLOAD} bytes y el bucle terminó solo"
+    return f"contaste los {num(PAYLOAD)} bytes y el bucle terminó solo"
 
 
 # -- 02.descargar_con_plazo -------------------------------------------------------
@@ -105,18 +106,18 @@ def _check_descargar_con_plazo(fn: Callable[[str, float], Any]) -> str:
         try:
             late = call_with_limit(fn, url, SHORT, limit=3 * LATENCY, hint=_HANG_HINT)
         except TimeoutError:  # the student's own: the guard's limit is an Incorrect
-            raise Incorrect(f"con plazo {SHORT} s lanzaste TimeoutError.",
+            raise Incorrect(f"con plazo {seg(SHORT, 1)} lanzaste TimeoutError.",
                             "Cuando vence el plazo, limpia (unregister y close) y devuelve None.") from None
         elapsed = time.perf_counter() - start
         expect(late is None,
-               f"el servidor tarda {LATENCY} s y el plazo era {SHORT} s: debías devolver None, "
-               f"devolviste {type(late).__name__} tras {elapsed:.2f} s.",
+               f"el servidor tarda {seg(LATENCY, 1)} y el plazo era {seg(SHORT, 1)}: debías devolver None, "
+               f"devolviste {type(late).__name__} tras {seg(elapsed)}.",
                "Calcula cuánto queda antes de cada select() y ríndete cuando no quede nada.")
         expect(elapsed < LATENCY * 0.6,
-               f"devolviste None, pero tras {elapsed:.2f} s: debías volver en cuanto venció el plazo de {SHORT} s.",
+               f"devolviste None, pero tras {seg(elapsed)}: debías volver en cuanto venció el plazo de {seg(SHORT, 1)}.",
                "Pasa a select() el tiempo que queda (timeout=restante), no esperes la respuesta.")
         raw = call_with_limit(fn, url, LONG, limit=LONG + 1, hint=_HANG_HINT)
-        expect(isinstance(raw, bytes), f"con plazo {LONG} s la respuesta llega a tiempo: debías devolver bytes, "
+        expect(isinstance(raw, bytes), f"con plazo {seg(LONG, 1)} la respuesta llega a tiempo: debías devolver bytes, "
                f"devolviste {type(raw).__name__}.")
         try:
             status, _headers, body = parse_response(raw)
@@ -125,6 +126,6 @@ def _check_descargar_con_plazo(fn: Callable[[str, float], Any]) -> str:
                             "Devuelve todo lo recibido (cabeceras incluidas), b''.join(partes), "
                             "después de que recv devuelva b''.") from None
         expect(status == 200 and body == site.html_of(1).encode(),
-               f"la respuesta no es la página pedida (estado {status}, {len(body)} bytes de cuerpo).",
+               f"la respuesta no es la página pedida (estado {status}, {num(len(body))} bytes de cuerpo).",
                "Junta todos los trozos recibidos hasta que recv devuelva b''.")
     return "la descarga vuelve a tiempo con la página, o con None en cuanto vence el plazo"

@@ -31,7 +31,7 @@ def _call(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)``, rejecting an ``async def`` (and closing its coroutine: no warning)."""
     return not_a_coroutine(fn(*args), "tu respuesta es una función `async def`: devuelve una corrutina nativa, "
                                       "no un generador.",
-                           "En este cuaderno todo es con generadores: usa `def` y `yield`, sin `async`.")
+                           "En este notebook todo es con generadores: usa `def` y `yield`, sin `async`.")
 
 
 def _take(iterator, n: int) -> list:
@@ -56,7 +56,7 @@ def _check_pares(pares):
     got = _take(result, 10)
     expect(got == [0, 2, 4, 6, 8],
            f"list(pares(10)) da {got}, se esperaba [0, 2, 4, 6, 8].",
-           "Empieza en 0, suma de a 2 y para antes de llegar a n (n no se incluye).")
+           "Empieza en 0, suma de 2 en 2 y para antes de llegar a n (n no se incluye).")
     for n, want in [(0, []), (1, [0]), (2, [0]), (7, [0, 2, 4, 6])]:
         got = _take(pares(n), len(want) + 3)
         expect(got == want, f"list(pares({n})) da {got}, se esperaba {want}.",
@@ -65,7 +65,7 @@ def _check_pares(pares):
     expect(_take(big, 4) == [0, 2, 4, 6],
            "pares(10**18) no entrega sus primeros valores.",
            "Un generador calcula cada valor cuando se lo piden: no prepares todos por adelantado.")
-    return "pares(n) entrega los pares de a uno, sin construir ninguna lista"
+    return "pares(n) entrega los pares uno a uno, sin construir ninguna lista"
 
 
 # -- 03.Fibonacci ------------------------------------------------------------

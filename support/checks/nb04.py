@@ -90,8 +90,8 @@ def _check_suma(suma):
 
 @exercise("04.primero", "primero(futuros) devuelve un Future con el resultado del primero que termine",
           "Crea `ganador = Future()`; anota en cada futuro un callback que, solo si `not ganador.done()`, "
-          "haga `ganador.set_exception(f.exception())` si el futuro falló o `ganador.set_result(f.result())` "
-          "si no; devuelve `ganador`.")
+          "haga `ganador.set_result(f.result())`, y si `f.result()` lanza una excepción, "
+          "`ganador.set_exception(error)`; devuelve `ganador`.")
 def check_primero(primero):
     return call_with_limit(_check_primero, primero, lines=LINE_BUDGET)
 
@@ -140,18 +140,18 @@ def _check_primero(primero):
         failing[1].set_result("tarde")
     except Exception as exc:
         raise Incorrect(f"cuando el primero en terminar falló, tu código lanzó {type(exc).__name__}: {exc}",
-                        "En el callback, pregunta `f.exception()` antes de pedir `f.result()`: "
-                        "result() vuelve a lanzar el error del futuro.") from None
+                        "`f.result()` vuelve a lanzar el error del futuro: en el callback, "
+                        "atrápalo con try/except y entrégalo con `ganador.set_exception(error)`.") from None
     expect(_is_future(winner) and winner.done(),
            "el primero en terminar falló y tu Future quedó pendiente.",
-           "Si el futuro que terminó primero falló, termina tu Future con `set_exception(f.exception())`.")
+           "Si el futuro que terminó primero falló, termina tu Future con `set_exception(error)`.")
     try:
         outcome = winner.result()
     except Exception as exc:  # what whoever waits on your Future would get
         outcome = exc
     expect(outcome is error,
            f"el primero en terminar falló con ConnectionResetError y `result()` de tu Future da {outcome!r}.",
-           "Entrega la misma excepción con `set_exception(f.exception())`; los que terminen después no cuentan.")
+           "Entrega la misma excepción con `set_exception`; los que terminen después no cuentan.")
     return "tu Future se resuelve con el primero que termina, con su valor o su error, y los demás no molestan"
 
 
@@ -195,8 +195,8 @@ def check_descargar_todas(descargar_todas):
            f"tu diccionario tiene {sorted(map(str, answer.values()))}.",
            "Cada tarea termina con (status, cuerpo): guarda solo el status.")
     expect(in_flight == len(urls),
-           f"el servidor vio como mucho {in_flight} pedido(s) a la vez, de {len(urls)}: "
-           "las descargas fueron de a una.",
+           f"el servidor vio como mucho {in_flight} petición(es) a la vez, de {len(urls)}: "
+           "las descargas fueron una a una.",
            "Si esperas cada tarea justo después de crearla, la siguiente no empieza hasta que "
            "termina la anterior. Crea todas las tareas primero y espéralas después.")
     return f"las {len(urls)} descargas fueron a la vez"

@@ -22,6 +22,7 @@ import time
 
 from support.checks.common import Probe
 from support.exercises import Incorrect, exercise, expect, require_async, run_async
+from support.fmt import seg
 
 #: Seconds a student's coroutine may take before the checker stops it.
 LIMIT = 3.0
@@ -49,14 +50,14 @@ def check_descargar_todas(answer):
            "Llama a obtener(url) una vez por URL.")
     expect(probe.max_in_flight == len(urls),
            f"como mucho {probe.max_in_flight} descarga(s) a la vez; tenían que ir las {len(urls)} juntas "
-           f"(tardaste {seconds:.2f} s).",
+           f"(tardaste {seg(seconds)}).",
            "`await` dentro del `for` espera cada tarea antes de crear la siguiente: "
            "crea todas y espéralas juntas con gather.")
     expect(isinstance(result, (list, tuple)) and list(result) == [u.upper() for u in urls],
            f"los resultados no están en el orden de las URLs: {result!r}",
            "gather devuelve los resultados en el orden en que le pasas las corrutinas; "
            "as_completed los da en orden de llegada.")
-    return f"las {len(urls)} descargas fueron a la vez ({seconds:.2f} s) y los resultados están en orden"
+    return f"las {len(urls)} descargas fueron a la vez ({seg(seconds)}) y los resultados están en orden"
 
 
 @exercise("05.obtener_o_none", "una descarga lenta con límite de tiempo devuelve None",
@@ -81,14 +82,14 @@ def check_obtener_o_none(answer):
                         "Rodea el `async with asyncio.timeout(...)` con try/except TimeoutError.") from None
     expect(fast == "/RAPIDA", f"una descarga rápida devolvió {fast!r} en vez de su resultado '/RAPIDA'.",
            "Si obtener termina a tiempo, devuelve lo que devolvió.")
-    expect(seconds < 0.6, f"la descarga lenta tardó {seconds:.2f} s con un límite de 0.1 s.",
+    expect(seconds < 0.6, f"la descarga lenta tardó {seg(seconds)} con un límite de 0,1 s.",
            "Sin timeout, `await obtener(url)` espera lo que haga falta.")
     expect(slow is None, f"la descarga lenta devolvió {slow!r} en vez de None.",
            "Captura TimeoutError y devuelve None.")
     expect(cancelled, "devolviste None a tiempo, pero la descarga lenta siguió corriendo: nadie la canceló.",
            "asyncio.wait(..., timeout=...) no cancela lo que queda pendiente; "
            "asyncio.timeout y wait_for sí.")
-    return f"la lenta devolvió None en {seconds:.2f} s y quedó cancelada"
+    return f"la lenta devolvió None en {seg(seconds)} y quedó cancelada"
 
 
 @exercise("05.mapa_acotado", "aplicar una corrutina a muchos elementos, como mucho N a la vez",

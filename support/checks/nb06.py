@@ -23,6 +23,7 @@ import weakref
 
 from support.checks.common import Probe
 from support.exercises import Incorrect, exercise, expect, require_async, run_async
+from support.fmt import seg
 
 #: Seconds a scenario may take before the checker gives up on it.
 LIMIT = 5.0
@@ -86,7 +87,7 @@ def check_todas_o_ninguna(answer):
            f"cuando el error te llegó, {len(still_running)} llamada(s) seguían corriendo: quedaron huérfanas.",
            "gather no cancela a las demás cuando una falla; un TaskGroup sí.")
     expect(len(bad.cancelled) == len(urls) and seconds < 0.4,
-           f"canceladas: {len(bad.cancelled)} de {len(urls)}, el error llegó a los {seconds:.2f} s.",
+           f"canceladas: {len(bad.cancelled)} de {len(urls)}, el error llegó a los {seg(seconds)}.",
            "Si una falla, las demás deben cancelarse enseguida, no esperar a que terminen.")
     return f"las {len(urls)} a la vez; con una rota, {len(bad.cancelled)} canceladas y nada huérfano"
 
@@ -143,7 +144,7 @@ def check_con_reintentos(answer):
 
     outcome, seconds, calls = _run(cancelled)
     expect(outcome == "TimeoutError" and calls == 1,
-           f"con un plazo de 0,1 s tu corrutina siguió {seconds:.2f} s, hizo {calls} llamada(s) "
+           f"con un plazo de 0,1 s tu corrutina siguió {seg(seconds)}, hizo {calls} llamada(s) "
            f"y quien la llamó vio: {outcome}. Te tragaste la cancelación.",
            "Un `except:` desnudo o `except BaseException` atrapa CancelledError; usa `except Exception`.")
     return "reintenta los fallos y deja pasar la cancelación"
@@ -178,13 +179,13 @@ def check_visitar_una_vez(answer):
            f"se descargaron {sorted(download.called)}; tocaba cada URL permitida una vez.",
            "Cada URL permitida se descarga una vez, la pida quien la pida primero.")
     expect(download.max_in_flight == 4,
-           f"como mucho {download.max_in_flight} descarga(s) a la vez (tardaste {seconds:.2f} s): "
+           f"como mucho {download.max_in_flight} descarga(s) a la vez (tardaste {seg(seconds)}): "
            "las pusiste en fila.",
            "Un Lock que abarca la descarga deja pasar una a la vez; no esperes la red con el lock tomado.")
     expect(sorted(r for r in results if r is not None) == [f"/PAGE/{i}" for i in range(4)],
            f"los resultados no son los de descargar: {sorted(map(str, results))}",
            "Devuelve lo que devuelve `descargar` a quien la descargó, y None a los demás.")
-    return f"4 URLs, 4 descargas, las 4 a la vez ({seconds:.2f} s)"
+    return f"4 URLs, 4 descargas, las 4 a la vez ({seg(seconds)})"
 
 
 @exercise("06.lanzar", "lanzar una tarea sin perderla y sin acumularlas",

@@ -1,13 +1,17 @@
 """Checkers of notebook 07 (the asyncio crawler).
 
 * ``07.reintentar``: ``async def descargar(sesion, url, reintentos, espera)``
-  retries 503 answers with exponential backoff, and nothing else.
+  retries 503 answers with exponential backoff, and nothing else; still 503
+  after the last try, it returns that last ``(503, texto)``.
 * ``07.crawler_acotado``: ``async def crawler_acotado(raiz, C)`` crawls a
   whole site once per URL with at most C requests in flight, and faster than
-  one page at a time.
+  one page at a time (the statement asks for one task per URL in a TaskGroup
+  and a Semaphore; the checker judges the behaviour, not the shape).
 * ``07.simular_ideal``: ``simular(grafo, C, L)``, the zero-CPU discrete-event
   simulation of a crawl, compared with :func:`support.simulate.ideal_time`
-  (the benchmark's "ideal").
+  (the benchmark's "ideal"); downloads that end at the same instant deliver
+  their links in the order they started (a case below tells the two
+  tie-breaks apart).
 
 The async answers run on a fresh loop in a worker thread
 (:func:`support.exercises.run_async`) with a time limit, against a local site
@@ -24,6 +28,7 @@ import time
 import aiohttp
 
 from support.exercises import call_with_limit, exercise, expect, require_async, require_sync, run_async
+from support.fmt import seg
 from support.labsite import LabSite, SiteGraph
 from support.simulate import ideal_time
 
@@ -49,21 +54,24 @@ def _check_reintentar(descargar) -> str:
 
         ok, t_ok, short, missing = run_async(trial, limit=10)
         hits = site.stats.by_path
+        expect(short is not None, "si la respuesta sigue siendo 503 después del último reintento, "
+               "devuelve ese último (503, texto); devolviste None.",
+               "En el último intento devuelve (estado, texto) sea cual sea el estado.")
         for answer in (ok, short, missing):
             expect(isinstance(answer, tuple) and len(answer) == 2,
                    f"descargar tiene que devolver (estado, texto); devolvió {answer!r:.80}.")
         expect(ok[0] == 200 and "Pagina 1" in str(ok[1]),
                f"una página que contesta 503 dos veces y después 200, con reintentos=2, "
                f"tiene que terminar en 200; devolviste el estado {ok[0]!r}.")
-        expect(hits["/page/1"] == 3, f"con dos 503 y reintentos=2 hacen falta 3 solicitudes; hiciste {hits['/page/1']}.")
+        expect(hits["/page/1"] == 3, f"con dos 503 y reintentos=2 hacen falta 3 peticiones; hiciste {hits['/page/1']}.")
         expect(t_ok >= 0.8 * (0.05 + 0.1),
                f"entre intentos hay que esperar espera, después 2*espera (0,15 s en total); "
-               f"tardaste {t_ok:.3f} s.", "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir.")
+               f"tardaste {seg(t_ok, 3)}.", "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir.")
         expect(short[0] == 503 and hits["/page/2"] == 2,
-               f"con reintentos=1 son 2 solicitudes como mucho, y se devuelve el último 503; "
+               f"con reintentos=1 son 2 peticiones como mucho, y se devuelve el último 503; "
                f"hiciste {hits['/page/2']} y devolviste {short[0]!r}.")
         expect(missing[0] == 404 and hits["/no/existe"] == 1,
-               f"un 404 no se reintenta (no va a cambiar): hiciste {hits['/no/existe']} solicitudes.")
+               f"un 404 no se reintenta (no va a cambiar): hiciste {hits['/no/existe']} peticiones.")
     return "reintentas solo lo pasajero, con espera exponencial"
 
 
@@ -72,9 +80,9 @@ def _check_reintentar(descargar) -> str:
 _PAGES, _LATENCY, _C = 24, 0.08, 4
 
 
-@exercise("07.crawler_acotado", "recorres todo el sitio, una vez por URL, con a lo sumo C solicitudes en vuelo",
-          hint="Parte de crawler_minimo: una asyncio.Queue, C tareas trabajadoras y await cola.join(); "
-               "o un asyncio.Semaphore(C) alrededor de cada solicitud y un conjunto de URLs vistas.")
+@exercise("07.crawler_acotado", "recorres todo el sitio, una vez por URL, con a lo sumo C peticiones en vuelo",
+          hint="Una tarea por URL en un solo asyncio.TaskGroup (grupo.create_task por cada enlace nuevo), "
+               "un asyncio.Semaphore(C) alrededor de cada descarga y un conjunto de URLs vistas.")
 def _check_crawler_acotado(crawler_acotado) -> str:
     require_async(crawler_acotado, "crawler_acotado")
     with LabSite(pages=_PAGES, latency=_LATENCY, seed=6) as site:
@@ -92,13 +100,13 @@ def _check_crawler_acotado(crawler_acotado) -> str:
         expect(not twice, f"pediste {len(twice)} páginas más de una vez (por ejemplo {twice[0] if twice else ''}).",
                "Guarda las URLs vistas en un conjunto y pregunta antes de encolar (sin await en medio).")
         peak = site.stats.max_in_flight
-        expect(peak <= _C, f"el servidor vio {peak} solicitudes a la vez con C={_C}.",
-               "Usa exactamente C trabajadores, o un asyncio.Semaphore(C) alrededor de cada solicitud.")
+        expect(peak <= _C, f"el servidor vio {peak} peticiones a la vez con C={_C}.",
+               "Pon un asyncio.Semaphore(C) alrededor de cada descarga (async with limite: ...).")
         sequential = _PAGES * _LATENCY
         expect(elapsed < 0.7 * sequential,
-               f"tardaste {elapsed:.2f} s: casi lo mismo que de a una página ({sequential:.2f} s).",
-               "Los C trabajadores tienen que correr a la vez: create_task para cada uno, no await uno por uno.")
-    return f"{_PAGES} páginas, a lo sumo {peak} en vuelo, en {elapsed:.2f} s"
+               f"tardaste {seg(elapsed)}: casi lo mismo que una página detrás de otra ({seg(sequential)}).",
+               "Las descargas tienen que correr a la vez: grupo.create_task para cada URL, no await una por una.")
+    return f"{_PAGES} páginas, a lo sumo {peak} en vuelo, en {seg(elapsed)}"
 
 
 # -- 07.simular_ideal ----------------------------------------------------------------
@@ -111,11 +119,16 @@ def _cases():
         cases.append(([list(graph.targets(p)) for p in range(pages)], c, 0.1))
     chain = [[1], [2, 0], [3], [4], [5], [6], [7], [8], [9], []]
     cases.append((chain, 50, 0.5))
+    # Two downloads end together and their order decides what starts next: in the order they
+    # started, the ideal is 0.6 s; by page number (a heap of (fin, pagina)), 0.5 s.
+    tie = SiteGraph(18, seed=260, links=2)
+    cases.append(([list(tie.targets(p)) for p in range(18)], 5, 0.1))
     return cases
 
 
 @exercise("07.simular_ideal", "tu simulación da el ideal exacto del recorrido",
-          hint="Un heap de (fin, página) con las descargas en vuelo; mientras haya cola y menos de C en vuelo, "
+          hint="Un heap de (fin, orden, página) con las descargas en vuelo (orden: un contador que crece con cada "
+               "lanzamiento, para desempatar por quién empezó antes); mientras haya cola y menos de C en vuelo, "
                "lanza (ahora + L); saca la que termina antes, avanza el reloj a su fin y encola sus enlaces nuevos.")
 def _check_simular_ideal(simular) -> str:
     require_sync(simular, "simular")
@@ -124,6 +137,6 @@ def _check_simular_ideal(simular) -> str:
         expect(isinstance(got, (int, float)), f"simular tiene que devolver un número de segundos; devolvió {got!r:.60}.")
         want = ideal_time(graph, c, latency)
         expect(math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9),
-               f"con {len(graph)} páginas, C={c} y L={latency}: tu simulación da {got:.3f} s, "
-               f"el ideal es {want:.3f} s.")
+               f"con {len(graph)} páginas, C={c} y L={seg(latency, 2)}: tu simulación da {seg(got, 3)}, "
+               f"el ideal es {seg(want, 3)}.")
     return "la misma simulación que usa el benchmark como ideal"

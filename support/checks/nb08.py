@@ -18,6 +18,7 @@ loop in a worker thread with a time limit, so it can never hang the notebook.
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import pickle
 import threading
 import time
@@ -31,19 +32,36 @@ LIMIT = 3.0
 
 CHOICES = ("corrutinas", "hilos", "procesos")
 
-#: scenario -> (right choice, why)
+#: scenario -> the question that leads to the answer (not the answer: the key
+#: with its reasons lives in teacher/solutions/nb08.py, out of the student build).
 SCENARIOS = {
-    "descargar 50.000 páginas de un sitio lento": (
-        "corrutinas", "casi todo el tiempo se espera a la red: miles de esperas baratas a la vez"),
-    "mantener abiertos 10.000 WebSockets que casi nunca envían nada": (
-        "corrutinas", "es el problema C10K: una Task por conexión pesa unos pocos KiB"),
-    "contar los enlaces de 2.000 páginas ya descargadas": (
-        "procesos", "es CPU pura: con el GIL, solo otros procesos usan los otros núcleos"),
-    "comprimir 200 archivos grandes con una función de Python puro": (
-        "procesos", "es CPU pura en Python: en hilos se turnarían el GIL"),
-    "hacer 20 consultas a la vez con una biblioteca que solo tiene API bloqueante": (
-        "hilos", "una llamada bloqueante dentro de una corrutina congela el bucle; "
-                 "en un hilo (run_in_executor) espera sin molestar, y 20 hilos son baratos"),
+    "descargar 50.000 páginas de un sitio lento":
+        "¿se pasa el tiempo esperando a la red o calculando? ¿Cuántas esperas hay a la vez?",
+    "mantener abiertos 10.000 WebSockets que casi nunca envían nada":
+        "¿cuánto cuesta cada conexión que espera, en cada modelo? Mira la sección 2.",
+    "contar los enlaces de 2.000 páginas ya descargadas":
+        "¿hay algo que esperar, o es todo cálculo? ¿Quién puede usar los otros núcleos? Mira la sección 3.",
+    "comprimir 200 archivos grandes con una función de Python puro":
+        "¿es cálculo en Python? ¿Qué hace el GIL con dos hilos que calculan?",
+    "hacer 20 consultas a la vez con una biblioteca que solo tiene API bloqueante":
+        "¿la biblioteca sabe ceder el control con await? ¿Qué le pasa al bucle si una llamada se bloquea?",
+}
+
+
+def answer_digest(scenario: str, choice: str) -> str:
+    """A one-way fingerprint of a (scenario, choice) pair: the checker compares
+    fingerprints, so the notebook's namespace never holds the answers."""
+    return hashlib.sha256(f"corrutinas-08|{scenario}|{choice}".encode()).hexdigest()[:16]
+
+
+#: scenario -> answer_digest(scenario, right choice); tests/test_exercises.py
+#: proves these match the teacher's key.
+_RIGHT = {
+    "descargar 50.000 páginas de un sitio lento": '90563da986f81514',
+    "mantener abiertos 10.000 WebSockets que casi nunca envían nada": '57c7070c11d7ef6c',
+    "contar los enlaces de 2.000 páginas ya descargadas": '518b00670d829a50',
+    "comprimir 200 archivos grandes con una función de Python puro": '538332f338ff7337',
+    "hacer 20 consultas a la vez con una biblioteca que solo tiene API bloqueante": 'e04f85a04d3ea6a1',
 }
 
 
@@ -53,17 +71,17 @@ def check_elegir(answer):
     expect(callable(answer), "elegir debe ser una función que recibe un escenario.",
            "Define def elegir(escenario): ... y devuelve 'corrutinas', 'hilos' o 'procesos'.")
     wrong = []
-    for scenario, (right, why) in SCENARIOS.items():
+    for scenario, question in SCENARIOS.items():
         got = not_a_coroutine(call_with_limit(answer, scenario),
                               "elegir es una corrutina: aquí no hay nada que esperar.")
         expect(got in CHOICES, f"para «{scenario}» devolviste {got!r}.",
                f"Devuelve uno de {', '.join(CHOICES)} (en minúsculas).")
-        if got != right:
-            wrong.append((scenario, got, right, why))
+        if answer_digest(scenario, got) != _RIGHT[scenario]:
+            wrong.append((scenario, got, question))
     if wrong:
-        scenario, got, right, why = wrong[0]
+        scenario, got, question = wrong[0]
         raise Incorrect(f"{len(wrong)} de {len(SCENARIOS)} mal; por ejemplo, «{scenario}»: "
-                        f"elegiste {got}.", f"Mejor {right}: {why}.")
+                        f"elegiste {got}, y no es lo mejor.", f"Pregúntate: {question}")
     return "las cinco elecciones son las que miden las secciones 2 y 3"
 
 

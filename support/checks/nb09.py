@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from support.exercises import Incorrect, exercise, expect, require_async, run_async
+from support.fmt import kib, mib, num, seg
 from support.servers import END, answer
 
 #: Seconds a student's coroutine may take before the checker gives up on it.
@@ -93,12 +94,12 @@ def check_enviar_todo(answer_fn):
     received, biggest = _within_limit(_send_to_slow_reader, answer_fn, chunks)
     total = sum(map(len, chunks))
     expect(received == b"".join(chunks),
-           f"el cliente recibió {len(received):,} bytes de {total:,}, o en otro orden.",
+           f"el cliente recibió {num(len(received))} bytes de {num(total)}, o en otro orden.",
            "Escribe cada trozo una vez, en el orden de la lista.")
     expect(biggest < 1024 * 1024,
-           f"el búfer del escritor llegó a {biggest / 2**20:.1f} MiB: el cliente lento llenó la memoria.",
+           f"el búfer del escritor llegó a {mib(biggest)}: el cliente lento llenó la memoria.",
            "`write` nunca espera: `await escritor.drain()` después de cada trozo, no solo al final.")
-    return f"todos los bytes llegaron y el búfer no pasó de {biggest / 1024:.0f} KiB"
+    return f"todos los bytes llegaron y el búfer no pasó de {kib(biggest, 0)}"
 
 
 # --- 09.calcular_sin_congelar ------------------------------------------------
@@ -148,9 +149,9 @@ def check_calcular_sin_congelar(answer_fn):
     expect(pool.submitted >= 1, "no enviaste nada al pool que recibes.",
            "Usa ese pool: `loop.run_in_executor(pool, ...)`; `to_thread` o `None` usan otro.")
     expect(gap < 0.5 * alone,
-           f"el bucle estuvo congelado {gap * 1000:.0f} ms (el cálculo solo tarda {alone * 1000:.0f} ms).",
+           f"el bucle estuvo congelado {num(gap * 1000)} ms (el cálculo solo tarda {num(alone * 1000)} ms).",
            "No esperes el resultado con `.result()`: eso bloquea el bucle. Usa `await`.")
-    return f"el bucle nunca quedó congelado más de {gap * 1000:.0f} ms"
+    return f"el bucle nunca quedó congelado más de {num(gap * 1000)} ms"
 
 
 # --- 09.leer_con_limite --------------------------------------------------------
@@ -199,6 +200,6 @@ def check_leer_con_limite(answer_fn):
         expect(result is None, f"con un cliente que envía '{name}' devolviste {result!r} en vez de None.",
                "Si la petición no llega entera, devuelve None.")
     seconds = got["silencio"][1]
-    expect(seconds < 0.2 + 0.5, f"con un cliente callado esperaste {seconds:.2f} s; el límite era 0,2 s.",
+    expect(seconds < 0.2 + 0.5, f"con un cliente callado esperaste {seg(seconds)}; el límite era 0,2 s.",
            "El tiempo límite es para toda la lectura: `asyncio.timeout(segundos)`.")
     return "devuelve la petición entera, o None a tiempo con un cliente callado, lento o que cierra"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 import math
 from collections import deque
 
@@ -37,6 +38,17 @@ async def _reintenta_todo(sesion, url, reintentos=2, espera=0.05):
         await asyncio.sleep(espera * 2 ** intento)
 
 
+async def _nada_tras_el_ultimo(sesion, url, reintentos=2, espera=0.05):
+    for intento in range(reintentos + 1):  # still 503 after the last try: returns None
+        async with sesion.get(url) as resp:
+            estado, texto = resp.status, await resp.text()
+        if estado != 503:
+            return estado, texto
+        if intento < reintentos:
+            await asyncio.sleep(espera * 2 ** intento)
+    return None
+
+
 async def _sin_espera(sesion, url, reintentos=2, espera=0.05):
     for intento in range(reintentos + 1):  # asks again at once: no backoff
         async with sesion.get(url) as resp:
@@ -48,30 +60,21 @@ async def _sin_espera(sesion, url, reintentos=2, espera=0.05):
 # -- 07.crawler_acotado -------------------------------------------------------------
 
 async def crawler_acotado(raiz, C):
-    cola, vistos = asyncio.Queue(), {raiz}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=C)) as sesion:
+    """One task per URL in one TaskGroup (which also waits for the tasks created while it waits)."""
+    vistos, limite = {raiz}, asyncio.Semaphore(C)
+    async with aiohttp.ClientSession() as sesion:
 
-        async def trabajador():
-            while True:
-                url = await cola.get()
-                try:
-                    async with sesion.get(url) as resp:
-                        html = await resp.text()
-                    for enlace in follow(extract_links(html), url, raiz):
-                        if enlace not in vistos:
-                            vistos.add(enlace)
-                            cola.put_nowait(enlace)
-                finally:
-                    cola.task_done()
+        async def visitar(url, grupo):
+            async with limite:                      # at most C downloads at once
+                async with sesion.get(url) as resp:
+                    html = await resp.text()
+            for enlace in follow(extract_links(html), url, raiz):
+                if enlace not in vistos:            # no await between the check and the add
+                    vistos.add(enlace)
+                    grupo.create_task(visitar(enlace, grupo))
 
-        cola.put_nowait(raiz)
-        trabajadores = [asyncio.create_task(trabajador()) for _ in range(C)]
-        try:
-            await cola.join()
-        finally:
-            for t in trabajadores:
-                t.cancel()
-            await asyncio.gather(*trabajadores, return_exceptions=True)
+        async with asyncio.TaskGroup() as grupo:
+            grupo.create_task(visitar(raiz, grupo))
     return vistos
 
 
@@ -143,6 +146,20 @@ async def _sin_vistos_compartidos(raiz, C):
 # -- 07.simular_ideal ----------------------------------------------------------------
 
 def simular_ideal(grafo, C, L):
+    vistos, cola, en_vuelo, ahora, orden = {0}, deque([0]), [], 0.0, itertools.count()
+    while cola or en_vuelo:
+        while cola and len(en_vuelo) < C:
+            heapq.heappush(en_vuelo, (ahora + L, next(orden), cola.popleft()))
+        ahora, _, p = heapq.heappop(en_vuelo)
+        for q in grafo[p]:
+            if q not in vistos:
+                vistos.add(q)
+                cola.append(q)
+    return ahora
+
+
+def _desempate_por_pagina(grafo, C, L):
+    """Ties broken by page number, not by start order: the heap holds (fin, pagina)."""
     vistos, cola, en_vuelo, ahora = {0}, deque([0]), [], 0.0
     while cola or en_vuelo:
         while cola and len(en_vuelo) < C:
@@ -177,7 +194,7 @@ def _por_niveles(grafo, C, L):
 
 
 WRONG_ANSWERS = {
-    "07.reintentar": [_sin_reintentos, _reintenta_todo, _sin_espera],
+    "07.reintentar": [_sin_reintentos, _reintenta_todo, _sin_espera, _nada_tras_el_ultimo],
     "07.crawler_acotado": [_secuencial, _sin_limite, _sin_vistos_compartidos],
-    "07.simular_ideal": [_cota_inferior, _por_niveles],
+    "07.simular_ideal": [_cota_inferior, _por_niveles, _desempate_por_pagina],
 }

@@ -46,10 +46,12 @@ def primero(futuros):
     def al_terminar(f):
         if ganador.done():
             return
-        if f.exception() is not None:
-            ganador.set_exception(f.exception())
+        try:
+            valor = f.result()
+        except Exception as error:  # result() re-raises the failure of the future
+            ganador.set_exception(error)
         else:
-            ganador.set_result(f.result())
+            ganador.set_result(valor)
 
     for f in futuros:
         f.add_done_callback(al_terminar)

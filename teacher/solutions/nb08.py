@@ -12,6 +12,22 @@ from support.c10k import count_links, count_links_many
 
 # --- 08.elegir ------------------------------------------------------------------
 
+#: The answer key of 08.elegir: scenario -> (right choice, why). The checker
+#: holds only fingerprints of the right choices (support.checks.nb08.answer_digest).
+ANSWER_KEY = {
+    "descargar 50.000 páginas de un sitio lento": (
+        "corrutinas", "casi todo el tiempo se espera a la red: miles de esperas baratas a la vez"),
+    "mantener abiertos 10.000 WebSockets que casi nunca envían nada": (
+        "corrutinas", "es el problema C10K: una Task por conexión pesa unos pocos KiB"),
+    "contar los enlaces de 2.000 páginas ya descargadas": (
+        "procesos", "es CPU pura: con el GIL, solo otros procesos usan los otros núcleos"),
+    "comprimir 200 archivos grandes con una función de Python puro": (
+        "procesos", "es CPU pura en Python: en hilos se turnarían el GIL"),
+    "hacer 20 consultas a la vez con una biblioteca que solo tiene API bloqueante": (
+        "hilos", "una llamada bloqueante dentro de una corrutina congela el bucle; "
+                 "en un hilo (run_in_executor) espera sin molestar, y 20 hilos son baratos"),
+}
+
 
 def elegir(escenario):
     if "bloqueante" in escenario:

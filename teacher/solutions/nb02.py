@@ -67,19 +67,19 @@ class _CierraSinDesregistrar(contar_bytes):
 
 def _start(url):
     """A non-blocking socket connecting to ``url``'s host, and the request to send."""
-    host, port, pedido = build_request(url)
+    host, port, peticion = build_request(url)
     sock = socket.socket()
     sock.setblocking(False)
     try:
         sock.connect((host, port))
     except BlockingIOError:
         pass
-    return sock, pedido
+    return sock, peticion
 
 
-def _callbacks(selector, sock, pedido, partes):
+def _callbacks(selector, sock, peticion, partes):
     def on_connected():
-        sock.sendall(pedido)
+        sock.sendall(peticion)
         selector.modify(sock, EVENT_READ, on_readable)
 
     def on_readable():
@@ -95,9 +95,9 @@ def _callbacks(selector, sock, pedido, partes):
 
 def descargar_con_plazo(url, plazo):
     selector = selectors.DefaultSelector()
-    sock, pedido = _start(url)
+    sock, peticion = _start(url)
     partes = []
-    _callbacks(selector, sock, pedido, partes)
+    _callbacks(selector, sock, peticion, partes)
     limite = time.monotonic() + plazo
     try:
         while selector.get_map():
@@ -116,9 +116,9 @@ def descargar_con_plazo(url, plazo):
 def _sin_plazo(url, plazo):
     # Ignores the deadline: waits for the whole answer.
     selector = selectors.DefaultSelector()
-    sock, pedido = _start(url)
+    sock, peticion = _start(url)
     partes = []
-    _callbacks(selector, sock, pedido, partes)
+    _callbacks(selector, sock, peticion, partes)
     while selector.get_map():
         for key, _mask in selector.select():
             key.data()
@@ -129,9 +129,9 @@ def _sin_plazo(url, plazo):
 def _lanza_timeout(url, plazo):
     # Raises like `bucle` instead of returning None.
     selector = selectors.DefaultSelector()
-    sock, pedido = _start(url)
+    sock, peticion = _start(url)
     partes = []
-    _callbacks(selector, sock, pedido, partes)
+    _callbacks(selector, sock, peticion, partes)
     limite = time.monotonic() + plazo
     while selector.get_map():
         restante = limite - time.monotonic()

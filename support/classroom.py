@@ -1,0 +1,208 @@
+"""The class-size setting and the per-student limits of a shared server.
+
+A student on a laptop runs the lessons at full size (10,000 connections,
+5,000 threads). Forty students on one JupyterHub server cannot: each one gets a
+share of the CPU, a cgroup ``pids.max`` (threads count as pids), a limit of
+open files (``RLIMIT_NOFILE``) and, as a non-root user, ``RLIMIT_NPROC``.
+
+* ``CORRUTINAS_ESCALA`` (read only here, by :func:`scale`) is the one setting:
+  a factor in (0, 1] that the heavy lessons multiply their sizes by (threads,
+  connections, pages, CPU seconds). Unset means 1: the full course. A teacher
+  sets it for the whole server (see docs/guia_docente.md), e.g. 0.1.
+* :func:`thread_budget` and :func:`connection_budget` are what this process may
+  still start or open under the limits in force (cgroup v1 or v2 ``pids.max``
+  along the process's own cgroup path, ``RLIMIT_NPROC``, ``RLIMIT_NOFILE``,
+  and the local port range: every connection to one server needs its own
+  local port).
+* :func:`threads` and :func:`connections` combine both: the size a lesson
+  asked for, scaled, then capped by the budget; when the size shrinks they
+  warn (in Spanish: the student reads it) and say why.
+
+Discussion: the caps are read when a lesson asks, not once at import: a
+sibling notebook of the same student may be holding threads right now.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from pathlib import Path
+
+from support import osutil
+
+__all__ = ["ENV", "scale", "scaled", "thread_budget", "connection_budget", "threads", "connections",
+           "slider", "cgroup_pids_max", "cgroup_pids_headroom", "local_port_range", "ClassroomWarning"]
+
+#: The environment variable of the class-size setting.
+ENV = "CORRUTINAS_ESCALA"
+
+#: Threads (pids) kept free for the kernel, its helpers and a sibling notebook.
+THREAD_RESERVE = 64
+#: File descriptors kept free for the kernel's own (ZMQ sockets, files, the site).
+FD_RESERVE = 200
+
+
+class ClassroomWarning(UserWarning):
+    """A lesson runs smaller than asked: the class-size setting or a limit."""
+
+
+def scale() -> float:
+    """The class-size factor from ``CORRUTINAS_ESCALA`` (1 when unset)."""
+    raw = os.environ.get(ENV, "").strip().replace(",", ".")
+    if not raw:
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{ENV}={raw!r}: debe ser un número entre 0 y 1 (por ejemplo 0.1)") from None
+    if not 0 < value <= 1:
+        raise ValueError(f"{ENV}={raw!r}: debe ser un número mayor que 0 y como mucho 1 (por ejemplo 0.1)")
+    return value
+
+
+def scaled(n: int, minimum: int = 1) -> int:
+    """``n`` times :func:`scale`, rounded, never below ``minimum`` (nor above ``n``)."""
+    return max(min(n, minimum), round(n * scale()))
+
+
+def _own_cgroup_dirs() -> list[Path]:
+    """The ``pids`` cgroup folders of this process, innermost first (v1 and v2)."""
+    if not osutil.HAS_PROC:
+        return []
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "pids" in controllers.split(","):
+            base = Path("/sys/fs/cgroup/pids")
+        elif controllers == "":
+            base = Path("/sys/fs/cgroup")
+        else:
+            continue
+        here = base / path.lstrip("/")
+        while True:
+            found.append(here)
+            if here == base:
+                break
+            here = here.parent
+    return found
+
+
+def cgroup_pids_max() -> int | None:
+    """The tightest ``pids.max`` along this process's cgroup path, or None (unlimited)."""
+    limits = [osutil.read_int(str(folder / "pids.max")) for folder in _own_cgroup_dirs()]
+    limits = [x for x in limits if x is not None]
+    return min(limits) if limits else None
+
+
+def cgroup_pids_headroom() -> int | None:
+    """How many more threads the cgroups of this process allow (``pids.max`` minus
+    ``pids.current``, the tightest along the path), or None without a limit."""
+    room = None
+    for folder in _own_cgroup_dirs():
+        limit = osutil.read_int(str(folder / "pids.max"))  # "max" (unlimited) reads as None
+        current = osutil.read_int(str(folder / "pids.current"))
+        if limit is not None and current is not None:
+            room = limit - current if room is None else min(room, limit - current)
+    return room
+
+
+def _nproc_headroom() -> int | None:
+    """``RLIMIT_NPROC`` minus this user's threads now (not enforced for root)."""
+    limit = osutil.soft_limit("NPROC")
+    if not limit or (hasattr(os, "geteuid") and os.geteuid() == 0):
+        return None
+    try:
+        import psutil
+
+        uid = os.geteuid()
+        used = sum(p.info["num_threads"] or 0 for p in psutil.process_iter(["uids", "num_threads"])
+                   if p.info["uids"] and p.info["uids"].real == uid)
+    except Exception:  # noqa: BLE001 - a reading we cannot make is no limit we know of
+        used = threading.active_count()
+    return limit - used
+
+
+def thread_budget(reserve: int = THREAD_RESERVE) -> int | None:
+    """Threads this process may still start (None: no limit known)."""
+    rooms = [r for r in (cgroup_pids_headroom(), _nproc_headroom()) if r is not None]
+    return max(0, min(rooms) - reserve) if rooms else None
+
+
+def local_port_range() -> int | None:
+    """How many local ports the OS hands out to outgoing connections, or None."""
+    text = None
+    if osutil.HAS_PROC:
+        try:
+            text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        except OSError:
+            text = None
+    return int(text[1]) - int(text[0]) + 1 if text and len(text) == 2 else None
+
+
+def _open_fds() -> int:
+    try:
+        import psutil
+
+        return psutil.Process().num_fds()
+    except Exception:  # noqa: BLE001 - Windows has no num_fds
+        return 0
+
+
+def connection_budget(reserve: int = FD_RESERVE) -> int:
+    """Connections this process may still open to one server: the limit of open
+    files (raised first as far as allowed) minus those open and ``reserve``,
+    and at most the local port range."""
+    room = osutil.fd_limit() - _open_fds() - reserve
+    ports = local_port_range()
+    if ports is not None:
+        room = min(room, ports - reserve)
+    return max(0, room)
+
+
+def _capped(what: str, wanted: int, budget: int | None, why_budget: str, minimum: int) -> int:
+    size = scaled(wanted, minimum)
+    reasons = []
+    if size < wanted:
+        reasons.append(f"{ENV}={scale():g}")
+    if budget is not None and budget < size:
+        size = budget
+        reasons.append(why_budget)
+    if reasons:
+        shown = f"{size:,} en lugar de {wanted:,}".replace(",", ".")
+        warnings.warn(f"{what}: {shown} ({'; '.join(reasons)})",
+                      ClassroomWarning, stacklevel=3)
+    return size
+
+
+def threads(wanted: int, minimum: int = 1, reserve: int = THREAD_RESERVE) -> int:
+    """How many of ``wanted`` threads a lesson should start here: scaled by the
+    class-size setting, capped by the pids/NPROC budget (warns when smaller)."""
+    return _capped("hilos", wanted, thread_budget(reserve), "límite de hilos de este servidor (pids.max / ulimit -u)",
+                   minimum)
+
+
+def connections(wanted: int, minimum: int = 1, reserve: int = FD_RESERVE) -> int:
+    """How many of ``wanted`` connections a lesson should open here: scaled by
+    the class-size setting, capped by the fd limit and the local port range."""
+    return _capped("conexiones", wanted, connection_budget(reserve),
+                   "límite de archivos abiertos (ulimit -n) o de puertos locales", minimum)
+
+
+def slider(value: int, low: int, high: int, step: int, kind: str = "connections") -> dict:
+    """``value``/``min``/``max``/``step`` for an ``IntSlider`` of a lesson size:
+    the range scaled by the class-size setting and capped by this server's
+    budget (``kind``: "connections" or "threads"), ``value`` kept inside it."""
+    budget = connection_budget() if kind == "connections" else thread_budget()
+    if kind not in ("connections", "threads"):
+        raise ValueError(f"kind must be 'connections' or 'threads', got {kind!r}")
+    top = scaled(high)
+    if budget is not None:
+        top = max(1, min(top, budget))
+    bottom = min(scaled(low), top)
+    step = max(1, min(scaled(step), max(1, top - bottom)))
+    return {"value": max(bottom, min(value, top)), "min": bottom, "max": top, "step": step}

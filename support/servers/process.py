@@ -1,0 +1,149 @@
+"""A design, or the backend, in its own process (``python -m support.servers ROLE``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from support.osutil import cpu_seconds, peak_rss, reset_peak_rss, rss
+from support.servers.designs import DESIGNS
+from support.servers.protocol import BACKLOG
+from support.servers.running import Stop, listen
+
+# --------------------------------------------------------------------------
+# The backend: answers each line after the seconds it asks for
+# --------------------------------------------------------------------------
+
+
+async def _backend_main(listener: socket.socket) -> None:
+    async def handle(reader, writer):
+        try:
+            line = await reader.readline()
+            await asyncio.sleep(min(float(line or 0), 60.0))
+            writer.write(b"ok\n")
+            await writer.drain()
+        except (ValueError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, sock=listener, backlog=BACKLOG)
+    loop = asyncio.get_running_loop()
+    closed = asyncio.Event()
+    loop.add_reader(sys.stdin.fileno(), closed.set)  # stdin closed (or a line): stop
+    await closed.wait()
+    server.close()
+
+
+# --------------------------------------------------------------------------
+# A design (or the backend) in its own process
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class ServerProcess:
+    """``python -m support.servers ROLE`` as a child process on a free port.
+
+    ``stop()`` closes its stdin; a design then prints its statistics
+    (``stats``: peak and idle RSS, CPU seconds, peak thread count), read here.
+    """
+
+    role: str
+    backend: tuple[str, int] | None = None
+    proc: subprocess.Popen = field(init=False, repr=False)
+    port: int = field(init=False)
+    stats: dict = field(init=False, default_factory=dict)
+
+    def __post_init__(self):
+        args = [sys.executable, "-m", "support.servers", self.role]
+        if self.backend is not None:
+            args += ["--backend-port", str(self.backend[1])]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.kill()
+            raise RuntimeError(f"python -m support.servers {self.role} did not start")
+        self.port = json.loads(line)["port"]
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self, timeout: float = 30.0) -> dict:
+        if self.proc.poll() is None:
+            out, _ = self.proc.communicate(input="", timeout=timeout)
+            lines = [line for line in out.splitlines() if line.strip()]
+            self.stats = json.loads(lines[-1]) if lines else {}
+        return self.stats
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.stop()
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class ThreadPeak:
+    """Samples ``threading.active_count()`` every 10 ms in a thread of its own."""
+
+    def __init__(self):
+        self.peak = threading.active_count()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.01):
+            self.peak = max(self.peak, threading.active_count() - 1)
+
+    def stop(self) -> int:
+        self._done.set()
+        self._thread.join()
+        return self.peak
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m support.servers",
+                                     description="Serve one design (or the backend) on 127.0.0.1 "
+                                                 "until stdin closes.")
+    parser.add_argument("role", choices=[*DESIGNS, "backend"])
+    parser.add_argument("--backend-port", type=int, help="the backend's port (designs)")
+    args = parser.parse_args(argv)
+    listener = listen()
+    print(json.dumps({"port": listener.getsockname()[1]}), flush=True)
+    if args.role == "backend":
+        asyncio.run(_backend_main(listener))
+        return
+    backend = ("127.0.0.1", args.backend_port) if args.backend_port else None
+    reset_peak_rss()
+    idle, cpu0, threads = rss(), cpu_seconds(), ThreadPeak()
+    _run_until_stdin_closes(DESIGNS[args.role], listener, backend)
+    print(json.dumps({"idle_rss": idle, "peak_rss": peak_rss(), "cpu_seconds": cpu_seconds() - cpu0,
+                      "peak_threads": threads.stop()}), flush=True)
+
+
+def _run_until_stdin_closes(serve: Callable, listener: socket.socket, backend) -> None:
+    stop = Stop()
+    thread = threading.Thread(target=serve, args=(listener, stop, backend), daemon=True)
+    thread.start()
+    sys.stdin.read()  # until the parent closes our stdin
+    stop.ring()
+    thread.join(30)
+    listener.close()
+    stop.close()
