@@ -21,7 +21,7 @@ from aiohttp import web
 
 from hostile_server import HostileSite, RawServer, html, ipv6_loopback_available, raw_page
 from support.crawler import crawl_sync
-from support.report import MAX_PAGES, REDIRECT_LOOP, TOO_BIG, TOO_MANY_REDIRECTS
+from support.report import MAX_PAGES, REDIRECT_LOOP, TOO_BIG, TOO_MANY_REDIRECTS, label_es
 
 #: Slack for a noisy 2-core machine shared with other test runs, on top of a bound.
 SLACK = 1.5
@@ -350,3 +350,14 @@ def test_default_limits_fit_a_real_documentation_page(make_hostile):
     site.pages["/genindex-all.html"] = html(links("/") + "<p>" + "entry " * 350_000 + "</p>")
     result = crawl_sync(site.url, deadline=20)
     assert result.outcome(site.url + "genindex-all.html") == "crawled", result.skipped
+
+
+@pytest.mark.parametrize("reason, spanish", [
+    ("redirect loop", "bucle de redirecciones"),
+    ("HTTP 429 (Retry-After 3600 s, over 30 s)", "HTTP 429 (Retry-After de 3600 s, más de 30 s)"),
+    ("HTTP 503 (Retry-After 10 s, past the deadline)", "HTTP 503 (Retry-After de 10 s, más allá del plazo total)"),
+    ("malformed response (Duplicate Content-Length)", "respuesta mal formada (Duplicate Content-Length)"),
+    ("other scheme (https://127.0.0.1:8000)", "otro esquema (https://127.0.0.1:8000)"),
+])
+def test_the_new_reasons_have_spanish_labels(reason, spanish):
+    assert label_es(reason) == spanish
