@@ -23,7 +23,8 @@ How it works
   is how the crawl knows it is finished without counting workers.
 * When responses arrive in a burst and URLs are already waiting, a worker
   sends its next request before parsing the page it got (:meth:`_Crawl.defer`):
-  the network never waits for the parser.
+  the network never waits for the parser. Pages over
+  :data:`PARSE_ON_LOOP_BYTES` are parsed in a thread, off the loop.
 * Every URL met gets one outcome in the :class:`CrawlResult`: ``crawled``
   (fetched and parsed), ``skipped`` (not fetched, or not a page: the reason
   says why) or ``failed`` (the reason says why, from
@@ -31,6 +32,30 @@ How it works
   at the deadline.
 * Time comes from the event loop (``loop.time()``), so tests can run the
   crawler in virtual time. It ignores ``options.timeline``.
+
+Guarantees (each one proved by ``tests/test_crawler_hostile.py``)
+-----------------------------------------------------------------
+* **Time.** With a ``deadline``, the crawl returns at the deadline whatever
+  a page contains (the tests allow one ``request_timeout`` of slack): big
+  pages are parsed off the loop, and no page is recorded past the deadline.
+  A request's timeout measures that request, not other pages' parses. The
+  default parser (:data:`support.links.CRAWL_PARSER`) is linear in the
+  page's size. ``Retry-After`` (seconds or an HTTP date) is waited for, up
+  to :data:`MAX_RETRY_AFTER` and never past the deadline: asking for longer
+  fails the URL at once.
+* **Bytes.** A body is counted decoded (after gzip, deflate, brotli...)
+  while it streams, and reading stops past ``max_bytes``: a decompression
+  bomb costs ``max_bytes``, not what it inflates to.
+* **Memory.** At most C bodies of ``max_bytes`` are held at once; the
+  report lists at most ``CrawlReport.sample`` skipped URLs and counts the
+  rest per reason (``unlisted``), so a link trap cannot grow it without
+  bound. (URLs skipped for ``max_depth`` are remembered, to be admitted if
+  met again closer to the root.)
+* **Accounting.** Every URL met ends crawled, skipped (why) or failed (why),
+  listed or counted: ``len(crawled) + sum(reasons().values())`` is the number
+  of URLs and skipped hrefs met. A redirect loop says ``"redirect loop"``; a
+  malformed answer says ``"malformed response (...)"`` and is not retried; a
+  root URL that cannot be crawled is a ``ValueError`` before anything starts.
 
 Discussion: the state shared between workers (``seen``, the queue, the
 report) needs no lock here only because no ``await`` sits between a check
@@ -46,23 +71,35 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import queue
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-from support.links import DEFAULT_PARSER, LinkFilter, extract_links, normalize
-from support.report import (DEADLINE, MAX_DEPTH, MAX_PAGES, NO_ATTEMPT, NOT_HTML, PARSE_ERROR, REDIRECT,
-                            REDIRECT_WITHOUT_LOCATION, STOPPED, TOO_BIG, TOO_MANY_REDIRECTS,
-                            CrawlOptions, CrawlReport, http_reason, options_of, reason_of)
+from support.links import CRAWL_PARSER, LinkFilter, PageLinks, base_url, check_root, extract_page_links
+from support.report import (DEADLINE, MAX_BYTES, MAX_DEPTH, MAX_PAGES, NO_ATTEMPT, NOT_HTML, PARSE_ERROR, REDIRECT,
+                            REDIRECT_LOOP, REDIRECT_WITHOUT_LOCATION, RETRY_AFTER_OVER_MAX, RETRY_AFTER_PAST_DEADLINE,
+                            STOPPED, TOO_BIG, TOO_MANY_REDIRECTS, CrawlOptions, CrawlReport, http_reason,
+                            malformed_response, options_of, reason_of)
+from support.response import (HTML_TYPES, BodyTooBig, decode_html, mime_type, parse_content_type, read_body,
+                              retry_after)
 
-__all__ = ["crawl", "crawl_sync", "CrawlResult", "fetch", "TRANSIENT_STATUSES"]
+__all__ = ["crawl", "crawl_sync", "CrawlResult", "fetch", "TRANSIENT_STATUSES", "MAX_RETRY_AFTER",
+           "PARSE_ON_LOOP_BYTES"]
 
 #: Answers worth asking again after a pause: the server may recover.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+#: Answers whose ``Retry-After`` says how long to wait before asking again.
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+#: Longest ``Retry-After`` the crawler waits for; a server asking for more fails the URL at once.
+MAX_RETRY_AFTER = 30.0
+#: Pages up to this size are parsed on the loop (``html.parser``'s worst case at
+#: this size is ~0.1 s); bigger ones in the crawl's parse thread, off the loop.
+PARSE_ON_LOOP_BYTES = 16_384
 
 
 @dataclass(repr=False)  # CrawlReport's short repr, not one listing every URL
@@ -79,7 +116,7 @@ class CrawlResult(CrawlReport):
     """
 
     concurrency: int = 0
-    parser: str = DEFAULT_PARSER
+    parser: str = CRAWL_PARSER
     depth: dict[str, int] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
     finish_times: list[float] = field(default_factory=list)
@@ -108,6 +145,9 @@ class CrawlResult(CrawlReport):
         for outcome, table in (("skipped", self.skipped), ("failed", self.failed)):
             for reason in table.values():
                 counts[(outcome, reason)] = counts.get((outcome, reason), 0) + 1
+        for reason, n in self.unlisted.items():  # skipped, counted but not listed
+            if n:
+                counts[("skipped", reason)] = counts.get(("skipped", reason), 0) + n
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
@@ -117,67 +157,67 @@ class CrawlResult(CrawlReport):
 
 
 async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.ClientTimeout | None = None,
-                retries: int = 2, backoff: float = 0.05, max_bytes: int = 1_000_000,
-                on_retry=None) -> tuple[str, object, object]:
+                retries: int = 2, backoff: float = 0.05, max_bytes: int = MAX_BYTES,
+                on_retry=None, time_left=lambda: None) -> tuple[str, object, object]:
     """GET ``url`` once (plus up to ``retries`` retries after a transient error).
 
-    Returns one of ``("page", status, text)``, ``("redirect", status, location)``,
-    ``("skip", reason, None)`` or ``("fail", reason, attempts)``. Transient errors
-    (timeouts, resets, 429/5xx) are retried after ``backoff``, ``2*backoff``,
-    ``4*backoff``... seconds. Redirects are *not* followed here: the crawler
-    decides whether the target is worth a visit.
+    Returns one of ``("page", status, (body, charset))``, ``("redirect", status,
+    location)``, ``("skip", reason, None)`` or ``("fail", reason, attempts)``.
+
+    * Transient errors (timeouts, resets, 429/5xx) are retried after
+      ``backoff``, ``2*backoff``, ``4*backoff``... seconds, or after the
+      ``Retry-After`` of a 429/503 when it asks for longer. A ``Retry-After``
+      over :data:`MAX_RETRY_AFTER`, or over ``time_left()`` (the seconds to
+      the crawl's deadline, None without one), fails the URL at once.
+    * A malformed answer (bad status line, too many headers, two
+      ``Content-Length``, a bad chunk size, a body that cannot be decoded)
+      fails at once, named by :func:`~support.report.malformed_response`.
+    * The body is read as decoded bytes, at most ``max_bytes`` of them
+      (:func:`support.response.read_body`); one without ``Content-Type`` is
+      sniffed. Redirects are *not* followed here: the crawler decides whether
+      the target is worth a visit.
     """
-    reason = NO_ATTEMPT
+    reason, wait = NO_ATTEMPT, 0.0
     for attempt in range(retries + 1):
         if attempt:
             if on_retry is not None:
                 on_retry()
-            await asyncio.sleep(backoff * 2 ** (attempt - 1))
+            await asyncio.sleep(max(wait, backoff * 2 ** (attempt - 1)))
         try:
             async with session.get(url, allow_redirects=False, timeout=timeout) as resp:
                 status = resp.status
                 if status in TRANSIENT_STATUSES:
-                    reason = http_reason(status)
+                    reason, wait = http_reason(status), 0.0
+                    asked = retry_after(resp.headers.get("Retry-After")) if status in _RETRY_AFTER_STATUSES else None
+                    if asked is not None:
+                        left = time_left()
+                        if asked > MAX_RETRY_AFTER or (left is not None and asked > left):
+                            why = RETRY_AFTER_OVER_MAX if asked > MAX_RETRY_AFTER else RETRY_AFTER_PAST_DEADLINE
+                            return "fail", why.format(status=status, seconds=f"{asked:.0f}",
+                                                      max=f"{MAX_RETRY_AFTER:g}"), attempt + 1
+                        wait = asked
                     continue
                 if status in _REDIRECT_STATUSES:
                     return "redirect", status, resp.headers.get("Location")
                 if not 200 <= status < 300:
                     return "fail", http_reason(status), attempt + 1
-                ctype = resp.content_type
-                if ctype not in _HTML_TYPES:
+                header = resp.headers.get("Content-Type")
+                content_type = parse_content_type(header)
+                if content_type is not None and (ctype := mime_type(header)) not in HTML_TYPES:
+                    return "skip", NOT_HTML.format(type=ctype), None  # never read
+                body = await read_body(resp, max_bytes)
+                if content_type is None and (ctype := mime_type(header, body)) not in HTML_TYPES:
                     return "skip", NOT_HTML.format(type=ctype), None
-                body = await _read_at_most(resp, max_bytes)
-                if body is None:
-                    return "skip", TOO_BIG, None
-                return "page", status, _decode(body, resp.charset)
+                return "page", status, (body, content_type.charset if content_type else None)
+        except BodyTooBig:
+            return "skip", TOO_BIG, None
         except (aiohttp.ClientSSLError, aiohttp.InvalidURL) as exc:  # asking again will not help
             return "fail", reason_of(exc), attempt + 1
         except (aiohttp.ClientError, OSError) as exc:  # timeout, reset, refused, bad payload...
             reason = reason_of(exc)
+            if malformed_response(exc) is not None:  # the same server would send the same bytes
+                return "fail", reason, attempt + 1
     return "fail", reason, retries + 1
-
-
-async def _read_at_most(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes | None:
-    """The body, or None as soon as it is known to exceed ``max_bytes``."""
-    length = resp.content_length
-    if length is not None:
-        if length > max_bytes:
-            return None  # refused from the header alone, the body is never read
-        return await resp.read()
-    chunks, size = [], 0
-    async for chunk in resp.content.iter_any():  # no Content-Length: count as it arrives
-        size += len(chunk)
-        if size > max_bytes:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _decode(body: bytes, charset: str | None) -> str:
-    try:
-        return body.decode(charset or "utf-8", errors="replace")
-    except LookupError:  # a charset Python does not know
-        return body.decode("utf-8", errors="replace")
 
 
 # --------------------------------------------------------------------------
@@ -185,11 +225,59 @@ def _decode(body: bytes, charset: str | None) -> str:
 # --------------------------------------------------------------------------
 
 
+def _page_links(body: bytes, charset: str | None, parser: str) -> PageLinks:
+    """Decode a page (BOM, header charset, ``<meta>``, UTF-8) and extract its links and ``<base href>``."""
+    return extract_page_links(decode_html(body, charset), parser)
+
+
+class _ParseThread(concurrent.futures.Executor):
+    """One daemon thread that parses big pages off the event loop, in order.
+
+    Discussion: a parse cannot be interrupted (BeautifulSoup's ``html.parser``
+    can take tens of seconds on a hostile page), so at the end of the crawl
+    the pages still waiting are dropped and a parse already running is left
+    to finish on its own: the thread is a daemon, and nobody waits for it. A
+    process could be killed instead, but would cost a process per crawl and a
+    copy of every page; with the default parser (lexbor, linear in the page's
+    size) the thread is a guard, not a speed-up: the GIL lets one parse run
+    at a time, and the loop keeps its turns.
+    """
+
+    def __init__(self):
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._work, daemon=True, name="crawl-parse").start()
+
+    def submit(self, fn, /, *args, **kwargs) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._jobs.put((future, fn, args, kwargs))
+        return future
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, fn, args, kwargs = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args, **kwargs))
+                except BaseException as exc:  # handed to whoever awaits the future
+                    future.set_exception(exc)
+
+    def shutdown(self, wait: bool = False, *, cancel_futures: bool = True) -> None:
+        """Drop the pages still waiting and let the thread end after its current parse."""
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job[0].cancel()
+        self._jobs.put(None)
+
+
 class _Crawl:
     """The state of one crawl: the queue, the URLs met, and the result being filled."""
 
     def __init__(self, root_url: str, options: CrawlOptions):
-        self.root = normalize(root_url)
+        self.root = check_root(root_url)
         self.concurrency, self.max_pages, self.max_depth = options.concurrency, options.max_pages, options.max_depth
         self.timeout = aiohttp.ClientTimeout(total=options.request_timeout)
         self.deadline, self.retries, self.backoff = options.deadline, options.retries, options.backoff
@@ -205,6 +293,7 @@ class _Crawl:
         self.to_parse: deque = deque()     # fetched pages whose parsing was deferred
         self.stopped = False
         self.too_deep: set[str] = set()    # skipped for max_depth (may be met again closer)
+        self.parse_thread: _ParseThread | None = None  # started for the first big page
 
     # -- admission: one place decides what enters the queue --------------------
 
@@ -223,14 +312,15 @@ class _Crawl:
             if url not in self.too_deep or depth > self.max_depth:
                 return None
             self.too_deep.discard(url)      # met again, now close enough to the root
-            del self.result.skipped[url]
+            self.result.unskip(url, MAX_DEPTH)
         elif self.max_depth is not None and depth > self.max_depth:
             self.seen.add(url)
             self.too_deep.add(url)
             self.result.skip(url, MAX_DEPTH)
             return None
         if self.max_pages is not None and self.result.discovered >= self.max_pages:
-            self.seen.add(url)
+            if self.result.listing():  # listed, so remembered; past the report's sample only counted
+                self.seen.add(url)
             self.result.skip(url, MAX_PAGES)
             return None
         self.seen.add(url)
@@ -261,7 +351,7 @@ class _Crawl:
 
         Returns True when the page's parsing was deferred (see :meth:`defer`).
         """
-        result, hops = self.result, 0
+        result, hops, chain = self.result, 0, [url]
         while True:
             self.in_flight.add(url)
             self.fetching += 1
@@ -269,32 +359,47 @@ class _Crawl:
             try:
                 kind, value, extra = await fetch(
                     self.session, url, timeout=self.timeout, retries=self.retries,
-                    backoff=self.backoff, max_bytes=self.max_bytes, on_retry=self._count_retry)
+                    backoff=self.backoff, max_bytes=self.max_bytes, on_retry=self._count_retry,
+                    time_left=self.time_left)
             finally:
                 self.fetching -= 1
             if kind != "redirect":
                 break
             # A redirect is a page with a single link: its target goes through admission.
-            result.skip(url, REDIRECT)
             self.settle(url)
             if extra is None:
-                del result.skipped[url]
                 result.fail(url, REDIRECT_WITHOUT_LOCATION)
                 return False
             result.redirects[url] = extra
-            hops += 1
-            if hops > self.max_redirects:
-                decision = self.links(extra, url)
-                target = decision.url or extra
-                if target not in self.seen:
-                    self.seen.add(target)
-                    result.skip(target, TOO_MANY_REDIRECTS)
+            decision = self.links(extra, url)
+            if decision.url in chain:  # back into its own chain: it would never end
+                result.skip(url, REDIRECT_LOOP)
                 return False
-            target = self.admit(extra, url, depth)
+            result.skip(url, REDIRECT)
+            hops += 1
+            if hops > self.max_redirects and decision.url is not None:
+                if decision.url not in self.seen:
+                    self.seen.add(decision.url)
+                    result.skip(decision.url, TOO_MANY_REDIRECTS)
+                return False
+            target = self.admit(extra, url, depth)  # a target it would not follow anyway says why
             if target is None:
                 return False
             url = target  # this worker fetches the target itself, right away
+            chain.append(url)
         if kind == "page":
+            body, charset = extra
+            if len(body) > PARSE_ON_LOOP_BYTES:  # off the loop: the other workers go on meanwhile
+                if self.parse_thread is None:
+                    self.parse_thread = _ParseThread()
+                try:
+                    links = await self.loop.run_in_executor(self.parse_thread, _page_links, body, charset,
+                                                            self.parser)
+                except Exception:  # a parser that gives up on malformed HTML
+                    self.parse_failed(url)
+                else:
+                    self.record(url, depth, value, len(body), links)
+                return False
             if not self.queue.empty() and len(self.to_parse) < self.concurrency:
                 self.defer(url, depth, value, extra)
                 return True
@@ -313,7 +418,7 @@ class _Crawl:
 
     # -- parsing: right away, or just after the next request is on its way ----
 
-    def defer(self, url: str, depth: int, status: int, text: str) -> None:
+    def defer(self, url: str, depth: int, status: int, page: tuple[bytes, str | None]) -> None:
         """Parse this page a little later, so that the worker sends its next request first.
 
         Discussion: when many responses arrive together, each worker used to
@@ -325,16 +430,16 @@ class _Crawl:
         page per turn of the loop, between network events. At most C pages
         wait to be parsed, so memory stays bounded.
         """
-        self.to_parse.append((url, depth, status, text))
+        self.to_parse.append((url, depth, status, page))
         if len(self.to_parse) == 1:
             asyncio.get_running_loop().call_soon(self._parse_next)
 
     def _parse_next(self) -> None:
         if not self.to_parse or self.stopped:
             return
-        url, depth, status, text = self.to_parse.popleft()
+        url, depth, status, page = self.to_parse.popleft()
         try:
-            self.parse(url, depth, status, text)
+            self.parse(url, depth, status, page)
         except Exception as exc:  # a bug, in a loop callback: hand it to the TaskGroup so it surfaces
             self._surface(exc)
         finally:
@@ -350,27 +455,51 @@ class _Crawl:
         except RuntimeError:  # the group is already stopping on an earlier error: that one surfaces
             coro.close()
 
-    def parse(self, url: str, depth: int, status: int, text: str) -> None:
-        """Record the page as crawled and queue its new links (or fail it if unparseable)."""
-        result = self.result
+    def parse(self, url: str, depth: int, status: int, page: tuple[bytes, str | None]) -> None:
+        """Parse a small page on the loop, then :meth:`record` it (or fail it if unparseable)."""
+        if self.time_left() == 0.0:
+            return  # see record()
+        body, charset = page
         try:
-            hrefs = extract_links(text, self.parser)
+            links = _page_links(body, charset, self.parser)
         except Exception:  # a parser that gives up on malformed HTML
-            result.fail(url, PARSE_ERROR)
-            self.settle(url)
-            self.report_progress()
+            self.parse_failed(url)
             return
+        self.record(url, depth, status, len(body), links)
+
+    def parse_failed(self, url: str) -> None:
+        self.result.fail(url, PARSE_ERROR)
+        self.settle(url)
+        self.report_progress()
+
+    def record(self, url: str, depth: int, status: int, size: int, links: PageLinks) -> None:
+        """Record the page as crawled and queue its new links, resolved against its ``<base href>``.
+
+        Past the deadline it does nothing: the URL is still in flight, and the
+        end of the crawl accounts for it (``"deadline"``), so that a burst of
+        pages parsed together cannot make the crawl overrun its deadline.
+        """
+        if self.time_left() == 0.0:
+            return
+        result = self.result
         result.ok(url, status)
         result.depth[url] = depth
-        result.bytes += len(text)
+        result.bytes += size
         result.finish_times.append(self.loop.time() - self.t0)
         self.settle(url)
+        base = base_url(url, links.base)
         put = self.queue.put_nowait
-        for href in dict.fromkeys(hrefs):  # a page often links the same href twice
-            new = self.admit(href, url, depth + 1)
+        for href in dict.fromkeys(links.hrefs):  # a page often links the same href twice
+            new = self.admit(href, base, depth + 1)
             if new is not None:
                 put((new, depth + 1))
         self.report_progress()
+
+    def time_left(self) -> float | None:
+        """Seconds until the deadline (0.0 once past it), or None without a deadline."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - (self.loop.time() - self.t0))
 
     def report_progress(self) -> None:
         """Call ``progress(result)``; if it raises, stop calling it and re-raise at the end."""
@@ -406,6 +535,8 @@ class _Crawl:
                 result.deadline_reached = True
             finally:  # done, deadline, a bug (ExceptionGroup) or cancelled: nothing is lost
                 self.stopped = True
+                if self.parse_thread is not None:
+                    self.parse_thread.shutdown()  # a parse still running finishes on its own, unwaited
                 self._account_for_the_rest(DEADLINE if result.deadline_reached else STOPPED)
         result.seconds = self.loop.time() - self.t0
         self.report_progress()

@@ -4,7 +4,9 @@ Every crawler of the course (blocking, threads, callbacks, generator
 coroutines, asyncio) shares these two steps, so they live here once:
 
 * :func:`extract_links` reads the ``href`` of every ``<a>`` with BeautifulSoup,
-  as the lecture does;
+  as the lecture does (:func:`extract_page_links` also returns the page's
+  first ``<base href>``, and :func:`base_url` turns it into the URL that
+  relative links resolve against, as browsers do);
 * :func:`classify` turns one href into the canonical URL to crawl, or into the
   reason to skip it (other host, ``mailto:``, ``javascript:``, only a
   fragment...), so that nothing a crawler meets is dropped without a reason.
@@ -27,11 +29,19 @@ from urllib.parse import quote, urldefrag, urljoin, urlsplit, urlunsplit
 from bs4 import BeautifulSoup
 from selectolax.lexbor import LexborHTMLParser
 
-__all__ = ["extract_links", "classify", "normalize", "Decision", "same_host", "follow",
-           "LinkFilter", "PARSERS", "EMPTY_HREF", "FRAGMENT_ONLY", "NOT_HTTP", "BAD_URL", "OTHER_HOST"]
+__all__ = ["extract_links", "extract_page_links", "PageLinks", "base_url", "classify", "normalize",
+           "Decision", "same_host", "same_origin", "follow", "LinkFilter", "PARSERS", "CRAWL_PARSER", "check_root",
+           "EMPTY_HREF", "FRAGMENT_ONLY", "NOT_HTTP", "BAD_URL", "OTHER_HOST", "OTHER_SCHEME"]
 
 #: The parser BeautifulSoup uses unless told otherwise: the standard library's.
 DEFAULT_PARSER = "html.parser"
+
+#: The crawlers' default parser (``CrawlOptions.parser``): lexbor, in C, linear in
+#: the page's size whatever it holds. ``html.parser`` is quadratic on an unclosed
+#: ``<!--`` (CVE-2025-6069: 100 KB, 3 s; 200 KB, 11 s on Python 3.11) and,
+#: behind BeautifulSoup, 40x slower on the Python docs (``tools/bench_realsite.py``).
+#: BeautifulSoup stays where it is the lesson (notebooks 00-05, ``extract_links``).
+CRAWL_PARSER = "selectolax"
 
 #: Parsers :func:`extract_links` accepts: BeautifulSoup builders, and selectolax.
 PARSERS = ("html.parser", "lxml", "selectolax")
@@ -44,6 +54,7 @@ FRAGMENT_ONLY = "fragment only (same page)"
 NOT_HTTP = "scheme {scheme}: is not http"
 BAD_URL = "malformed URL ({detail})"
 OTHER_HOST = "other host ({host})"
+OTHER_SCHEME = "other scheme ({origin})"  # https:// on the http:// site's host and port, or the reverse
 
 
 def extract_links(html: str | bytes, parser: str = DEFAULT_PARSER) -> list[str]:
@@ -59,12 +70,63 @@ def extract_links(html: str | bytes, parser: str = DEFAULT_PARSER) -> list[str]:
 
 
 def _selectolax_links(html: str | bytes) -> list[str]:
-    out = []
-    for node in LexborHTMLParser(html).tags("a"):
+    return _selectolax_page(html).hrefs
+
+
+class PageLinks(NamedTuple):
+    """What a page says about its links: the first ``<base href>`` (as written,
+    or None) and the ``href`` of every ``<a>``, in document order."""
+
+    base: str | None
+    hrefs: list[str]
+
+
+def extract_page_links(html: str | bytes, parser: str = DEFAULT_PARSER) -> PageLinks:
+    """:func:`extract_links` plus the first ``<base href>`` of the page (one parse).
+
+    Resolve the hrefs against ``base_url(page_url, links.base)``, not against
+    the page's URL: that is what a browser does with a ``<base>`` element.
+    """
+    if parser == "selectolax":
+        return _selectolax_page(html)
+    soup = BeautifulSoup(html, parser)
+    base = soup.find("base", href=True)
+    return PageLinks(base["href"] if base is not None else None,
+                     [a["href"] for a in soup.find_all("a", href=True)])
+
+
+def _selectolax_page(html: str | bytes) -> PageLinks:
+    tree = LexborHTMLParser(html)
+    base = next((b.attrs.get("href") for b in tree.tags("base") if b.attrs.get("href") is not None), None)
+    hrefs = []
+    for node in tree.tags("a"):
         href = node.attrs.get("href")
         if href is not None:
-            out.append(href)
-    return out
+            hrefs.append(href)
+    return PageLinks(base, hrefs)
+
+
+def base_url(page_url: str, base_href: str | None) -> str:
+    """The URL the relative links of ``page_url`` resolve against.
+
+    The first ``<base href>`` resolved against the page's URL (HTML's "frozen
+    base URL"); the page's URL when there is none, or when it does not give an
+    http(s) URL with a host (``<base href="javascript:...">``, a bad port...).
+    """
+    if base_href is None:
+        return page_url
+    text = _clean(base_href)
+    if text is None:
+        return page_url
+    try:
+        url = urljoin(page_url, _escape_raw_bytes(text))
+        parts = urlsplit(url)
+        parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        return page_url
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return page_url
+    return url
 
 
 # Characters a URL path may carry as they are (RFC 3986 pchar and "/", plus "%").
@@ -72,21 +134,32 @@ _PATH_OK = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*")
 _PATH_SAFE = "-._~!$&'()*+,;=:@/%"
 
 
+# ... and a query: the same, plus "?" (RFC 3986, 3.4).
+_QUERY_OK = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
+_QUERY_SAFE = _PATH_SAFE + "?"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def normalize(url: str) -> str:
     """Canonical form of an absolute http(s) URL: lower-case scheme and host,
     no fragment, no default port, ``/`` for an empty path, no ``.``/``..``
-    segments, and spaces or non-ASCII characters of the path percent-encoded
-    (so ``/a b`` and ``/a%20b`` are the same URL).
+    segments, and spaces or non-ASCII characters of the path and the query
+    percent-encoded as UTF-8 (so ``/a b?q=ñ`` and ``/a%20b?q=%C3%B1`` are the
+    same URL). An IPv6 literal keeps its brackets (``http://[::1]:8000/``);
+    raw bytes that are not UTF-8 (a ``Location`` header with a byte over
+    0x7F, which aiohttp hands over as a lone surrogate) are percent-encoded.
 
     A trailing slash is kept: ``/docs/`` and ``/docs`` are different resources
     for HTTP (a server may answer one and not the other).
     """
-    url, _fragment = urldefrag(url)
+    url, _fragment = urldefrag(_escape_raw_bytes(url))
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal: urlsplit took its brackets off
+        host = f"[{host}]"
     port = parts.port
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     path = parts.path or "/"
     if "%" in path:
         path = _PERCENT.sub(_normalize_escape, path)
@@ -94,7 +167,25 @@ def normalize(url: str) -> str:
         path = _remove_dot_segments(path)
     if not _PATH_OK.fullmatch(path):
         path = quote(path, safe=_PATH_SAFE)
-    return urlunsplit((scheme, netloc, path, parts.query, ""))
+    query = parts.query
+    if "%" in query:
+        query = _PERCENT.sub(_normalize_escape, query)
+    if not _QUERY_OK.fullmatch(query):
+        query = quote(query, safe=_QUERY_SAFE)
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _escape_raw_bytes(text: str) -> str:
+    """Percent-encode the raw bytes a string carries as lone surrogates
+    (``"\\udcff"`` -> ``"%FF"``): what aiohttp gives for a header byte that is
+    not UTF-8. Such a string cannot be printed, encoded, or sent as it is."""
+    if not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8", "surrogateescape")),
+                          text)
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]+")
 
 
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -119,13 +210,45 @@ def _remove_dot_segments(path: str) -> str:
 
 
 def same_host(url: str, other: str) -> bool:
-    """True when both absolute URLs name the same host and port."""
+    """True when both absolute URLs name the same host and port (whatever the scheme)."""
     a, b = urlsplit(url), urlsplit(other)
-    return (a.hostname, a.port or 80) == (b.hostname, b.port or 80)
+    return (a.hostname, _port(a)) == (b.hostname, _port(b))
+
+
+def same_origin(url: str, other: str) -> bool:
+    """True when both absolute URLs have the same scheme, host and port.
+
+    ``https://127.0.0.1:8000/`` is not the site ``http://127.0.0.1:8000/``:
+    a plain HTTP port does not speak TLS (browsers call this the origin).
+    """
+    a, b = urlsplit(url), urlsplit(other)
+    return (a.scheme.lower(), a.hostname, _port(a)) == (b.scheme.lower(), b.hostname, _port(b))
+
+
+def _port(parts) -> int | None:
+    return parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+
+
+# What WHATWG's URL parser strips from both ends of an href (C0 controls and
+# space), what it removes anywhere (tab, CR, LF), and what is left over that
+# no URL should carry (other C0 controls, DEL: a NUL would be sent as %00).
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = re.compile("[\t\n\r]")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def _clean(href: str) -> str | None:
+    """``href`` as a browser reads it, or None if it holds a control character."""
+    text = _TAB_OR_NEWLINE.sub("", href.strip(_C0_AND_SPACE))
+    return None if _CONTROL.search(text) else text
 
 
 class Decision(NamedTuple):
-    """What to do with one href: ``url`` to crawl, or ``None`` and ``reason`` to skip."""
+    """What to do with one href: ``url`` to crawl, or ``None`` and ``reason`` to skip.
+
+    ``href`` is the href as written, except that raw bytes that are not UTF-8
+    are percent-encoded (so that it can be a key of a report written as JSON).
+    """
 
     href: str
     url: str | None
@@ -138,7 +261,10 @@ def classify(href: str, page_url: str, root_url: str | None = None,
     the host of ``root_url`` (default: the page's own host) or on one of
     ``allowed_hosts`` (``"host"`` or ``"host:port"``)."""
     root_url = root_url or page_url
-    text = href.strip()
+    href = _escape_raw_bytes(href)
+    text = _clean(href)
+    if text is None:
+        return Decision(href, None, BAD_URL.format(detail="control character"))
     if not text:
         return Decision(href, None, EMPTY_HREF)
     if text.startswith("#"):
@@ -154,13 +280,49 @@ def classify(href: str, page_url: str, root_url: str | None = None,
         return Decision(href, None, BAD_URL.format(detail=exc))
     if not parts.hostname:
         return Decision(href, None, BAD_URL.format(detail="no host"))
-    if not same_host(url, root_url) and not _allowed(parts, allowed_hosts):
+    if not same_origin(url, root_url) and not _allowed(parts, allowed_hosts):
+        if same_host(url, root_url):  # https:// on an http:// site's port, or the reverse
+            return Decision(href, None, OTHER_SCHEME.format(origin=f"{parts.scheme}://{parts.netloc}"))
         return Decision(href, None, OTHER_HOST.format(host=parts.netloc))
     return Decision(href, url, None)
 
 
+def check_root(url: str) -> str:
+    """The canonical form of a crawl's root URL, or a ``ValueError`` saying why it cannot be one.
+
+    A root must be an absolute ``http://`` or ``https://`` URL with a host and
+    a valid port, with no control characters: what a crawler can fetch at all.
+    Checked once, at the start, so that a typo is an error there and then
+    instead of a crawl that fails in a stranger way later.
+    """
+    if not isinstance(url, str):
+        raise ValueError(f"root URL must be a string, got {type(url).__name__}")
+    text = _clean(url)
+    problem = None
+    if text is None:
+        problem = "it holds a control character"
+    else:
+        try:
+            parts = urlsplit(text)
+            if parts.scheme.lower() not in ("http", "https"):
+                problem = "it is not an absolute http:// or https:// URL"
+            elif not parts.hostname:
+                problem = "it has no host"
+            else:
+                parts.port  # raises ValueError for a port that is not a number
+        except ValueError as exc:
+            problem = f"it is malformed ({exc})"
+    if problem is not None:
+        raise ValueError(f"cannot crawl from root URL {url!r}: {problem}")
+    return normalize(text)
+
+
 def _allowed(parts, allowed_hosts: Collection[str] | None) -> bool:
-    return bool(allowed_hosts) and (parts.netloc in allowed_hosts or parts.hostname in allowed_hosts)
+    if not allowed_hosts:
+        return False
+    host = parts.hostname
+    bracketed = f"[{host}]" if host and ":" in host else host  # "[::1]" or "::1" both allow an IPv6 host
+    return parts.netloc in allowed_hosts or host in allowed_hosts or bracketed in allowed_hosts
 
 
 class LinkFilter:

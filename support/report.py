@@ -30,15 +30,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from support import fmt, links
-from support.links import DEFAULT_PARSER, PARSERS
+from support.links import CRAWL_PARSER, PARSERS
 
 if TYPE_CHECKING:  # the timeline is drawn a floor above; the report only carries it
     from support.timeline import Timeline
 
-__all__ = ["Outcome", "CrawlReport", "CrawlOptions", "options_of", "reason_of", "http_reason",
+__all__ = ["Outcome", "CrawlReport", "CrawlOptions", "options_of", "reason_of", "http_reason", "malformed_response",
            "ProtocolError", "IncompleteResponse",
            "MAX_PAGES", "MAX_DEPTH", "DEADLINE", "STOPPED", "TIMEOUT", "TOO_BIG", "REDIRECT",
-           "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "CONNECTION_REFUSED", "CONNECTION_LOST",
+           "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MAX_BYTES", "MALFORMED_RESPONSE_WHY",
+           "RETRY_AFTER_OVER_MAX", "RETRY_AFTER_PAST_DEADLINE", "CONNECTION_REFUSED", "CONNECTION_LOST",
            "TLS_ERROR", "HOST_NOT_FOUND", "MALFORMED_URL", "MALFORMED_RESPONSE", "PARSE_ERROR",
            "HTTP_STATUS", "NOT_HTML", "NO_ATTEMPT", "ERROR", "LABELS_ES", "label_es", "OUTCOMES_ES"]
 
@@ -68,12 +69,16 @@ TOO_BIG = "body over max_bytes"          # skipped: not read, too big
 REDIRECT = "redirect"                    # skipped: the URL answered 3xx; its target is met next
 TOO_MANY_REDIRECTS = "too many redirects"
 REDIRECT_WITHOUT_LOCATION = "redirect without Location"
+REDIRECT_LOOP = "redirect loop"          # skipped: the URL redirects back into its own chain
 CONNECTION_REFUSED = "connection refused"
 CONNECTION_LOST = "connection lost"      # reset, or closed before the whole response arrived
 TLS_ERROR = "TLS error"
 HOST_NOT_FOUND = "host not found"
 MALFORMED_URL = "malformed URL"
 MALFORMED_RESPONSE = "malformed response"  # the answer is not HTTP
+MALFORMED_RESPONSE_WHY = "malformed response ({detail})"  # ... and aiohttp's parser said why
+RETRY_AFTER_OVER_MAX = "HTTP {status} (Retry-After {seconds} s, over {max} s)"  # failed: not worth waiting
+RETRY_AFTER_PAST_DEADLINE = "HTTP {status} (Retry-After {seconds} s, past the deadline)"
 PARSE_ERROR = "parse error"              # failed: the parser gave up on the page
 HTTP_STATUS = "HTTP {status}"            # failed: any status a crawler does not accept
 NOT_HTML = "not HTML ({type})"           # skipped: a Content-Type that is not HTML
@@ -124,6 +129,35 @@ def reason_of(exc: BaseException) -> str:
     return ERROR.format(detail=f"{type(exc).__name__}: {exc}")
 
 
+def malformed_response(exc: BaseException) -> str | None:
+    """``"malformed response (what is wrong)"`` when aiohttp could not read the
+    answer as HTTP, else None.
+
+    aiohttp reports a bad status line (an HTTP/0.9 reply), too many headers,
+    two ``Content-Length``, a bad chunk size or a body it cannot decode (bad
+    gzip or brotli) as a ``ClientResponseError`` or ``ClientPayloadError``
+    caused by its parser's ``HttpProcessingError``: the same server would send
+    the same bytes again, so such a failure is named and not retried.
+    """
+    cause = exc.__cause__
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is None or cause is None:
+        return None
+    from aiohttp.http_exceptions import HttpProcessingError
+    if not isinstance(cause, HttpProcessingError):
+        return None
+    if isinstance(exc, aiohttp.ClientPayloadError) and not _undecodable(cause):
+        return None  # cut short mid-body: a connection lost, maybe not next time
+    lines = [line.strip() for line in str(cause.message).splitlines() if line.strip()]
+    detail = lines[0].rstrip(":").split(". ")[0] if lines else type(cause).__name__
+    return MALFORMED_RESPONSE_WHY.format(detail=detail)
+
+
+def _undecodable(cause: BaseException) -> bool:
+    from aiohttp.http_exceptions import ContentEncodingError, TransferEncodingError
+    return isinstance(cause, (ContentEncodingError, TransferEncodingError))
+
+
 def _os_reason(exc: OSError) -> str:
     if isinstance(exc, ConnectionRefusedError) or exc.errno == errno.ECONNREFUSED:
         return CONNECTION_REFUSED
@@ -142,11 +176,14 @@ def _aiohttp_reason(exc: BaseException, aiohttp: Any) -> str:
         return TLS_ERROR
     if isinstance(exc, aiohttp.ClientConnectorError):  # connecting failed: the OS said why
         return reason_of(exc.os_error)
+    broken = malformed_response(exc)
+    if broken is not None:
+        return broken
     if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
         return CONNECTION_LOST
     if isinstance(exc, aiohttp.InvalidURL):
         return MALFORMED_URL
-    if isinstance(exc, aiohttp.ClientResponseError):  # raise_for_status, or an unparseable answer
+    if isinstance(exc, aiohttp.ClientResponseError):  # raise_for_status
         return http_reason(exc.status)
     if isinstance(exc, OSError):  # ClientOSError: an errno from the socket
         return _os_reason(exc)
@@ -167,6 +204,7 @@ LABELS_ES: dict[str, str] = {
     links.NOT_HTTP: "el esquema {scheme}: no es http",
     links.BAD_URL: "URL mal formada ({detail})",
     links.OTHER_HOST: "otro host ({host})",
+    links.OTHER_SCHEME: "otro esquema ({origin})",
     MAX_PAGES: "se alcanzó max_pages",
     MAX_DEPTH: "se alcanzó max_depth",
     DEADLINE: "plazo total vencido",
@@ -176,12 +214,17 @@ LABELS_ES: dict[str, str] = {
     REDIRECT: "redirección",
     TOO_MANY_REDIRECTS: "demasiadas redirecciones",
     REDIRECT_WITHOUT_LOCATION: "redirección sin Location",
+    REDIRECT_LOOP: "bucle de redirecciones",
     CONNECTION_REFUSED: "conexión rechazada",
     CONNECTION_LOST: "conexión perdida",
     TLS_ERROR: "error de TLS",
     HOST_NOT_FOUND: "host desconocido",
     MALFORMED_URL: "URL mal formada",
     MALFORMED_RESPONSE: "respuesta mal formada",
+    MALFORMED_RESPONSE_WHY: "respuesta mal formada ({detail})",
+    # before HTTP_STATUS: "HTTP {status}" would match these too, and the first template that matches wins
+    RETRY_AFTER_OVER_MAX: "HTTP {status} (Retry-After de {seconds} s, más de {max} s)",
+    RETRY_AFTER_PAST_DEADLINE: "HTTP {status} (Retry-After de {seconds} s, más allá del plazo total)",
     PARSE_ERROR: "error al analizar el HTML",
     HTTP_STATUS: "HTTP {status}",
     NOT_HTML: "no es HTML ({type})",
@@ -221,6 +264,12 @@ def label_es(reason: str) -> str:
 # The options every crawler takes
 # --------------------------------------------------------------------------
 
+#: Default ``max_bytes``: 1.5x the biggest page of the Python documentation
+#: (``contents.html``, 2.6 MB; ``genindex-all.html`` is 1.7 MB), so real pages
+#: fit, while a crawl of C requests holds at most C times this. (The labsite's
+#: "huge" pages, 5 MB, stay over it.)
+MAX_BYTES = 4_000_000
+
 
 @dataclass(frozen=True)
 class CrawlOptions:
@@ -240,9 +289,12 @@ class CrawlOptions:
     retries, backoff: transient errors (timeouts, resets, 429, 5xx) are tried
         again up to ``retries`` times, after ``backoff``, ``2*backoff``... s.
     max_redirects: redirects followed in a row from one URL.
-    max_bytes: bodies larger than this are not read (skipped: :data:`TOO_BIG`).
+    max_bytes: bodies larger than this are not read (skipped: :data:`TOO_BIG`);
+        the asyncio crawler counts them decoded (after gzip...). The default,
+        :data:`MAX_BYTES`, fits real pages.
     allowed_hosts: hosts (``"host"`` or ``"host:port"``) to follow besides the root's.
-    parser: ``"html.parser"``, ``"lxml"`` or ``"selectolax"`` (see :mod:`support.links`).
+    parser: ``"html.parser"``, ``"lxml"`` or ``"selectolax"`` (see :mod:`support.links`);
+        the default is :data:`support.links.CRAWL_PARSER`.
     progress: called with the report so far each time a URL gets its outcome.
     """
 
@@ -255,9 +307,9 @@ class CrawlOptions:
     retries: int = 2
     backoff: float = 0.05
     max_redirects: int = 5
-    max_bytes: int = 1_000_000
+    max_bytes: int = MAX_BYTES
     allowed_hosts: Collection[str] | None = None
-    parser: str = DEFAULT_PARSER
+    parser: str = CRAWL_PARSER
     progress: Callable[[Any], None] | None = field(default=None, compare=False)
 
     def __post_init__(self):
@@ -316,12 +368,23 @@ class CrawlReport:
     ``skipped``: url or href -> why it was not fetched (other host, mailto:,
     over max_pages, ...). ``failed``: url -> why fetching it failed.
     ``seconds``: wall time of the crawl. Safe to fill from several threads.
+
+    Bounded: ``skipped`` lists at most ``sample`` URLs (a real site stays far
+    below: the Python docs skip 16,000 hrefs); past that, a skipped URL is
+    only counted in ``unlisted`` (reason -> count), so that a trap (pages that
+    each link 100,000 new URLs) cannot fill the memory with URLs that will
+    never be fetched. Every URL is still accounted for, as a count:
+    :meth:`reasons` adds both, and :meth:`summary` says how many were counted
+    but not listed. (An unlisted URL met twice is counted twice: remembering
+    it would cost the memory the bound saves.)
     """
 
     crawled: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    unlisted: Counter = field(default_factory=Counter)
+    sample: int = 100_000
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def ok(self, url: str, status: int = 200) -> None:
@@ -330,14 +393,32 @@ class CrawlReport:
 
     def skip(self, url: str, reason: str) -> None:
         with self._lock:
-            self.skipped.setdefault(url, reason)
+            if url in self.skipped:
+                return
+            if len(self.skipped) >= self.sample:
+                self.unlisted[reason] += 1
+                return
+            self.skipped[url] = reason
+
+    def listing(self) -> bool:
+        """True while skipped URLs are still listed (the sample is not full)."""
+        return len(self.skipped) < self.sample
+
+    def unskip(self, url: str, reason: str) -> None:
+        """Take back ``skip(url, reason)``: the URL gets another outcome after all."""
+        with self._lock:
+            if self.skipped.get(url) == reason:
+                del self.skipped[url]
+            elif self.unlisted[reason]:
+                self.unlisted[reason] -= 1
 
     def fail(self, url: str, reason: str) -> None:
         with self._lock:
             self.failed[url] = reason
 
     def outcome(self, url: str) -> Outcome | None:
-        """:class:`Outcome` of ``url``, or None if the crawl never met it."""
+        """:class:`Outcome` of ``url``, or None if the crawl never met it (or
+        skipped it without listing it: see ``unlisted``)."""
         if url in self.crawled:
             return Outcome.CRAWLED
         if url in self.failed:
@@ -347,11 +428,13 @@ class CrawlReport:
         return None
 
     def reasons(self) -> Counter:
-        """How many URLs were skipped or failed for each reason."""
-        return Counter(list(self.skipped.values()) + list(self.failed.values()))
+        """How many URLs were skipped or failed for each reason (listed or only counted)."""
+        return Counter(list(self.skipped.values()) + list(self.failed.values())) + self.unlisted
 
     def summary(self) -> str:
-        return (f"{len(self.crawled)} crawled, {len(self.skipped)} skipped, "
+        unlisted = sum(self.unlisted.values())
+        more = f" (+{unlisted} counted, not listed)" if unlisted else ""
+        return (f"{len(self.crawled)} crawled, {len(self.skipped)} skipped{more}, "
                 f"{len(self.failed)} failed in {self.seconds:.2f} s")
 
     def summary_es(self) -> str:

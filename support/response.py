@@ -1,0 +1,226 @@
+"""What a crawler reads from one HTTP response, as a browser would, within a budget.
+
+Four steps every crawler of the course needs once it has a response:
+
+* :func:`read_body` reads the body **as decoded** (after ``Content-Encoding``:
+  aiohttp's ``resp.content`` hands out inflated bytes) and stops as soon as
+  it passes ``max_bytes``. A 200 KB gzip body that inflates to 200 MB is
+  stopped at ``max_bytes``: the ``Content-Length`` header counts compressed
+  bytes, so it cannot be the guard.
+* :func:`mime_type` is the response's MIME type: the ``Content-Type`` header,
+  or, when there is none, what the first bytes look like (WHATWG MIME
+  sniffing: ``<!DOCTYPE html``, ``<html``, ``<a``... say HTML).
+* :func:`decode_html` turns the bytes into text in the WHATWG order: a byte
+  order mark, then the header's ``charset``, then a ``<meta charset>`` found
+  by a prescan of the first 1024 bytes, then UTF-8. Encoding labels are
+  WHATWG's (``iso-8859-1`` *is* windows-1252, as in every browser), looked up
+  with ``webencodings``.
+* :func:`retry_after` reads the ``Retry-After`` of a 429 or 503 (seconds or an
+  HTTP date): how long the server asks the crawler to wait before asking again.
+
+Discussion: none of this is the lesson of notebook 07 (the lesson is the
+queue and the workers), but a crawler that meets pages nobody here wrote
+needs each step, and each one is a bug when it is missing (issue 15).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from typing import NamedTuple
+
+import webencodings
+
+__all__ = ["BodyTooBig", "read_body", "ContentType", "parse_content_type", "mime_type",
+           "sniff", "detect_encoding", "decode_html", "retry_after", "HTML_TYPES", "PRESCAN_BYTES"]
+
+#: MIME types a crawler parses as HTML.
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+#: How far the ``<meta charset>`` prescan looks (WHATWG: 1024 bytes).
+PRESCAN_BYTES = 1024
+
+
+class BodyTooBig(Exception):
+    """The decoded body passed ``max_bytes``; ``read`` bytes were read before stopping."""
+
+    def __init__(self, max_bytes: int, read: int):
+        super().__init__(f"body over {max_bytes} bytes (stopped after {read})")
+        self.max_bytes, self.read = max_bytes, read
+
+
+async def read_body(resp, max_bytes: int) -> bytes:
+    """The body of an aiohttp response, decoded (inflated), of at most ``max_bytes``.
+
+    Raises :class:`BodyTooBig` as soon as the bytes read pass ``max_bytes``
+    (or at once, when an uncompressed body's ``Content-Length`` says so): at
+    most ``max_bytes`` plus one chunk is ever held. aiohttp inflates a
+    compressed body a bounded chunk at a time, so a decompression bomb is
+    stopped after ``max_bytes``, not after it has filled the memory.
+    """
+    length = resp.content_length
+    if length is not None and length > max_bytes and not resp.headers.get("Content-Encoding"):
+        raise BodyTooBig(max_bytes, 0)  # refused from the header alone, the body is never read
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > max_bytes:
+            raise BodyTooBig(max_bytes, size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class ContentType(NamedTuple):
+    """A ``Content-Type`` header split: ``essence`` (``"text/html"``) and its ``charset`` label."""
+
+    essence: str
+    charset: str | None
+
+
+def parse_content_type(value: str | None) -> ContentType | None:
+    """``"text/html; charset=UTF-8"`` -> ``ContentType("text/html", "UTF-8")``;
+    None when there is no header, or it is empty or not ``type/subtype``."""
+    if not value:
+        return None
+    essence, _, params = value.partition(";")
+    essence = essence.strip().lower()
+    if essence.count("/") != 1 or not all(essence.split("/")):
+        return None
+    match = _PARAM_CHARSET.search(params)
+    charset = next((g for g in match.groups() if g is not None), None) if match else None
+    return ContentType(essence, charset.strip() if charset else None)
+
+
+_PARAM_CHARSET = re.compile(r'(?:^|;)\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))', re.I)
+
+# WHATWG MIME sniffing, "rules for identifying an unknown MIME type": after
+# optional whitespace, one of these (case-insensitive), then a space or ">".
+_HTML_START = re.compile(
+    rb"[\t\n\x0c\r ]*<(?:!DOCTYPE HTML|HTML|HEAD|SCRIPT|IFRAME|H1|DIV|FONT|TABLE|A|STYLE|TITLE|B|BODY|BR|P|!--)"
+    rb"[ >]", re.I)
+_BINARY = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
+_UNKNOWN = frozenset({"unknown/unknown", "application/unknown", "*/*"})
+
+
+def sniff(head: bytes) -> str:
+    """The MIME type of a body that came without one, from its first bytes.
+
+    ``"text/html"`` for a body that starts like HTML, ``"text/xml"`` for
+    ``<?xml``, ``"application/pdf"``, ``"text/plain"`` for text (or a byte
+    order mark) and ``"application/octet-stream"`` for binary data, as
+    browsers do (a subset of the WHATWG MIME sniffing standard).
+    """
+    head = head[:1445]  # WHATWG: the resource header is at most 1445 bytes
+    if _HTML_START.match(head):
+        return "text/html"
+    stripped = head.lstrip(b"\t\n\x0c\r ")
+    if stripped.startswith(b"<?xml"):
+        return "text/xml"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith((b"\xfe\xff", b"\xff\xfe", b"\xef\xbb\xbf")):
+        return "text/plain"
+    return "application/octet-stream" if _BINARY.search(head) else "text/plain"
+
+
+def mime_type(content_type: str | None, head: bytes = b"") -> str:
+    """The MIME type to act on: the header's essence, or :func:`sniff` of ``head``
+    when the header is missing, unparseable or says "unknown"."""
+    parsed = parse_content_type(content_type)
+    if parsed is None or parsed.essence in _UNKNOWN:
+        return sniff(head)
+    return parsed.essence
+
+
+# -- charset: BOM, header, <meta> prescan, UTF-8 -------------------------------
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xfe\xff", "utf-16be"), (b"\xff\xfe", "utf-16le"))
+
+# The prescan walks the first 1024 bytes: comments are skipped whole (an
+# unterminated one ends the scan), other markup tags are skipped, and the
+# attributes of each <meta> are read.
+_PRESCAN = re.compile(rb"<!--.*?(?:-->|\Z)|<meta(?=[\t\n\x0c\r /])([^>]*)(?:>|\Z)|<[!/?A-Za-z][^>]*(?:>|\Z)",
+                      re.S | re.I)
+_ATTRIBUTE = re.compile(rb"""[\t\n\x0c\r /]*([^\t\n\x0c\r />=]+)(?:[\t\n\x0c\r ]*=[\t\n\x0c\r ]*"""
+                        rb"""(?:"([^"]*)"|'([^']*)'|([^\t\n\x0c\r >]*)))?""")
+_CONTENT_CHARSET = re.compile(rb"""charset[\t\n\x0c\r ]*=[\t\n\x0c\r ]*(?:"([^"]*)"|'([^']*)'|([^\t\n\x0c\r ;"']+))""",
+                              re.I)
+
+
+def _lookup(label: str | bytes | None) -> str | None:
+    """The WHATWG name of an encoding label (``"latin1"`` -> ``"windows-1252"``), or None."""
+    if label is None:
+        return None
+    if isinstance(label, bytes):
+        label = label.decode("ascii", "replace")
+    encoding = webencodings.lookup(label)
+    return encoding.name if encoding is not None else None
+
+
+def _prescan(head: bytes) -> str | None:
+    """The encoding a ``<meta>`` in ``head`` declares (WHATWG "prescan a byte stream")."""
+    for match in _PRESCAN.finditer(head[:PRESCAN_BYTES]):
+        if match.group(1) is None:
+            continue  # a comment or another tag
+        attrs: dict[bytes, bytes] = {}
+        for name, *values in _ATTRIBUTE.findall(match.group(1)):
+            attrs.setdefault(name.lower(), next((v for v in values if v), b""))
+        label = attrs.get(b"charset")
+        if label is None and attrs.get(b"http-equiv", b"").lower() == b"content-type":
+            found = _CONTENT_CHARSET.search(attrs.get(b"content", b""))
+            label = next((g for g in found.groups() if g), None) if found else None
+        name = _lookup(label)
+        if name in ("utf-16be", "utf-16le"):
+            return "utf-8"  # a page that can declare itself in ASCII is not UTF-16
+        if name == "x-user-defined":
+            return "windows-1252"
+        if name is not None:
+            return name
+    return None
+
+
+def detect_encoding(body: bytes, header_charset: str | None = None) -> str:
+    """The WHATWG name of the encoding of an HTML ``body``: its byte order mark,
+    else the header's ``charset`` (if it is a known label), else a ``<meta>``
+    in its first 1024 bytes, else ``"utf-8"``."""
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return name
+    return _lookup(header_charset) or _prescan(body) or "utf-8"
+
+
+def decode_html(body: bytes, header_charset: str | None = None) -> str:
+    """``body`` as text, in the encoding :func:`detect_encoding` finds (its
+    byte order mark removed; bytes that do not decode become U+FFFD)."""
+    name = detect_encoding(body, header_charset)
+    for bom, bom_name in _BOMS:
+        if name == bom_name and body.startswith(bom):
+            body = body[len(bom):]
+            break
+    return webencodings.lookup(name).codec_info.decode(body, "replace")[0]
+
+
+# -- Retry-After -----------------------------------------------------------------
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait that a ``Retry-After`` header asks for, or None if it says nothing usable.
+
+    ``value`` is a number of seconds (``"120"``) or an HTTP date
+    (``"Wed, 21 Oct 2026 07:28:00 GMT"``; a date in the past means 0).
+    ``now`` is the current Unix time (``time.time()`` unless given: tests pass
+    their own clock). The caller caps the wait (by its deadline and a maximum
+    of its own): a server may ask for an hour.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:  # a date must say GMT
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
