@@ -41,7 +41,7 @@ __all__ = ["Outcome", "CrawlReport", "CrawlOptions", "options_of", "reason_of", 
            "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MAX_BYTES", "MALFORMED_RESPONSE_WHY",
            "RETRY_AFTER_OVER_MAX", "RETRY_AFTER_PAST_DEADLINE", "CONNECTION_REFUSED", "CONNECTION_LOST",
            "TLS_ERROR", "HOST_NOT_FOUND", "MALFORMED_URL", "MALFORMED_RESPONSE", "PARSE_ERROR",
-           "HTTP_STATUS", "NOT_HTML", "NO_ATTEMPT", "ERROR", "LABELS_ES", "label_es", "OUTCOMES_ES"]
+           "HTTP_STATUS", "NOT_HTML", "NO_ATTEMPT", "ERROR", "LABELS_ES", "label_es", "OUTCOMES_ES", "reason_table_es"]
 
 
 class Outcome(str, enum.Enum):
@@ -244,6 +244,15 @@ def _template_pattern(template: str) -> "re.Pattern[str]":
 
 
 _TEMPLATES = [(_template_pattern(en), es) for en, es in LABELS_ES.items() if "{" in en]
+
+
+def reason_table_es(counts: dict[tuple[str, str], int], width: int = 70) -> str:
+    """The rows ``n  resultado  motivo`` of a ``by_reason()`` count, in Spanish
+    (outcome and reason through :data:`OUTCOMES_ES` and :func:`label_es`)."""
+    rows = [f"{'n':>5}  {'resultado':9} motivo"]
+    for (outcome, reason), n in counts.items():
+        rows.append(f"{fmt.num(n):>5}  {OUTCOMES_ES[Outcome(outcome)][0]:9} {label_es(reason)[:width]}")
+    return "\n".join(rows)
 
 
 def label_es(reason: str) -> str:
