@@ -71,8 +71,11 @@ $(BENCH): requirements-bench.txt $(COURSE)
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	touch $@
 
+# The toy site's three regimes, then the real-site regime: the Python docs served
+# on 127.0.0.1 (skipped with how to install them when they are not there).
 bench: $(BENCH)
 	$(BIN)/python -m tools.bench
+	$(BIN)/python -m tools.bench_realsite --scrapy
 
 # The server table of notebook 09 (four designs + aiohttp.web, C = 100 and 1,000).
 bench-servers: $(COURSE)
