@@ -54,6 +54,7 @@ SIN_PROC_TESTS := tests/test_osutil_portable.py tests/test_memory.py \
 	$(wildcard notebooks/01_*.ipynb notebooks/07_*.ipynb notebooks/08_*.ipynb)
 
 test: $(CI) $(JS)/.installed
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 	CORRUTINAS_SIN_PROC=1 $(BIN)/python -m pytest $(SIN_PROC_TESTS)
 

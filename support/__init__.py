@@ -4,4 +4,4 @@ notebooks and the benchmark reuse. Notebooks import it; they never copy it."""
 
 # The switch CORRUTINAS_SIN_PROC=1 (behave as on macOS/Windows) takes effect
 # when osutil is imported: import it first, in every process of the course.
-from support import osutil as _osutil  # noqa: E402,F401
+from support import osutil as _osutil  # noqa: F401

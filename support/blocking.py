@@ -45,8 +45,18 @@ from typing import Any, Collection
 from urllib.parse import urlsplit
 
 from support.links import LinkFilter, extract_links, normalize
-from support.report import (DEADLINE, MAX_PAGES, PARSE_ERROR, CrawlOptions, CrawlReport,
-                            IncompleteResponse, ProtocolError, http_reason, options_of, reason_of)
+from support.report import (
+    DEADLINE,
+    MAX_PAGES,
+    PARSE_ERROR,
+    CrawlOptions,
+    CrawlReport,
+    IncompleteResponse,
+    ProtocolError,
+    http_reason,
+    options_of,
+    reason_of,
+)
 from support.timeline import Timeline
 
 __all__ = [

@@ -42,8 +42,9 @@ from support.labsite import ExternalSite, SiteGraph
 from support.links import extract_links
 from support.osutil import busy_seconds, cpu_count, cpu_seconds, fd_limit
 
-__all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "pages_for_cpu", "count_links", "count_links_many",
-           "Heartbeat", "usable_connections", "Cost", "cost_per_unit", "meaningful", "plot_memory", "plot_times", "plot_cpu", "cpu_count", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
+__all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "pages_for_cpu", "count_links",
+           "count_links_many", "Heartbeat", "usable_connections", "Cost", "cost_per_unit", "meaningful", "plot_memory",
+           "plot_times", "plot_cpu", "cpu_count", "fd_limit", "cpu_seconds", "busy_seconds", "KIB"]
 
 KIB = 1024
 _SITES: dict[tuple, "ExternalSite"] = {}

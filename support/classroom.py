@@ -122,7 +122,7 @@ def _nproc_headroom() -> int | None:
         uid = os.geteuid()
         used = sum(p.info["num_threads"] or 0 for p in psutil.process_iter(["uids", "num_threads"])
                    if p.info["uids"] and p.info["uids"].real == uid)
-    except Exception:  # noqa: BLE001 - a reading we cannot make is no limit we know of
+    except Exception:
         used = threading.active_count()
     return limit - used
 
@@ -149,7 +149,7 @@ def _open_fds() -> int:
         import psutil
 
         return psutil.Process().num_fds()
-    except Exception:  # noqa: BLE001 - Windows has no num_fds
+    except Exception:
         return 0
 
 

@@ -80,12 +80,30 @@ from typing import Any
 import aiohttp
 
 from support.links import CRAWL_PARSER, LinkFilter, PageLinks, base_url, check_root, extract_page_links
-from support.report import (DEADLINE, MAX_BYTES, MAX_DEPTH, MAX_PAGES, NO_ATTEMPT, NOT_HTML, PARSE_ERROR, REDIRECT,
-                            REDIRECT_LOOP, REDIRECT_WITHOUT_LOCATION, RETRY_AFTER_OVER_MAX, RETRY_AFTER_PAST_DEADLINE,
-                            STOPPED, TOO_BIG, TOO_MANY_REDIRECTS, CrawlOptions, CrawlReport, http_reason,
-                            malformed_response, options_of, reason_of)
-from support.response import (HTML_TYPES, BodyTooBig, decode_html, mime_type, parse_content_type, read_body,
-                              retry_after)
+from support.report import (
+    DEADLINE,
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_PAGES,
+    NO_ATTEMPT,
+    NOT_HTML,
+    PARSE_ERROR,
+    REDIRECT,
+    REDIRECT_LOOP,
+    REDIRECT_WITHOUT_LOCATION,
+    RETRY_AFTER_OVER_MAX,
+    RETRY_AFTER_PAST_DEADLINE,
+    STOPPED,
+    TOO_BIG,
+    TOO_MANY_REDIRECTS,
+    CrawlOptions,
+    CrawlReport,
+    http_reason,
+    malformed_response,
+    options_of,
+    reason_of,
+)
+from support.response import HTML_TYPES, BodyTooBig, decode_html, mime_type, parse_content_type, read_body, retry_after
 
 __all__ = ["crawl", "crawl_sync", "CrawlResult", "fetch", "TRANSIENT_STATUSES", "MAX_RETRY_AFTER",
            "PARSE_ON_LOOP_BYTES"]

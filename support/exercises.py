@@ -36,8 +36,17 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from support.guards import (LIMIT, LINE_BUDGET, Incorrect, call_with_limit, expect, not_a_coroutine,  # noqa: F401
-                            require_async, require_sync, run_async)
+from support.guards import (  # noqa: F401
+    LIMIT,
+    LINE_BUDGET,
+    Incorrect,
+    call_with_limit,
+    expect,
+    not_a_coroutine,
+    require_async,
+    require_sync,
+    run_async,
+)
 
 __all__ = ["check", "run_check", "exercise", "Incorrect", "expect", "Verdict", "registry",
            "call_with_limit", "run_async", "require_async", "require_sync", "not_a_coroutine"]

@@ -121,7 +121,7 @@ def base_url(page_url: str, base_href: str | None) -> str:
     try:
         url = urljoin(page_url, _escape_raw_bytes(text))
         parts = urlsplit(url)
-        parts.port  # raises ValueError for a port that is not a number
+        _ = parts.port  # raises ValueError for a port that is not a number
     except ValueError:
         return page_url
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -275,7 +275,7 @@ def classify(href: str, page_url: str, root_url: str | None = None,
             return Decision(href, None, NOT_HTTP.format(scheme=scheme))
         url = normalize(urljoin(page_url, text))
         parts = urlsplit(url)
-        parts.port  # raises ValueError for a port that is not a number
+        _ = parts.port  # raises ValueError for a port that is not a number
     except ValueError as exc:  # e.g. "http://[::1" or "http://host:99999/"
         return Decision(href, None, BAD_URL.format(detail=exc))
     if not parts.hostname:
@@ -309,7 +309,7 @@ def check_root(url: str) -> str:
             elif not parts.hostname:
                 problem = "it has no host"
             else:
-                parts.port  # raises ValueError for a port that is not a number
+                _ = parts.port  # raises ValueError for a port that is not a number
         except ValueError as exc:
             problem = f"it is malformed ({exc})"
     if problem is not None:

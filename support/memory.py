@@ -289,7 +289,8 @@ def extrapolate(measured: dict, counts=(10_000, 100_000), limits: dict | None = 
 
 def shown(value: float | None, unit: int = KIB, spec: str = "6.1f") -> str:
     """``value`` bytes in ``unit`` (KIB, MIB or GIB) for a notebook's print, in
-    Spanish format (``spec`` gives width and decimals: ``"6.1f"``); "no medible aquí" when the figure could not be measured on this system (None)."""
+    Spanish format (``spec`` gives width and decimals: ``"6.1f"``); "no medible
+    aquí" when the figure could not be measured on this system (None)."""
     if value is None:
         return "no medible aquí"
     name = {KIB: "KiB", MIB: "MiB", GIB: "GiB"}[unit]

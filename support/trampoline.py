@@ -58,10 +58,9 @@ from urllib.parse import urlsplit
 
 from support.blocking import Frontier, build_request, parse_response
 from support.eventloop import EventLoop
-from support.osutil import raise_fd_limit
 from support.links import extract_links, normalize
-from support.report import (DEADLINE, PARSE_ERROR, CrawlOptions, CrawlReport, http_reason, options_of,
-                            reason_of)
+from support.osutil import raise_fd_limit
+from support.report import PARSE_ERROR, CrawlOptions, CrawlReport, http_reason, options_of, reason_of
 from support.timeline import Timeline
 
 __all__ = [

@@ -97,7 +97,7 @@ class HostileSite:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
-        return site._server.sockets[0].getsockname()[1]  # noqa: SLF001 (the free port picked)
+        return site._server.sockets[0].getsockname()[1]
 
     def stop(self) -> None:
         self._loop.run(self._runner.cleanup())

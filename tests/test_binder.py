@@ -46,8 +46,8 @@ def dockerfile() -> str:
 
 def test_binder_reuses_the_top_level_pins_and_nothing_else():
     assert pins(BINDER / "requirements.txt") == pins(ROOT / "requirements.txt")
-    own = [l for l in (BINDER / "requirements.txt").read_text().splitlines()
-           if l.strip() and not l.startswith("#")]
+    own = [line for line in (BINDER / "requirements.txt").read_text().splitlines()
+           if line.strip() and not line.startswith("#")]
     assert own == ["-r ../requirements.txt"], "binder/ must not keep a second list of versions"
 
 

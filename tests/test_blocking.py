@@ -5,13 +5,19 @@ from __future__ import annotations
 import socket
 import threading
 
-from notebook_cells import exec_cells
 import pytest
+from notebook_cells import exec_cells
 
-from support.report import MAX_PAGES
-from support.blocking import (build_request, crawl_pool, crawl_sequential,
-                              crawl_thread_per_url, fetch, fetch_raw, parse_response)
-from support.report import CONNECTION_REFUSED
+from support.blocking import (
+    build_request,
+    crawl_pool,
+    crawl_sequential,
+    crawl_thread_per_url,
+    fetch,
+    fetch_raw,
+    parse_response,
+)
+from support.report import CONNECTION_REFUSED, MAX_PAGES
 from support.timeline import Timeline
 
 SLACK = 1.0  # the one real-time slack factor of these smoke tests (raise it on a loaded machine)

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from browser_util import CHROMIUM_ARGS, KERNEL_IDLE, PROMPTS_JS, find_chromium, jupyterlab, run_all_cells
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,16 +7,15 @@ import threading
 import time
 
 import pytest
-
 from notebook_cells import exec_cells
-from support.report import MAX_PAGES
+
 from support.blocking import crawl_sequential, fetch
 from support.callbacks import CallbackCrawler, Fetcher, crawl_callbacks, fetch_callbacks
-from support.report import CONNECTION_LOST, CONNECTION_REFUSED, DEADLINE, MALFORMED_RESPONSE, CrawlOptions
+from support.eventloop import EventLoop
+from support.report import CONNECTION_LOST, CONNECTION_REFUSED, DEADLINE, MALFORMED_RESPONSE, MAX_PAGES, CrawlOptions
+from support.timeline import Timeline
 
 SLACK = 1.0  # the one real-time slack factor of these smoke tests
-from support.eventloop import EventLoop
-from support.timeline import Timeline
 
 
 def test_fetch_gives_what_the_blocking_fetch_gives(site):

@@ -14,11 +14,20 @@ import pytest
 from aiohttp import web
 
 from support.crawler import CrawlResult, crawl, crawl_sync
-from support.report import (DEADLINE, MAX_DEPTH, MAX_PAGES, REDIRECT, REDIRECT_LOOP, TIMEOUT, TOO_BIG,
-                            TOO_MANY_REDIRECTS, CrawlOptions)
 from support.labsite import SiteGraph
 from support.labsite.background import BackgroundServer
 from support.links import LinkFilter, classify, extract_links
+from support.report import (
+    DEADLINE,
+    MAX_DEPTH,
+    MAX_PAGES,
+    REDIRECT,
+    REDIRECT_LOOP,
+    TIMEOUT,
+    TOO_BIG,
+    TOO_MANY_REDIRECTS,
+    CrawlOptions,
+)
 
 SLACK = 1.0  # seconds: the one wall-clock allowance of the real-time smoke tests
 

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 import pytest
 import requests
 
+from support import crawler
 from support.labsite import FAULT_MODES, LabSite
 from support.links import LinkFilter, extract_links
 from support.report import CONNECTION_LOST, TIMEOUT
-
-from support import crawler
 
 SLACK = 3.0         # seconds a crawl may overrun its deadline while it cancels and accounts
 MEMORY = 25 * 2**20  # a crawl of a few hundred small pages never needs more Python memory than this

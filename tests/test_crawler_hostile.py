@@ -18,8 +18,8 @@ import tracemalloc
 
 import pytest
 from aiohttp import web
-
 from hostile_server import HostileSite, RawServer, html, ipv6_loopback_available, raw_page
+
 from support.crawler import crawl_sync
 from support.report import MAX_PAGES, REDIRECT_LOOP, TOO_BIG, TOO_MANY_REDIRECTS, label_es
 

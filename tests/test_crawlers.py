@@ -13,9 +13,25 @@ import pytest
 
 from support.blocking import parse_response
 from support.crawlers import CRAWLERS, crawl_with
-from support.report import (CONNECTION_LOST, CONNECTION_REFUSED, DEADLINE, HOST_NOT_FOUND, MALFORMED_RESPONSE,
-                            MALFORMED_URL, MAX_PAGES, TIMEOUT, TLS_ERROR, CrawlOptions, CrawlReport,
-                            IncompleteResponse, Outcome, ProtocolError, http_reason, options_of, reason_of)
+from support.report import (
+    CONNECTION_LOST,
+    CONNECTION_REFUSED,
+    DEADLINE,
+    HOST_NOT_FOUND,
+    MALFORMED_RESPONSE,
+    MALFORMED_URL,
+    MAX_PAGES,
+    TIMEOUT,
+    TLS_ERROR,
+    CrawlOptions,
+    CrawlReport,
+    IncompleteResponse,
+    Outcome,
+    ProtocolError,
+    http_reason,
+    options_of,
+    reason_of,
+)
 
 NAMES = list(CRAWLERS)
 

@@ -12,10 +12,11 @@ import selectors
 import socket
 import time
 
-from notebook_cells import exec_cells
 import pytest
+from notebook_cells import exec_cells
 
 from support.eventloop import EventLoop
+
 
 def _notebook_function(name: str):
     return exec_cells("02", f"def {name}(", namespace={"time": time, "selectors": selectors})[name]

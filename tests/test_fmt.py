@@ -54,7 +54,8 @@ def test_every_reason_has_a_spanish_label():
     assert len(reasons) >= 20
     missing = [r for r in reasons if r not in report.LABELS_ES]
     assert not missing, f"add a Spanish label to support.report.LABELS_ES for {missing}"
-    untranslated = [r for r, es in report.LABELS_ES.items() if es == r and not r.startswith(("HTTP", "error"))]  # same word in Spanish
+    # "HTTP ..." and "error ..." read the same in Spanish
+    untranslated = [r for r, es in report.LABELS_ES.items() if es == r and not r.startswith(("HTTP", "error"))]
     assert not untranslated, untranslated
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -13,8 +12,8 @@ import pytest
 
 pytest.importorskip("nbgrader", reason="nbgrader is pinned in requirements-ci.txt")
 
-from teacher import grading  # noqa: E402
-from teacher.solutions import nb03  # noqa: E402
+from teacher import grading
+from teacher.solutions import nb03
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks" / "03_iteradores_y_generadores.ipynb"

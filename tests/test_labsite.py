@@ -82,7 +82,8 @@ def test_every_kind_of_link_appears(site):
 
 
 def test_links_to_other_hosts_never_reach_a_server(site):
-    external = [l.href for p in range(site.pages) for l in site.graph.page_links(p, site.url) if l.kind == "other-host"]
+    external = [link.href for p in range(site.pages) for link in site.graph.page_links(p, site.url)
+                if link.kind == "other-host"]
     assert external and all("127.0.0.1" not in h and "localhost" not in h for h in external)
 
 
@@ -170,7 +171,7 @@ def test_stop_leaves_no_thread_and_frees_the_port():
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     with pytest.raises(RuntimeError, match="not running"):
-        site.url
+        _ = site.url
 
 
 def test_context_manager_stops():

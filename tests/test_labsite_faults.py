@@ -338,7 +338,7 @@ def test_odd_links_parse_resolve_and_never_break_the_server(make_site):
     with pytest.raises(ValueError):
         urlsplit(by_kind["odd-invalid"].href)
     with pytest.raises(ValueError):
-        urlsplit(by_kind["odd-bad-port"].href).port
+        _ = urlsplit(by_kind["odd-bad-port"].href).port
     for link in odd:
         if link.target is not None:  # resolved the standard way, it reaches that page
             response = requests.get(urljoin(page_url, link.href.strip()), timeout=5)
@@ -357,7 +357,7 @@ def test_trap_is_endless_and_only_where_planted(make_site):
     entry = [link.href for link in site.links_of(page) if link.kind == "trap"]
     assert entry == [f"/trampa/{page}/1"] and entry[0] in extract_links(site.html_of(page))
     url, seen = urljoin(site.url, entry[0]), set()
-    for depth in range(1, 41):  # 40 levels down, and it goes on
+    for _level in range(1, 41):  # 40 levels down, and it goes on
         response = requests.get(url, timeout=5)
         assert response.status_code == 200, url
         deeper = [urljoin(url, h) for h in extract_links(response.text) if "/trampa/" in h]

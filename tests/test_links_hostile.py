@@ -11,8 +11,16 @@ import json
 
 import pytest
 
-from support.links import (PARSERS, LinkFilter, base_url, check_root, classify, extract_page_links, normalize,
-                           same_origin)
+from support.links import (
+    PARSERS,
+    LinkFilter,
+    base_url,
+    check_root,
+    classify,
+    extract_page_links,
+    normalize,
+    same_origin,
+)
 
 ROOT = "http://127.0.0.1:8000/"
 PAGE = ROOT + "dir/page"

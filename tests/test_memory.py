@@ -9,7 +9,6 @@ import pytest
 from support import memory, osutil
 from support.memory import KIB, MAX_THREADS, MIB, extrapolate, os_thread_limits, thread_caps, thread_memory
 
-
 needs_proc = pytest.mark.skipif(not osutil.HAS_PROC, reason="per-thread stack figures come from "
                                 "/proc/self/smaps (Linux); elsewhere they are None")
 

@@ -6,11 +6,11 @@ import sys
 import time
 import types
 
-from notebook_cells import exec_cells
 import pytest
+from notebook_cells import exec_cells
 
 from support import guards
-from support.exercises import Incorrect, RIGHT, WRONG, call_with_limit, run_check
+from support.exercises import RIGHT, WRONG, Incorrect, call_with_limit, run_check
 from teacher.solutions import nb03
 
 
@@ -153,7 +153,6 @@ def test_an_async_def_answer_is_wrong_and_leaves_no_unawaited_coroutine(name, re
 
 
 def test_a_generator_that_sleeps_in_its_loop_gets_the_time_limit(monkeypatch):
-    from support import exercises
 
     def pares(n):
         while True:

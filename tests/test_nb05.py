@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 
-from notebook_cells import exec_cells
 import pytest
+from notebook_cells import exec_cells
 
 from support import aio_tools
-from support.report import MAX_PAGES
 from support.blocking import crawl_pool
 from support.checks import nb05 as checks
 from support.exercises import run_check
+from support.report import MAX_PAGES
+
 
 @pytest.fixture(scope="module")
 def crawl_async():

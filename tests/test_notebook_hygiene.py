@@ -20,7 +20,8 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 # Things that must never appear in a committed output.
 FORBIDDEN = {
-    "a machine path": re.compile(r"(/root/|/home/\w|/Users/\w|/tmp/|/work/|/var/folders/|C:\\\\Users|~/\.|site-packages|/lib/python3)"),
+    "a machine path": re.compile(r"(/root/|/home/\w|/Users/\w|/tmp/|/work/|/var/folders/|C:\\\\Users|~/\."
+                                 r"|site-packages|/lib/python3)"),
     "a Jupyter token": re.compile(r"token=[0-9a-f]{8,}"),
     "a memory address": re.compile(r"\bat 0x[0-9a-f]{6,}"),
 }

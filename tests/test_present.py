@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 
 import nbformat
 import pytest
-
 from browser_util import CHROMIUM_ARGS, find_chromium
+
 from tools import present
 
 ROOT = Path(__file__).resolve().parents[1]

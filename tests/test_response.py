@@ -8,10 +8,18 @@ import tracemalloc
 
 import aiohttp
 import pytest
-
 from hostile_server import HostileSite, html
-from support.response import (BodyTooBig, decode_html, detect_encoding, mime_type, parse_content_type,
-                          read_body, retry_after, sniff)
+
+from support.response import (
+    BodyTooBig,
+    decode_html,
+    detect_encoding,
+    mime_type,
+    parse_content_type,
+    read_body,
+    retry_after,
+    sniff,
+)
 
 BOMB_DECODED = 50_000_000  # 50 MB of zeros: about 50 KB of gzip
 MAX_BYTES = 1_000_000

@@ -13,9 +13,9 @@ import math
 import socket
 import threading
 
-from notebook_cells import exec_cells
 import psutil
 import pytest
+from notebook_cells import exec_cells
 
 from support import loadgen, servers
 

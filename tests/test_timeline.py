@@ -8,10 +8,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-from support.timeline import Timeline, plot_timelines  # noqa: E402
+from support.timeline import Timeline, plot_timelines
 
 DPI = 100
 MIN_LABEL_PX = 12  # JupyterLab's own text is 13-14 px

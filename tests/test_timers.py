@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import socket
 import time
+from types import SimpleNamespace
 
 import pytest
-
-from support.eventloop import EventLoop
-from support.trampoline import CancelledError, Future, Task, fetch, sleep, with_timeout
+from notebook_cells import exec_cells
 from virtual_time import virtual_loop
+
+import support.trampoline as reference
+from support.eventloop import EventLoop
+from support.trampoline import CancelledError, Task, fetch, sleep, with_timeout
 
 
 def test_call_later_runs_callbacks_in_time_order_and_select_waits_for_the_nearest():
@@ -236,11 +239,6 @@ def test_with_timeout_cancels_a_fetch_and_unregisters_its_socket():
 # Notebook 04's own dormir / cancelar / con_tiempo_limite behave like support's
 # --------------------------------------------------------------------------
 
-from types import SimpleNamespace
-
-from notebook_cells import exec_cells
-import support.trampoline as reference
-
 
 @pytest.fixture(scope="module")
 def notebook04():
@@ -260,7 +258,8 @@ def scenario(impl) -> list:
     swallowed cancel, on one virtual loop; the log of what happened and when."""
     loop, clock = virtual_loop()
     t0, log = clock(), []
-    at = lambda: round(clock() - t0, 6)
+    def at():
+        return round(clock() - t0, 6)
 
     def nap(name, seconds):
         try:

@@ -10,17 +10,17 @@ both copies.
 from __future__ import annotations
 
 import socket
-import time
 import types
 
-from notebook_cells import exec_cells
 import pytest
+from notebook_cells import exec_cells
 
-from support.report import CONNECTION_REFUSED, DEADLINE, MAX_PAGES
 from support.callbacks import crawl_callbacks
 from support.eventloop import EventLoop
+from support.report import CONNECTION_REFUSED, DEADLINE, MAX_PAGES
 from support.timeline import Timeline
 from support.trampoline import Future, InvalidStateError, Task, crawl_trampoline, fetch
+
 
 @pytest.fixture(scope="module")
 def notebook():

@@ -17,7 +17,6 @@ is told so, instead of hanging the checker.
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from support.checks.common import Probe
@@ -101,7 +100,7 @@ def check_mapa_acotado(answer):
         items = [f"x{i}" for i in range(n)]
         probe = Probe({x: 0.01 + 0.005 * (i % 3) for i, x in enumerate(items)})
 
-        async def scenario():
+        async def scenario(probe=probe, items=items, limit=limit):  # this case's values
             return await answer(probe, items, limit)
 
         result = run_async(scenario, limit=LIMIT, hint=_HANG_HINT)

@@ -32,7 +32,6 @@ from support.fmt import seg
 from support.labsite import LabSite, SiteGraph
 from support.simulate import ideal_time
 
-
 # -- 07.reintentar ---------------------------------------------------------------
 
 

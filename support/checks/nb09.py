@@ -20,9 +20,9 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from support.exercises import Incorrect, exercise, expect, require_async, run_async
+from support.exercises import exercise, expect, require_async, run_async
 from support.fmt import kib, mib, num, seg
-from support.servers import END, answer
+from support.servers import answer
 
 #: Seconds a student's coroutine may take before the checker gives up on it.
 LIMIT = 5.0

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from support.blocking import fetch
 
-
 # -- 01.separar_respuesta -------------------------------------------------------
 
 def separar_respuesta(crudo: bytes):

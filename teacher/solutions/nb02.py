@@ -9,10 +9,9 @@ from selectors import EVENT_READ, EVENT_WRITE
 
 from support.blocking import build_request
 
-
 # -- 02.contar_bytes ----------------------------------------------------------------
 
-class contar_bytes:  # noqa: N801 (named like the exercise; the notebook calls it ContadorDeBytes)
+class contar_bytes:
     def __init__(self, selector, sock):
         self.selector, self.sock, self.total = selector, sock, 0
         selector.register(sock, EVENT_READ, self.on_readable)

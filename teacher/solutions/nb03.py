@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # -- 03.pares ----------------------------------------------------------------
 
 def pares(n):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from support.trampoline import Future, Task, fetch
 
-
 # -- 04.suma -----------------------------------------------------------------
 
 def suma(f1, f2):

@@ -12,7 +12,6 @@ import aiohttp
 
 from support.links import extract_links, follow
 
-
 # -- 07.reintentar ---------------------------------------------------------------
 
 async def reintentar(sesion, url, reintentos=2, espera=0.05):
