@@ -71,54 +71,40 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import queue
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-from support.links import CRAWL_PARSER, LinkFilter, PageLinks, base_url, check_root, extract_page_links
+from support.fetching import (  # noqa: F401 -- fetch and its constants are re-exported
+    _REDIRECT_STATUSES,
+    MAX_RETRY_AFTER,
+    PARSE_ON_LOOP_BYTES,
+    TRANSIENT_STATUSES,
+    ParseThread,
+    fetch,
+    page_links,
+)
+from support.links import CRAWL_PARSER, LinkFilter, PageLinks, base_url, check_root
 from support.report import (
     DEADLINE,
-    MAX_BYTES,
     MAX_DEPTH,
     MAX_PAGES,
-    NO_ATTEMPT,
-    NOT_HTML,
     PARSE_ERROR,
     REDIRECT,
     REDIRECT_LOOP,
     REDIRECT_WITHOUT_LOCATION,
-    RETRY_AFTER_OVER_MAX,
-    RETRY_AFTER_PAST_DEADLINE,
     STOPPED,
-    TOO_BIG,
     TOO_MANY_REDIRECTS,
     CrawlOptions,
     CrawlReport,
     http_reason,
-    malformed_response,
     options_of,
-    reason_of,
 )
-from support.response import HTML_TYPES, BodyTooBig, decode_html, mime_type, parse_content_type, read_body, retry_after
 
 __all__ = ["crawl", "crawl_sync", "CrawlResult", "fetch", "TRANSIENT_STATUSES", "MAX_RETRY_AFTER",
            "PARSE_ON_LOOP_BYTES"]
-
-#: Answers worth asking again after a pause: the server may recover.
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-#: Answers whose ``Retry-After`` says how long to wait before asking again.
-_RETRY_AFTER_STATUSES = frozenset({429, 503})
-#: Longest ``Retry-After`` the crawler waits for; a server asking for more fails the URL at once.
-MAX_RETRY_AFTER = 30.0
-#: Pages up to this size are parsed on the loop (``html.parser``'s worst case at
-#: this size is ~0.1 s); bigger ones in the crawl's parse thread, off the loop.
-PARSE_ON_LOOP_BYTES = 16_384
-
 
 @dataclass(repr=False)  # CrawlReport's short repr, not one listing every URL
 class CrawlResult(CrawlReport):
@@ -170,125 +156,8 @@ class CrawlResult(CrawlReport):
 
 
 # --------------------------------------------------------------------------
-# One fetch: status, redirects, content type, size, retries
-# --------------------------------------------------------------------------
-
-
-async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.ClientTimeout | None = None,
-                retries: int = 2, backoff: float = 0.05, max_bytes: int = MAX_BYTES,
-                on_retry=None, time_left=lambda: None) -> tuple[str, object, object]:
-    """GET ``url`` once (plus up to ``retries`` retries after a transient error).
-
-    Returns one of ``("page", status, (body, charset))``, ``("redirect", status,
-    location)``, ``("skip", reason, None)`` or ``("fail", reason, attempts)``.
-
-    * Transient errors (timeouts, resets, 429/5xx) are retried after
-      ``backoff``, ``2*backoff``, ``4*backoff``... seconds, or after the
-      ``Retry-After`` of a 429/503 when it asks for longer. A ``Retry-After``
-      over :data:`MAX_RETRY_AFTER`, or over ``time_left()`` (the seconds to
-      the crawl's deadline, None without one), fails the URL at once.
-    * A malformed answer (bad status line, too many headers, two
-      ``Content-Length``, a bad chunk size, a body that cannot be decoded)
-      fails at once, named by :func:`~support.report.malformed_response`.
-    * The body is read as decoded bytes, at most ``max_bytes`` of them
-      (:func:`support.response.read_body`); one without ``Content-Type`` is
-      sniffed. Redirects are *not* followed here: the crawler decides whether
-      the target is worth a visit.
-    """
-    reason, wait = NO_ATTEMPT, 0.0
-    for attempt in range(retries + 1):
-        if attempt:
-            if on_retry is not None:
-                on_retry()
-            await asyncio.sleep(max(wait, backoff * 2 ** (attempt - 1)))
-        try:
-            async with session.get(url, allow_redirects=False, timeout=timeout) as resp:
-                status = resp.status
-                if status in TRANSIENT_STATUSES:
-                    reason, wait = http_reason(status), 0.0
-                    asked = retry_after(resp.headers.get("Retry-After")) if status in _RETRY_AFTER_STATUSES else None
-                    if asked is not None:
-                        left = time_left()
-                        if asked > MAX_RETRY_AFTER or (left is not None and asked > left):
-                            why = RETRY_AFTER_OVER_MAX if asked > MAX_RETRY_AFTER else RETRY_AFTER_PAST_DEADLINE
-                            return "fail", why.format(status=status, seconds=f"{asked:.0f}",
-                                                      max=f"{MAX_RETRY_AFTER:g}"), attempt + 1
-                        wait = asked
-                    continue
-                if status in _REDIRECT_STATUSES:
-                    return "redirect", status, resp.headers.get("Location")
-                if not 200 <= status < 300:
-                    return "fail", http_reason(status), attempt + 1
-                header = resp.headers.get("Content-Type")
-                content_type = parse_content_type(header)
-                if content_type is not None and (ctype := mime_type(header)) not in HTML_TYPES:
-                    return "skip", NOT_HTML.format(type=ctype), None  # never read
-                body = await read_body(resp, max_bytes)
-                if content_type is None and (ctype := mime_type(header, body)) not in HTML_TYPES:
-                    return "skip", NOT_HTML.format(type=ctype), None
-                return "page", status, (body, content_type.charset if content_type else None)
-        except BodyTooBig:
-            return "skip", TOO_BIG, None
-        except (aiohttp.ClientSSLError, aiohttp.InvalidURL) as exc:  # asking again will not help
-            return "fail", reason_of(exc), attempt + 1
-        except (aiohttp.ClientError, OSError) as exc:  # timeout, reset, refused, bad payload...
-            reason = reason_of(exc)
-            if malformed_response(exc) is not None:  # the same server would send the same bytes
-                return "fail", reason, attempt + 1
-    return "fail", reason, retries + 1
-
-
-# --------------------------------------------------------------------------
 # The crawl: a queue, C workers, and the bookkeeping of every URL
 # --------------------------------------------------------------------------
-
-
-def _page_links(body: bytes, charset: str | None, parser: str) -> PageLinks:
-    """Decode a page (BOM, header charset, ``<meta>``, UTF-8) and extract its links and ``<base href>``."""
-    return extract_page_links(decode_html(body, charset), parser)
-
-
-class _ParseThread(concurrent.futures.Executor):
-    """One daemon thread that parses big pages off the event loop, in order.
-
-    Discussion: a parse cannot be interrupted (BeautifulSoup's ``html.parser``
-    can take tens of seconds on a hostile page), so at the end of the crawl
-    the pages still waiting are dropped and a parse already running is left
-    to finish on its own: the thread is a daemon, and nobody waits for it. A
-    process could be killed instead, but would cost a process per crawl and a
-    copy of every page; with the default parser (lexbor, linear in the page's
-    size) the thread is a guard, not a speed-up: the GIL lets one parse run
-    at a time, and the loop keeps its turns.
-    """
-
-    def __init__(self):
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=self._work, daemon=True, name="crawl-parse").start()
-
-    def submit(self, fn, /, *args, **kwargs) -> concurrent.futures.Future:
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self._jobs.put((future, fn, args, kwargs))
-        return future
-
-    def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            future, fn, args, kwargs = job
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(fn(*args, **kwargs))
-                except BaseException as exc:  # handed to whoever awaits the future
-                    future.set_exception(exc)
-
-    def shutdown(self, wait: bool = False, *, cancel_futures: bool = True) -> None:
-        """Drop the pages still waiting and let the thread end after its current parse."""
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job is not None:
-                job[0].cancel()
-        self._jobs.put(None)
 
 
 class _Crawl:
@@ -311,7 +180,7 @@ class _Crawl:
         self.to_parse: deque = deque()     # fetched pages whose parsing was deferred
         self.stopped = False
         self.too_deep: set[str] = set()    # skipped for max_depth (may be met again closer)
-        self.parse_thread: _ParseThread | None = None  # started for the first big page
+        self.parse_thread: ParseThread | None = None  # started for the first big page
 
     # -- admission: one place decides what enters the queue --------------------
 
@@ -409,9 +278,9 @@ class _Crawl:
             body, charset = extra
             if len(body) > PARSE_ON_LOOP_BYTES:  # off the loop: the other workers go on meanwhile
                 if self.parse_thread is None:
-                    self.parse_thread = _ParseThread()
+                    self.parse_thread = ParseThread()
                 try:
-                    links = await self.loop.run_in_executor(self.parse_thread, _page_links, body, charset,
+                    links = await self.loop.run_in_executor(self.parse_thread, page_links, body, charset,
                                                             self.parser)
                 except Exception:  # a parser that gives up on malformed HTML
                     self.parse_failed(url)
@@ -479,7 +348,7 @@ class _Crawl:
             return  # see record()
         body, charset = page
         try:
-            links = _page_links(body, charset, self.parser)
+            links = page_links(body, charset, self.parser)
         except Exception:  # a parser that gives up on malformed HTML
             self.parse_failed(url)
             return
