@@ -72,7 +72,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -86,8 +85,8 @@ from support.fetching import (  # noqa: F401 -- fetch and its constants are re-e
     fetch,
     page_links,
 )
-from support.links import CRAWL_PARSER, LinkFilter, PageLinks, base_url, check_root
-from support.report import (
+from support.links import LinkFilter, PageLinks, base_url, check_root
+from support.report import (  # noqa: F401 -- CrawlResult is re-exported
     DEADLINE,
     MAX_DEPTH,
     MAX_PAGES,
@@ -99,61 +98,13 @@ from support.report import (
     TOO_MANY_REDIRECTS,
     CrawlOptions,
     CrawlReport,
+    CrawlResult,
     http_reason,
     options_of,
 )
 
 __all__ = ["crawl", "crawl_sync", "CrawlResult", "fetch", "TRANSIENT_STATUSES", "MAX_RETRY_AFTER",
            "PARSE_ON_LOOP_BYTES"]
-
-@dataclass(repr=False)  # CrawlReport's short repr, not one listing every URL
-class CrawlResult(CrawlReport):
-    """A :class:`~support.report.CrawlReport` plus what the asyncio crawl measured.
-
-    ``depth``: url -> link distance from the root, for every URL fetched.
-    ``redirects``: url -> the Location it answered. ``finish_times``: seconds
-    since the start at which each page was crawled (for plots). ``retries``:
-    requests sent again after a transient error; ``attempts``: url -> how
-    many requests a URL that failed took (only those that took more than
-    one). ``max_in_flight``: most requests the crawler had open at once
-    (never more than ``concurrency``).
-    """
-
-    concurrency: int = 0
-    parser: str = CRAWL_PARSER
-    depth: dict[str, int] = field(default_factory=dict)
-    redirects: dict[str, str] = field(default_factory=dict)
-    finish_times: list[float] = field(default_factory=list)
-    retries: int = 0
-    attempts: dict[str, int] = field(default_factory=dict)
-    max_in_flight: int = 0
-    discovered: int = 0          # URLs admitted to the queue (the progress bar's max)
-    bytes: int = 0               # body bytes read
-    deadline_reached: bool = False
-
-    @property
-    def done(self) -> int:
-        """URLs that have an outcome so far (crawled + failed + fetched-then-skipped)."""
-        return len(self.crawled) + len(self.failed)
-
-    @property
-    def pages_per_second(self) -> float:
-        return len(self.crawled) / self.seconds if self.seconds else 0.0
-
-    def by_reason(self) -> dict[tuple[str, str], int]:
-        """``(outcome, reason) -> count``, crawled pages counted as ``("crawled", "HTTP 200")``."""
-        counts: dict[tuple[str, str], int] = {}
-        for status in self.crawled.values():
-            key = ("crawled", http_reason(status))
-            counts[key] = counts.get(key, 0) + 1
-        for outcome, table in (("skipped", self.skipped), ("failed", self.failed)):
-            for reason in table.values():
-                counts[(outcome, reason)] = counts.get((outcome, reason), 0) + 1
-        for reason, n in self.unlisted.items():  # skipped, counted but not listed
-            if n:
-                counts[("skipped", reason)] = counts.get(("skipped", reason), 0) + n
-        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
 
 # --------------------------------------------------------------------------
 # The crawl: a queue, C workers, and the bookkeeping of every URL

@@ -66,7 +66,8 @@ from support.reasons import (
 if TYPE_CHECKING:  # the timeline is drawn a floor above; the report only carries it
     from support.timeline import Timeline
 
-__all__ = ["Outcome", "CrawlReport", "CrawlOptions", "options_of", "reason_of", "http_reason", "malformed_response",
+__all__ = ["Outcome", "CrawlReport", "CrawlResult", "CrawlOptions", "options_of", "reason_of", "http_reason",
+           "malformed_response",
            "ProtocolError", "IncompleteResponse",
            "MAX_PAGES", "MAX_DEPTH", "DEADLINE", "STOPPED", "TIMEOUT", "TOO_BIG", "REDIRECT",
            "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MAX_BYTES", "MALFORMED_RESPONSE_WHY",
@@ -263,3 +264,52 @@ class CrawlReport:
         # URLs, and Python formats it more often than one would think (a task's
         # repr shows its result: asyncio.run repr()s it as it restores SIGINT).
         return f"<{type(self).__name__}: {self.summary()}>"
+
+
+@dataclass(repr=False)  # CrawlReport's short repr, not one listing every URL
+class CrawlResult(CrawlReport):
+    """A :class:`~support.report.CrawlReport` plus what the asyncio crawl measured.
+
+    ``depth``: url -> link distance from the root, for every URL fetched.
+    ``redirects``: url -> the Location it answered. ``finish_times``: seconds
+    since the start at which each page was crawled (for plots). ``retries``:
+    requests sent again after a transient error; ``attempts``: url -> how
+    many requests a URL that failed took (only those that took more than
+    one). ``max_in_flight``: most requests the crawler had open at once
+    (never more than ``concurrency``).
+    """
+
+    concurrency: int = 0
+    parser: str = CRAWL_PARSER
+    depth: dict[str, int] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
+    finish_times: list[float] = field(default_factory=list)
+    retries: int = 0
+    attempts: dict[str, int] = field(default_factory=dict)
+    max_in_flight: int = 0
+    discovered: int = 0          # URLs admitted to the queue (the progress bar's max)
+    bytes: int = 0               # body bytes read
+    deadline_reached: bool = False
+
+    @property
+    def done(self) -> int:
+        """URLs that have an outcome so far (crawled + failed + fetched-then-skipped)."""
+        return len(self.crawled) + len(self.failed)
+
+    @property
+    def pages_per_second(self) -> float:
+        return len(self.crawled) / self.seconds if self.seconds else 0.0
+
+    def by_reason(self) -> dict[tuple[str, str], int]:
+        """``(outcome, reason) -> count``, crawled pages counted as ``("crawled", "HTTP 200")``."""
+        counts: dict[tuple[str, str], int] = {}
+        for status in self.crawled.values():
+            key = ("crawled", http_reason(status))
+            counts[key] = counts.get(key, 0) + 1
+        for outcome, table in (("skipped", self.skipped), ("failed", self.failed)):
+            for reason in table.values():
+                counts[(outcome, reason)] = counts.get((outcome, reason), 0) + 1
+        for reason, n in self.unlisted.items():  # skipped, counted but not listed
+            if n:
+                counts[("skipped", reason)] = counts.get(("skipped", reason), 0) + n
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
