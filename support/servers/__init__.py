@@ -27,10 +27,10 @@ stop bell, :class:`ServerThread`), :mod:`.designs` (the designs and
 ``DESIGNS``; to add one, write ``serve_x`` there and register it),
 :mod:`.process` (the backend and a design in their own process), :mod:`.plots`.
 
-Discussion: the backend wait goes over a socket, not a timer, because the
-notebook-02 loop (:class:`support.eventloop.EventLoop`) has no timers yet;
-every design asks the same backend, so the comparison is fair, and it is what
-real servers wait on anyway (a database, another service).
+Discussion: the backend wait goes over a socket, not a timer: every design
+then waits on the same thing, network I/O (a sleeping thread and a timer of
+the toy loop would not be the same wait), so the comparison is fair, and it
+is what real servers wait on anyway (a database, another service).
 """
 
 from support.aio_watch import (
