@@ -52,7 +52,9 @@ __all__ = ["check", "run_check", "exercise", "Incorrect", "expect", "Verdict", "
            "call_with_limit", "run_async", "require_async", "require_sync", "not_a_coroutine"]
 
 PENDING, WRONG, RIGHT = "pendiente", "incorrecto", "correcto"
-_ICONS = {PENDING: "⏳", WRONG: "❌", RIGHT: "✅"}
+# Marks every default font draws (DejaVu, Segoe UI, the Mac fonts), not emoji: a
+# machine without an emoji font shows emoji as empty boxes.
+_ICONS = {PENDING: "…", WRONG: "✗", RIGHT: "✓"}
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,8 @@ def run_check(name: str, answer: Any) -> Verdict:
     try:
         note = ex.checker(answer)
     except NotImplementedError:
-        return Verdict(name, PENDING, "la función todavía lanza NotImplementedError; "
+        what = "la clase" if inspect.isclass(answer) else "la función"
+        return Verdict(name, PENDING, f"{what} todavía lanza NotImplementedError; "
                                       "reemplaza esa línea por tu solución.")
     except Incorrect as exc:
         return Verdict(name, WRONG, exc.message, exc.hint or ex.hint)

@@ -182,7 +182,7 @@ def call_with_limit(fn: Callable[..., Any], *args: Any, limit: float | None = No
     if run.done.wait(limit):
         return run.outcome()
     left = _STOPPED if run.stop() else _STILL_RUNNING
-    raise Incorrect(f"tu función no terminó en {_seconds(limit)} s (tiempo límite). {left}",
+    raise Incorrect(f"tu código no terminó en {_seconds(limit)} s (tiempo límite). {left}",
                     hint or "¿Un bucle sin salida, o una espera a algo que nunca llega?")
 
 
