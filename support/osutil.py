@@ -60,7 +60,7 @@ except ImportError:  # Windows (or the switch)
 __all__ = ["HAS_PROC", "HAS_AFFINITY", "SIN_PROC", "raise_fd_limit", "fd_limit", "soft_limit", "rss", "vms",
            "peak_rss", "reset_peak_rss", "memory_total", "cpu_seconds", "reaped_children_cpu_seconds",
            "busy_seconds", "cpu_count", "affinity", "pin", "cpu_model", "load_average",
-           "established_connections", "read_int", "proc_status", "readings"]
+           "established_connections", "open_fds", "read_int", "proc_status", "readings"]
 
 #: True where ``/proc/self`` can be read (Linux), unless ``CORRUTINAS_SIN_PROC`` is set.
 HAS_PROC = sys.platform.startswith("linux") and Path("/proc/self/status").exists() and not SIN_PROC
@@ -172,6 +172,12 @@ def raise_fd_limit(wanted: int = 65536) -> int:
 def fd_limit() -> int:
     """This process's limit of open files (``ulimit -n``), raised first as far as allowed."""
     return raise_fd_limit()
+
+
+def open_fds() -> int:
+    """How many file descriptors (handles on Windows) this process has open now."""
+    proc = psutil.Process()
+    return proc.num_fds() if hasattr(proc, "num_fds") else proc.num_handles()
 
 
 def rss() -> int:

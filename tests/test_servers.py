@@ -177,3 +177,12 @@ def test_server_process_reports_stats(backend):
         stats = proc.stop()
     assert stats["peak_rss"] >= stats["idle_rss"] > 0 and stats["cpu_seconds"] > 0
     assert stats["peak_threads"] >= 2
+
+
+def test_server_process_counts_the_sockets_it_holds(backend):
+    # 40 connections in flight, each holding its client socket and, while the
+    # backend waits 300 ms, a socket to the backend: about 80 open sockets
+    with servers.ServerProcess("asyncio", backend.address) as proc:
+        assert loadgen.run(proc.port, conns=40, requests=40, path="/wait/300").ok == 40
+        stats = proc.stop()
+    assert 60 <= stats["peak_fds"] <= 90, stats

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
-from support.osutil import cpu_seconds, peak_rss, reset_peak_rss, rss
+from support.osutil import cpu_seconds, open_fds, peak_rss, reset_peak_rss, rss
 from support.servers.designs import DESIGNS
 from support.servers.protocol import BACKLOG
 from support.servers.running import Stop, listen
@@ -100,10 +100,14 @@ class ServerProcess:
 
 
 class ThreadPeak:
-    """Samples ``threading.active_count()`` every 10 ms in a thread of its own."""
+    """Samples ``threading.active_count()`` every 10 ms in a thread of its own,
+    and with it the open file descriptors (``fds``, beyond those open at the start:
+    a connection being served holds one socket, two while it waits for the backend)."""
 
     def __init__(self):
         self.peak = threading.active_count()
+        self._fds0 = open_fds()
+        self.fds = 0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -111,6 +115,7 @@ class ThreadPeak:
     def _sample(self) -> None:
         while not self._done.wait(0.01):
             self.peak = max(self.peak, threading.active_count() - 1)
+            self.fds = max(self.fds, open_fds() - self._fds0)
 
     def stop(self) -> int:
         self._done.set()
@@ -134,8 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     reset_peak_rss()
     idle, cpu0, threads = rss(), cpu_seconds(), ThreadPeak()
     _run_until_stdin_closes(DESIGNS[args.role], listener, backend)
+    peak_threads = threads.stop()
     print(json.dumps({"idle_rss": idle, "peak_rss": peak_rss(), "cpu_seconds": cpu_seconds() - cpu0,
-                      "peak_threads": threads.stop()}), flush=True)
+                      "peak_threads": peak_threads, "peak_fds": threads.fds}), flush=True)
 
 
 def _run_until_stdin_closes(serve: Callable, listener: socket.socket, backend) -> None:
