@@ -3,7 +3,8 @@
 #   make test   create .venv, install the pins and test tools, run every test
 # Extra targets: make notebooks (re-execute and store outputs), make bench,
 # make bench-servers, make binder (write the Binder links from the git remote), make clean.
-# For the teacher (docs/guia_docente.md): make slides, make handout, make student, make teacher-tools.
+# For the teacher (docs/guia_docente.md): make slides, make handout, make student, make teacher-tools,
+# make class-test.
 # Portable: POSIX sh and GNU make 3.81 (the one macOS ships); no GNU-only tools.
 
 PYTHON ?= python3
@@ -17,7 +18,7 @@ JS     := build/js
 # where JupyterLab reads packaged overrides; the user's own settings still win.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 
-.PHONY: lab test notebooks bench bench-servers binder clean install slides handout student teacher-tools
+.PHONY: lab test notebooks bench bench-servers binder clean install slides handout student teacher-tools class-test
 
 $(BIN)/python:
 	@$(PYTHON) tools/need_python.py
@@ -114,6 +115,11 @@ $(TEACHER): requirements-teacher.txt $(CI)
 	touch $@
 
 teacher-tools: $(TEACHER)
+
+# Several students on a real JupyterHub at once, under per-student limits (Linux, root:
+# a pids cgroup each): tools/class_test.py, tools/class_hub/jupyterhub_config.py.
+class-test: $(TEACHER) $(JS)/.installed
+	$(BIN)/python -m tools.class_test
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["num", "seg", "kib", "mib", "gib", "pct"]
+__all__ = ["num", "seg", "kib", "mib", "gib", "pct", "medido"]
 
 THOUSANDS = "."
 DECIMAL = ","
@@ -63,3 +63,31 @@ def gib(nbytes: float, decimals: int = 1) -> str:
 def pct(fraction: float, decimals: int = 0) -> str:
     """A fraction as a percentage, with the space Spanish puts before ``%``: ``pct(0.33) == "33 %"``."""
     return f"{num(100 * fraction, decimals)} %"
+
+
+#: What a timing assert tells the student when it fails: the figures are real, the machine may be busy.
+OCUPADA = ("es una afirmación de tiempo: en una máquina ocupada (otros programas, u otros estudiantes "
+           "en el mismo servidor) puede fallar por ruido. Vuelve a ejecutar la celda; si falla siempre, "
+           "avisa a tu docente con este mensaje.")
+
+
+def medido(**valores) -> str:
+    """The message of a timing assert: the measured values, in Spanish format,
+    and what to do when it fails on a busy machine (:data:`OCUPADA`).
+
+    ``assert t_cb < t_sec / 2, medido(t_cb=t_cb, t_sec=t_sec)`` fails with
+    ``AssertionError: medido: t_cb = 1,27, t_sec = 2,10; es una afirmación de tiempo: ...``.
+    Floats under 1 get three decimals, others two; integers are grouped;
+    anything else is shown as ``str`` does.
+    """
+    def shown(value) -> str:
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, int):
+            return num(value)
+        if isinstance(value, float):
+            return num(value, 3 if abs(value) < 1 else 2)
+        return str(value)
+
+    figures = ", ".join(f"{name} = {shown(value)}" for name, value in valores.items())
+    return f"medido: {figures}; {OCUPADA}"

@@ -42,6 +42,7 @@ import os
 import platform
 import sys
 import sysconfig
+import time
 from pathlib import Path
 from typing import Collection, Iterable
 
@@ -59,7 +60,7 @@ except ImportError:  # Windows (or the switch)
 
 __all__ = ["HAS_PROC", "HAS_AFFINITY", "SIN_PROC", "raise_fd_limit", "fd_limit", "soft_limit", "rss", "vms",
            "peak_rss", "reset_peak_rss", "memory_total", "cpu_seconds", "reaped_children_cpu_seconds",
-           "busy_seconds", "cpu_count", "affinity", "pin", "cpu_model", "load_average",
+           "busy_seconds", "OtherPrograms", "cpu_count", "affinity", "pin", "cpu_model", "load_average",
            "established_connections", "open_fds", "read_int", "proc_status", "readings"]
 
 #: True where ``/proc/self`` can be read (Linux), unless ``CORRUTINAS_SIN_PROC`` is set.
@@ -274,6 +275,38 @@ def busy_seconds() -> float:
     times = psutil.cpu_times()
     busy = ("user", "nice", "system", "irq", "softirq", "steal")  # guest time is already inside user
     return sum(getattr(times, name, 0.0) for name in busy)
+
+
+class OtherPrograms:
+    """How many cores the rest of the machine kept busy during a ``with`` block.
+
+    ``cores``: CPU seconds of every process of the machine (:func:`busy_seconds`)
+    minus those of this process and all its children, live or ended and waited
+    for (a load generator, a backend, a pool), divided by the block's wall
+    seconds. ``busy(threshold)`` says whether it reached ``threshold`` cores: a
+    timing comparison made meanwhile measured the machine, not the lesson.
+
+    Discussion: a child that ends without being waited for takes its CPU time
+    with it and is counted as another program's: it can only make the block
+    look busier, never quieter.
+    """
+
+    def __enter__(self) -> "OtherPrograms":
+        self.cores = 0.0
+        self._t0, self._all0, self._own0 = time.perf_counter(), busy_seconds(), self._own()
+        return self
+
+    @staticmethod
+    def _own() -> float:
+        return cpu_seconds() + reaped_children_cpu_seconds()
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._t0
+        others = (busy_seconds() - self._all0) - (self._own() - self._own0)
+        self.cores = max(0.0, others / self.seconds) if self.seconds > 0 else 0.0
+
+    def busy(self, threshold: float = 0.3) -> bool:
+        return self.cores >= threshold
 
 
 def cpu_count() -> int:

@@ -90,3 +90,15 @@ def test_summary_es():
     r.seconds = 4.0712
     assert r.summary() == "20 crawled, 1 skipped, 0 failed in 4.07 s"  # the stable English form stays
     assert r.summary_es() == "20 rastreadas, 1 omitida, 0 fallidas en 4,07 s"
+
+
+def test_a_timing_message_shows_the_figures_and_what_to_do():
+    message = fmt.medido(t_cb=1.2712, t_sec=0.5, pages=1136, ok=True, fila="LoadResult(...)")
+    assert message.startswith("medido: t_cb = 1,27, t_sec = 0,500, pages = 1.136, ok = True, fila = LoadResult(...); ")
+    assert message.endswith(fmt.OCUPADA) and "Vuelve a ejecutar la celda" in message
+
+
+def test_a_timing_assert_fails_with_that_message():
+    t = 0.25
+    with pytest.raises(AssertionError, match=r"^medido: t = 0,250; es una afirmación de tiempo"):
+        assert t < 0.2, fmt.medido(t=t)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -79,3 +82,39 @@ def test_the_isolated_measurement_honours_the_no_proc_switch(monkeypatch):
     monkeypatch.setenv("CORRUTINAS_SIN_PROC", "1")  # the child process reads it at import
     m = memory.thread_memory(20)
     assert m["stacks_found"] is None and m["rss_per_thread"] > 0
+
+
+def _wait_for(path: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_other_programs_counts_a_process_that_is_not_ours(tmp_path):
+    # a CPU-bound process that is not a child of this one (its shell parent exits at once, so it
+    # is re-parented); it says when it starts and when it ends. While it burns, the rest of the
+    # machine keeps at least half a core busy.
+    started, ended = tmp_path / "started", tmp_path / "ended"
+    burn = (f"import time; open({str(started)!r}, 'w'); t = time.time()\n"
+            f"while time.time() - t < 1.5: pass\nopen({str(ended)!r}, 'w')")
+    subprocess.run(["sh", "-c", f"{shlex.quote(sys.executable)} -c {shlex.quote(burn)} > /dev/null 2>&1 &"],
+                   check=True)
+    _wait_for(str(started))
+    with osutil.OtherPrograms() as others:
+        threading.Event().wait(0.8)  # the window measured, not a wait for something to happen
+    assert others.cores >= 0.5 and others.busy(), others.cores
+    _wait_for(str(ended))  # no test after this one shares the CPU with it
+
+
+def test_other_programs_leaves_out_this_process_and_its_children(monkeypatch):
+    clock = {"all": 100.0, "own": 10.0, "reaped": 1.0}
+    monkeypatch.setattr(osutil, "busy_seconds", lambda: clock["all"])
+    monkeypatch.setattr(osutil, "cpu_seconds", lambda pids=None: clock["own"])
+    monkeypatch.setattr(osutil, "reaped_children_cpu_seconds", lambda: clock["reaped"])
+    with osutil.OtherPrograms() as others:
+        clock.update(all=103.0, own=12.0, reaped=2.0)  # 3 s of CPU on the machine, all of it ours
+    assert others.cores == 0 and not others.busy()
+    with osutil.OtherPrograms() as others:
+        clock.update(all=clock["all"] + 5.0)  # 5 s more on the machine, none of it ours
+    assert others.cores > 0 and others.busy()
