@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["num", "seg", "kib", "mib", "gib", "pct", "medido"]
+__all__ = ["num", "seg", "kib", "mib", "gib", "pct", "medido", "ocupada"]
 
 THOUSANDS = "."
 DECIMAL = ","
@@ -91,3 +91,11 @@ def medido(**valores) -> str:
 
     figures = ", ".join(f"{name} = {shown(value)}" for name, value in valores.items())
     return f"medido: {figures}; {OCUPADA}"
+
+
+def ocupada(nucleos: float, porque: str) -> str:
+    """What a cell prints instead of asserting a timing comparison when other
+    programs kept ``nucleos`` cores busy meanwhile (see ``osutil.OtherPrograms``);
+    ``porque`` says why that comparison needs a quiet machine."""
+    return (f"(la máquina estaba ocupada: otros programas usaron {num(nucleos, 1)} núcleos mientras medíamos; "
+            f"{porque}: no lo afirmamos. Vuelve a ejecutar la celda cuando la máquina esté tranquila)")

@@ -102,3 +102,9 @@ def test_a_timing_assert_fails_with_that_message():
     t = 0.25
     with pytest.raises(AssertionError, match=r"^medido: t = 0,250; es una afirmación de tiempo"):
         assert t < 0.2, fmt.medido(t=t)
+
+
+def test_what_a_cell_prints_when_the_machine_was_busy():
+    assert fmt.ocupada(1.46, "con la CPU repartida, no") == (
+        "(la máquina estaba ocupada: otros programas usaron 1,5 núcleos mientras medíamos; "
+        "con la CPU repartida, no: no lo afirmamos. Vuelve a ejecutar la celda cuando la máquina esté tranquila)")
