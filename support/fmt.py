@@ -77,8 +77,9 @@ def medido(**valores) -> str:
 
     ``assert t_cb < t_sec / 2, medido(t_cb=t_cb, t_sec=t_sec)`` fails with
     ``AssertionError: medido: t_cb = 1,27, t_sec = 2,10; es una afirmación de tiempo: ...``.
-    Floats under 1 get three decimals, others two; integers are grouped;
-    anything else is shown as ``str`` does.
+    Floats of 1 or more get two decimals, smaller ones three significant
+    digits (``0,250``, ``0,000512``); integers are grouped; anything else is
+    shown as ``str`` does.
     """
     def shown(value) -> str:
         if isinstance(value, bool):
@@ -86,7 +87,9 @@ def medido(**valores) -> str:
         if isinstance(value, int):
             return num(value)
         if isinstance(value, float):
-            return num(value, 3 if abs(value) < 1 else 2)
+            if abs(value) >= 1 or value == 0 or not math.isfinite(value):
+                return num(value, 2)
+            return num(value, min(9, 2 - math.floor(math.log10(abs(value)))))
         return str(value)
 
     figures = ", ".join(f"{name} = {shown(value)}" for name, value in valores.items())

@@ -96,6 +96,7 @@ def test_a_timing_message_shows_the_figures_and_what_to_do():
     message = fmt.medido(t_cb=1.2712, t_sec=0.5, pages=1136, ok=True, fila="LoadResult(...)")
     assert message.startswith("medido: t_cb = 1,27, t_sec = 0,500, pages = 1.136, ok = True, fila = LoadResult(...); ")
     assert message.endswith(fmt.OCUPADA) and "Vuelve a ejecutar la celda" in message
+    assert fmt.medido(a=0.000512, b=0.05, c=0.0, d=float("nan")).startswith("medido: a = 0,000512, b = 0,0500, c = 0,00, d = —;")
 
 
 def test_a_timing_assert_fails_with_that_message():

@@ -14,8 +14,7 @@ a list of timings is a count, not a time).
 Discussion: the reading is a lower bound, not a proof. Only top-level cell code
 is followed (a function that returns a time hides it), so an assert can be a
 timing one without this test noticing; it never calls an exact assert a timing
-one in the notebooks it covers. 08 and 09 join ``NUMBERS`` when theirs carry
-``medido``.
+one in the notebooks it covers.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NUMBERS = ("00", "01", "02", "03", "04", "05", "06", "07")
+NUMBERS = ("00", "01", "02", "03", "04", "05", "06", "07", "08", "09")
 CLOCKS = {"perf_counter", "process_time", "thread_time", "monotonic", "time", "repeat"}
 APPENDS = {"append", "extend", "add"}
 
