@@ -154,6 +154,8 @@ def _lookup(label: str | bytes | None) -> str | None:
         return None
     if isinstance(label, bytes):
         label = label.decode("ascii", "replace")
+    if not label.isascii():  # every WHATWG label is ASCII (and a raw header byte, a lone surrogate, cannot be looked up)
+        return None
     encoding = webencodings.lookup(label)
     return encoding.name if encoding is not None else None
 
@@ -215,11 +217,11 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "²" or "١٢": str.isdigit() says yes, HTTP says no
         return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: a 20-digit year
         return None
     if when is None or when.tzinfo is None:  # a date must say GMT
         return None

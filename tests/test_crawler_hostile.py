@@ -361,3 +361,25 @@ def test_default_limits_fit_a_real_documentation_page(make_hostile):
 ])
 def test_the_new_reasons_have_spanish_labels(reason, spanish):
     assert label_es(reason) == spanish
+
+
+# -- 11. what a maintainers' review of the crawler found ---------------------------
+
+
+@pytest.mark.parametrize("value", ["²", "Wed, 21 Oct 99999999999999999999 07:28:00 GMT"])
+def test_a_hostile_retry_after_fails_one_url_not_the_crawl(make_hostile, value):
+    site = make_hostile()
+    site.pages["/"] = html(links("/busy", "/ok"))
+    site.pages["/busy"] = html("busy", status=503, **{"Retry-After": value})
+    site.pages["/ok"] = html("<p>fine</p>")
+    result = crawl_sync(site.url, retries=1, backoff=0.01, deadline=10)
+    assert result.failed == {site.url + "busy": "HTTP 503"}  # an unusable Retry-After: the backoff decides
+    assert result.outcome(site.url + "ok") == "crawled" and site.hits["/busy"] == 2
+
+
+def test_a_raw_byte_in_the_charset_is_an_unknown_charset_not_a_parse_error(make_raw):
+    raw = make_raw({"/": b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=\xff\r\nContent-Length: 22\r\n"
+                         b"Connection: close\r\n\r\n<a href='/x'>x</a>    ",
+                    "/x": raw_page(b"<p>x", "Content-Type: text/html")})
+    result = crawl_sync(raw.url, deadline=10)
+    assert result.crawled == {raw.url: 200, raw.url + "x": 200}, result.failed

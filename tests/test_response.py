@@ -119,6 +119,14 @@ def test_detect_encoding_in_whatwg_order(body, header, encoding):
     assert detect_encoding(data, header) == encoding
 
 
+def test_a_charset_label_with_a_raw_byte_is_an_unknown_label():
+    # aiohttp hands a header byte that is not UTF-8 over as a lone surrogate: no encoding has that name,
+    # so the <meta> prescan decides, as for any unknown label
+    assert detect_encoding(b'<meta charset="iso-8859-2">', "\udcff") == "iso-8859-2"
+    assert detect_encoding(b"<p>", "utf-8\udcff") == "utf-8"
+    assert decode_html(b"<p>x</p>", "\udcff") == "<p>x</p>"
+
+
 def test_decode_html_reads_the_link_as_written():
     for data, header in [
         (("\ufeff" + PAGE.format(meta="")).encode("utf-16-le"), None),
@@ -141,6 +149,8 @@ NOW = 1_800_000_000.0  # a fixed clock: 2027-01-15 08:00:00 UTC
     ("Fri, 15 Jan 2027 07:00:00 GMT", 0.0),   # a date in the past: ask again now
     (None, None), ("", None), ("soon", None), ("-5", None), ("1.5", None),
     ("Fri, 15 Jan 2027 08:00:30", None),      # a date without its zone is not an HTTP date
+    ("²", None), ("١٢", None),                # str.isdigit() says yes; HTTP's digits are ASCII
+    ("Wed, 21 Oct 99999999999999999999 07:28:00 GMT", None),  # a year no datetime holds
 ])
 def test_retry_after(value, seconds):
     assert retry_after(value, now=NOW) == seconds
