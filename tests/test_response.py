@@ -64,6 +64,38 @@ def test_a_plain_body_over_the_cap_is_refused_from_its_content_length(bomb_site)
     assert info.value.read == 0
 
 
+class _Streamed:
+    """A response whose decoded body arrives in ``count`` chunks of ``size`` bytes (read_body's duck type)."""
+
+    content_length = None
+    headers: dict = {}
+
+    def __init__(self, count: int, size: int):
+        self.count, self.size = count, size
+        self.content = self
+
+    async def iter_any(self):
+        for _ in range(self.count):
+            yield bytes(self.size)
+
+
+def test_a_body_up_to_the_cap_is_held_once_not_twice():
+    chunk, count = 65_536, 60  # 3.9 MB in 64 KiB chunks, under a 4 MB cap
+
+    async def measure() -> tuple[int, int]:  # the peak, not the body: asyncio.run would repr a returned body
+        tracemalloc.start()
+        try:
+            body = await read_body(_Streamed(count, chunk), 4_000_000)
+            return len(body), tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    size, peak = asyncio.run(measure())
+    assert size == chunk * count
+    # the promise: the body, one chunk, and a buffer's growth slack (an eighth); a final join holds 2x
+    assert peak < size * 1.125 + 2 * chunk + 100_000, f"peak {peak / 1e6:.2f} MB for a {size / 1e6:.2f} MB body"
+
+
 # -- MIME type: the header, or a sniff of the first bytes ----------------------
 
 @pytest.mark.parametrize("header, head, mime", [
