@@ -16,6 +16,9 @@ import json
 import time
 import tracemalloc
 
+import aiohttp
+import aiohttp.connector
+import aiohttp.resolver
 import pytest
 from aiohttp import web
 from hostile_server import HostileSite, RawServer, html, ipv6_loopback_available, raw_page
@@ -383,3 +386,26 @@ def test_a_raw_byte_in_the_charset_is_an_unknown_charset_not_a_parse_error(make_
                     "/x": raw_page(b"<p>x", "Content-Type: text/html")})
     result = crawl_sync(raw.url, deadline=10)
     assert result.crawled == {raw.url: 200, raw.url + "x": 200}, result.failed
+
+
+def test_a_body_cut_short_is_a_connection_lost_chunked_or_not(make_raw):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+    raw = make_raw({"/": raw_page(links("/cl", "/chunked").encode(), "Content-Type: text/html"),
+                    "/cl": head + b"Content-Length: 1000\r\n\r\n<html><p>only part of it",
+                    "/chunked": head + b"Transfer-Encoding: chunked\r\n\r\n3e8\r\n<html><p>only part of it"})
+    result = crawl_sync(raw.url, retries=2, backoff=0.01, deadline=10)
+    assert result.failed == {raw.url + "cl": "connection lost", raw.url + "chunked": "connection lost"}
+    assert raw.hits["/cl"] == raw.hits["/chunked"] == 3  # transient: asked again, as any connection lost
+
+
+class _NoSuchHost(aiohttp.resolver.ThreadedResolver):
+    """A resolver that answers like aiodns for a name that does not exist, without asking anyone."""
+
+    async def resolve(self, host, port=0, family=0):
+        raise OSError(None, "Domain name not found")  # as aiohttp.resolver.AsyncResolver raises it
+
+
+def test_a_name_that_does_not_resolve_is_host_not_found(monkeypatch):
+    monkeypatch.setattr(aiohttp.connector, "DefaultResolver", _NoSuchHost)
+    result = crawl_sync("http://nowhere.invalid/", retries=0, deadline=10)
+    assert result.failed == {"http://nowhere.invalid/": "host not found"}

@@ -135,6 +135,9 @@ def _key():
     (aiohttp.ServerTimeoutError("read"), TIMEOUT),
     (aiohttp.ClientConnectorError(_key(), ConnectionRefusedError(111, "refused")), CONNECTION_REFUSED),
     (aiohttp.ClientConnectorSSLError(_key(), ssl.SSLError(1, "wrong version")), TLS_ERROR),
+    # aiohttp with aiodns (AsyncResolver) wraps a name that does not resolve as a bare OSError(None, msg)
+    (aiohttp.ClientConnectorDNSError(_key(), OSError(None, "Domain name not found")), HOST_NOT_FOUND),
+    (aiohttp.ClientConnectorDNSError(_key(), socket.gaierror(-2, "Name or service not known")), HOST_NOT_FOUND),
     (aiohttp.ServerDisconnectedError(), CONNECTION_LOST),
     (aiohttp.ClientPayloadError("Response payload is not completed"), CONNECTION_LOST),
     (aiohttp.ClientOSError(104, "Connection reset by peer"), CONNECTION_LOST),
