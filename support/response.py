@@ -8,7 +8,8 @@ Four steps every crawler of the course needs once it has a response:
   stopped at ``max_bytes``: the ``Content-Length`` header counts compressed
   bytes, so it cannot be the guard.
 * :func:`mime_type` is the response's MIME type: the ``Content-Type`` header,
-  or, when there is none, what the first bytes look like (WHATWG MIME
+  or, when there is none or it says "unknown" (:func:`declared_type` is None),
+  what the first bytes look like (WHATWG MIME
   sniffing: ``<!DOCTYPE html``, ``<html``, ``<a``... say HTML).
 * :func:`decode_html` turns the bytes into text in the WHATWG order: a byte
   order mark, then the header's ``charset``, then a ``<meta charset>`` found
@@ -33,7 +34,7 @@ from typing import NamedTuple
 
 import webencodings
 
-__all__ = ["BodyTooBig", "read_body", "ContentType", "parse_content_type", "mime_type",
+__all__ = ["BodyTooBig", "read_body", "ContentType", "parse_content_type", "declared_type", "mime_type",
            "sniff", "detect_encoding", "decode_html", "retry_after", "HTML_TYPES", "PRESCAN_BYTES"]
 
 #: MIME types a crawler parses as HTML.
@@ -131,13 +132,21 @@ def sniff(head: bytes) -> str:
     return "application/octet-stream" if _BINARY.search(head) else "text/plain"
 
 
-def mime_type(content_type: str | None, head: bytes = b"") -> str:
-    """The MIME type to act on: the header's essence, or :func:`sniff` of ``head``
-    when the header is missing, unparseable or says "unknown"."""
+def declared_type(content_type: str | None) -> str | None:
+    """The MIME type a ``Content-Type`` header names, or None when the body must
+    be sniffed: no header, an unparseable one, or one that says "unknown"
+    (``unknown/unknown``, ``application/unknown``, ``*/*``)."""
     parsed = parse_content_type(content_type)
     if parsed is None or parsed.essence in _UNKNOWN:
-        return sniff(head)
+        return None
     return parsed.essence
+
+
+def mime_type(content_type: str | None, head: bytes = b"") -> str:
+    """The MIME type to act on: the header's essence, or :func:`sniff` of ``head``
+    when :func:`declared_type` says the header does not tell (so a crawler that
+    has not read the body yet asks :func:`declared_type` first)."""
+    return declared_type(content_type) or sniff(head)
 
 
 # -- charset: BOM, header, <meta> prescan, UTF-8 -------------------------------

@@ -409,3 +409,15 @@ def test_a_name_that_does_not_resolve_is_host_not_found(monkeypatch):
     monkeypatch.setattr(aiohttp.connector, "DefaultResolver", _NoSuchHost)
     result = crawl_sync("http://nowhere.invalid/", retries=0, deadline=10)
     assert result.failed == {"http://nowhere.invalid/": "host not found"}
+
+
+@pytest.mark.parametrize("content_type", ["unknown/unknown", "*/*", "application/unknown"])
+def test_a_page_typed_unknown_is_read_and_sniffed(make_hostile, content_type):
+    site = make_hostile()
+    site.pages["/"] = html(links("/unk", "/unk-pdf"))
+    site.pages["/unk"] = html(links("/from-unk", extra="<!DOCTYPE html>"), content_type=content_type)
+    site.pages["/unk-pdf"] = html(b"%PDF-1.4 not a page", content_type=content_type)
+    site.pages["/from-unk"] = html("<p>x</p>")
+    result = crawl_sync(site.url, deadline=10)
+    assert result.outcome(site.url + "unk") == "crawled" and result.outcome(site.url + "from-unk") == "crawled"
+    assert result.skipped == {site.url + "unk-pdf": "not HTML (application/pdf)"}

@@ -12,6 +12,7 @@ from hostile_server import HostileSite, html
 
 from support.response import (
     BodyTooBig,
+    declared_type,
     decode_html,
     detect_encoding,
     mime_type,
@@ -117,6 +118,11 @@ def test_a_body_up_to_the_cap_is_held_once_not_twice():
 ])
 def test_mime_type(header, head, mime):
     assert mime_type(header, head) == mime
+
+
+def test_declared_type_is_none_when_the_body_must_decide():
+    assert declared_type("Text/HTML; charset=x") == "text/html"
+    assert [declared_type(h) for h in (None, "", "html", "unknown/unknown", "*/*", "application/unknown")] == [None] * 6
 
 
 def test_parse_content_type():
