@@ -421,3 +421,23 @@ def test_a_page_typed_unknown_is_read_and_sniffed(make_hostile, content_type):
     result = crawl_sync(site.url, deadline=10)
     assert result.outcome(site.url + "unk") == "crawled" and result.outcome(site.url + "from-unk") == "crawled"
     assert result.skipped == {site.url + "unk-pdf": "not HTML (application/pdf)"}
+
+
+def test_a_base_href_with_a_fragment_or_on_another_host_resolves_as_a_browser_does(make_hostile):
+    site = make_hostile()
+    site.pages["/"] = html(links("/b/", "/o/"))
+    site.pages["/b/"] = html(links("y", extra='<base href="/a#/b/">'))  # "y" is /y, not the base's /a
+    site.pages["/o/"] = html(links("/x", extra='<base href="http://elsewhere.invalid/">'))
+    site.pages["/y"] = html("<p>y</p>")
+    result = crawl_sync(site.url, deadline=10)
+    assert set(result.crawled) == {site.url, site.url + "b/", site.url + "o/", site.url + "y"}
+    assert result.skipped == {"/x": "other host (elsewhere.invalid)"}
+    assert site.hits["/a"] == site.hits["/x"] == 0
+
+
+@pytest.mark.parametrize("parser", ["selectolax", "html.parser"])
+def test_an_href_without_a_value_is_skipped_with_a_reason(make_hostile, parser):
+    site = make_hostile()
+    site.pages["/"] = html("<a href>nothing</a>")
+    result = crawl_sync(site.url, deadline=10, parser=parser)
+    assert result.skipped == {"": "empty href"}
