@@ -113,7 +113,8 @@ class CrawlOptions:
     allowed_hosts: hosts (``"host"`` or ``"host:port"``) to follow besides the root's.
     parser: ``"html.parser"``, ``"lxml"`` or ``"selectolax"`` (see :mod:`support.links`);
         the default is :data:`support.links.CRAWL_PARSER`.
-    progress: called with the report so far each time a URL gets its outcome.
+    progress: called with the report so far each time a URL gets its outcome
+        (once for a page and the hrefs it skipped), and once at the end.
 
     Counts are integers and durations finite numbers of seconds (None where
     it says "no limit"): any other value is a ``ValueError`` here, not a
@@ -314,13 +315,11 @@ class CrawlResult(CrawlReport):
     attempts: dict[str, int] = field(default_factory=dict)
     max_in_flight: int = 0
     discovered: int = 0          # URLs admitted to the queue (the progress bar's max)
+    done: int = 0                # admitted URLs with their outcome, whatever it is (the bar's value;
+    #                              == discovered at the end): crawled, failed, or fetched and skipped
+    #                              (not HTML, too big, a redirect), or queued at the deadline
     bytes: int = 0               # body bytes read
     deadline_reached: bool = False
-
-    @property
-    def done(self) -> int:
-        """URLs that have an outcome so far (crawled + failed + fetched-then-skipped)."""
-        return len(self.crawled) + len(self.failed)
 
     @property
     def pages_per_second(self) -> float:

@@ -251,6 +251,21 @@ def test_progress_is_called_as_pages_complete(make_site):
     assert result.done == 20
 
 
+def test_progress_hears_of_every_outcome_and_the_bar_fills(tiny):
+    async def pdf(request):
+        return web.Response(body=b"%PDF-1.4", content_type="application/pdf")
+
+    server = tiny({"/": page("/r", "/doc.pdf", "mailto:x@y.z"), "/r": redirect("/ok"), "/doc.pdf": pdf,
+                   "/ok": page()})
+    seen = []
+    result = crawl_sync(server.url(), concurrency=1, progress=lambda r: seen.append((r.done, len(r.skipped))))
+    # admitted: /, /r (then skipped: a redirect), /doc.pdf (fetched, then skipped: not HTML), /ok
+    assert result.discovered == result.done == 4 and seen[-1] == (4, 3)
+    dones = [done for done, _ in seen]
+    assert dones == sorted(dones) and set(dones) == {1, 2, 3, 4}  # a call for each admitted URL's outcome
+    assert (1, 1) in seen  # the root's call already counts the mailto: it skipped
+
+
 def test_crawl_sync_works_inside_a_running_loop(make_site):
     site = make_site(pages=10)
 
@@ -436,7 +451,7 @@ def test_the_deadline_leaves_no_url_without_an_outcome_in_virtual_time():
     assert len(result.crawled) == 1 + 3 + 3
     assert list(result.failed.values()) == [DEADLINE] * 3
     queued = [u for u, why in result.skipped.items() if why == DEADLINE]
-    assert queued and len(result.crawled) + 3 + len(queued) == result.discovered
+    assert queued and len(result.crawled) + 3 + len(queued) == result.discovered == result.done
     met = {u for u in [*result.crawled, *result.failed, *result.skipped] if u.startswith(root)}
     assert all(result.outcome(u) is not None for u in met)
 
