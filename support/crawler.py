@@ -76,8 +76,7 @@ from typing import Any
 
 import aiohttp
 
-from support.fetching import (  # noqa: F401 -- fetch and its constants are re-exported
-    _REDIRECT_STATUSES,
+from support.fetching import (  # fetch and its constants are re-exported (__all__)
     MAX_RETRY_AFTER,
     PARSE_ON_LOOP_BYTES,
     TRANSIENT_STATUSES,
@@ -86,7 +85,7 @@ from support.fetching import (  # noqa: F401 -- fetch and its constants are re-e
     page_links,
 )
 from support.links import LinkFilter, PageLinks, base_url, check_root
-from support.report import (  # noqa: F401 -- CrawlResult is re-exported
+from support.report import (  # CrawlResult is re-exported (__all__)
     DEADLINE,
     MAX_DEPTH,
     MAX_PAGES,
@@ -97,9 +96,7 @@ from support.report import (  # noqa: F401 -- CrawlResult is re-exported
     STOPPED,
     TOO_MANY_REDIRECTS,
     CrawlOptions,
-    CrawlReport,
     CrawlResult,
-    http_reason,
     options_of,
 )
 
