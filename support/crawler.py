@@ -16,8 +16,10 @@ How it works
   connections, and exactly ``concurrency`` worker tasks that take URLs from an
   ``asyncio.Queue``: C requests in flight at most, however many URLs wait.
   The workers live in an ``asyncio.TaskGroup`` and the whole crawl under
-  ``asyncio.timeout(deadline)``: a worker that crashes on a bug stops the
-  crawl and its exception surfaces (an ``ExceptionGroup``); it cannot vanish.
+  ``asyncio.timeout_at(start + deadline)`` (the loop's time at the start:
+  the instant :meth:`_Crawl.time_left` counts to): a worker that crashes on
+  a bug stops the crawl and its exception surfaces (an ``ExceptionGroup``);
+  it cannot vanish.
 * A worker fetches a page, parses its links and puts the new ones in the
   queue. ``queue.join()`` returns when every URL put has been processed: that
   is how the crawl knows it is finished without counting workers.
@@ -362,8 +364,10 @@ class _Crawl:
             self.session = session
             root = self.admit(self.root, self.root, 0)
             self.queue.put_nowait((root, 0))
+            # The deadline counts from t0, as time_left() does: one clock and one start for both.
+            ends = None if self.deadline is None else self.t0 + self.deadline
             try:
-                async with asyncio.timeout(self.deadline), asyncio.TaskGroup() as self.tasks:
+                async with asyncio.timeout_at(ends), asyncio.TaskGroup() as self.tasks:
                     workers = [self.tasks.create_task(self.worker(), name=f"worker-{i}")
                                for i in range(self.concurrency)]
                     await self.queue.join()

@@ -8,9 +8,11 @@ come from a tiny aiohttp server defined here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -454,6 +456,34 @@ def test_the_deadline_leaves_no_url_without_an_outcome_in_virtual_time():
     assert queued and len(result.crawled) + 3 + len(queued) == result.discovered == result.done
     met = {u for u in [*result.crawled, *result.failed, *result.skipped] if u.startswith(root)}
     assert all(result.outcome(u) is not None for u in met)
+
+
+def test_the_deadline_counts_from_the_start_even_when_the_session_is_slow_to_open(monkeypatch):
+    import support.crawler as crawler_module
+
+    real_session = aiohttp.ClientSession
+
+    @contextlib.asynccontextmanager
+    async def slow_session(*args, **kwargs):  # 0.5 s between the crawl's start and its first request
+        await asyncio.sleep(0.5)
+        async with real_session(*args, **kwargs) as session:
+            yield session
+
+    monkeypatch.setattr(crawler_module.aiohttp, "ClientSession", slow_session)
+    graph = SiteGraph(1, seed=0)
+
+    async def main():
+        runner, root = await _graph_site(graph, latency=0.8)  # the only page ends at 1.3 s
+        try:
+            return await crawl(root, deadline=1.0), root
+        finally:
+            await runner.cleanup()
+
+    result, root = run_in_virtual_time(main)
+    # one clock for both: at 1.0 s the page is in flight, and fails for the deadline (it used to end
+    # at 1.3 s, refused by record(), as "crawl stopped" with deadline_reached False)
+    assert result.deadline_reached and result.failed == {root: DEADLINE}
+    assert result.seconds == pytest.approx(1.0, abs=0.01)
 
 
 def test_a_worker_bug_surfaces_instead_of_vanishing(monkeypatch):
