@@ -16,8 +16,10 @@ How it works
   connections, and exactly ``concurrency`` worker tasks that take URLs from an
   ``asyncio.Queue``: C requests in flight at most, however many URLs wait.
   The workers live in an ``asyncio.TaskGroup`` and the whole crawl under
-  ``asyncio.timeout(deadline)``: a worker that crashes on a bug stops the
-  crawl and its exception surfaces (an ``ExceptionGroup``); it cannot vanish.
+  ``asyncio.timeout_at(start + deadline)`` (the loop's time at the start:
+  the instant :meth:`_Crawl.time_left` counts to): a worker that crashes on
+  a bug stops the crawl and its exception surfaces (an ``ExceptionGroup``);
+  it cannot vanish.
 * A worker fetches a page, parses its links and puts the new ones in the
   queue. ``queue.join()`` returns when every URL put has been processed: that
   is how the crawl knows it is finished without counting workers.
@@ -76,8 +78,7 @@ from typing import Any
 
 import aiohttp
 
-from support.fetching import (  # noqa: F401 -- fetch and its constants are re-exported
-    _REDIRECT_STATUSES,
+from support.fetching import (  # fetch and its constants are re-exported (__all__)
     MAX_RETRY_AFTER,
     PARSE_ON_LOOP_BYTES,
     TRANSIENT_STATUSES,
@@ -86,7 +87,7 @@ from support.fetching import (  # noqa: F401 -- fetch and its constants are re-e
     page_links,
 )
 from support.links import LinkFilter, PageLinks, base_url, check_root
-from support.report import (  # noqa: F401 -- CrawlResult is re-exported
+from support.report import (  # CrawlResult is re-exported (__all__)
     DEADLINE,
     MAX_DEPTH,
     MAX_PAGES,
@@ -97,9 +98,7 @@ from support.report import (  # noqa: F401 -- CrawlResult is re-exported
     STOPPED,
     TOO_MANY_REDIRECTS,
     CrawlOptions,
-    CrawlReport,
     CrawlResult,
-    http_reason,
     options_of,
 )
 
@@ -167,9 +166,13 @@ class _Crawl:
         return url
 
     def settle(self, url: str) -> None:
-        """``url`` has its outcome: it is neither pending nor in flight any more."""
-        self.pending.pop(url, None)
+        """``url``, admitted, now has its outcome (recorded just before): it is
+        neither pending nor in flight any more, it counts in ``done``, and
+        ``progress`` hears of it (and of the skips recorded with it)."""
+        if self.pending.pop(url, None) is not None:
+            self.result.done += 1
         self.in_flight.discard(url)
+        self.report_progress()
 
     # -- the workers ---------------------------------------------------------
 
@@ -204,14 +207,15 @@ class _Crawl:
             if kind != "redirect":
                 break
             # A redirect is a page with a single link: its target goes through admission.
-            self.settle(url)
             if extra is None:
                 result.fail(url, REDIRECT_WITHOUT_LOCATION)
+                self.settle(url)
                 return False
             result.redirects[url] = extra
             decision = self.links(extra, url)
             if decision.url in chain:  # back into its own chain: it would never end
                 result.skip(url, REDIRECT_LOOP)
+                self.settle(url)
                 return False
             result.skip(url, REDIRECT)
             hops += 1
@@ -219,8 +223,10 @@ class _Crawl:
                 if decision.url not in self.seen:
                     self.seen.add(decision.url)
                     result.skip(decision.url, TOO_MANY_REDIRECTS)
+                self.settle(url)
                 return False
             target = self.admit(extra, url, depth)  # a target it would not follow anyway says why
+            self.settle(url)
             if target is None:
                 return False
             url = target  # this worker fetches the target itself, right away
@@ -245,13 +251,11 @@ class _Crawl:
         elif kind == "skip":
             result.skip(url, value)
             self.settle(url)
-            self.report_progress()
         else:
             result.fail(url, value)
             if extra and extra > 1:
                 result.attempts[url] = extra
             self.settle(url)
-            self.report_progress()
         return False
 
     # -- parsing: right away, or just after the next request is on its way ----
@@ -308,7 +312,6 @@ class _Crawl:
     def parse_failed(self, url: str) -> None:
         self.result.fail(url, PARSE_ERROR)
         self.settle(url)
-        self.report_progress()
 
     def record(self, url: str, depth: int, status: int, size: int, links: PageLinks) -> None:
         """Record the page as crawled and queue its new links, resolved against its ``<base href>``.
@@ -324,14 +327,13 @@ class _Crawl:
         result.depth[url] = depth
         result.bytes += size
         result.finish_times.append(self.loop.time() - self.t0)
-        self.settle(url)
         base = base_url(url, links.base)
         put = self.queue.put_nowait
         for href in dict.fromkeys(links.hrefs):  # a page often links the same href twice
             new = self.admit(href, base, depth + 1)
             if new is not None:
                 put((new, depth + 1))
-        self.report_progress()
+        self.settle(url)  # one progress call for the page and the hrefs it skipped
 
     def time_left(self) -> float | None:
         """Seconds until the deadline (0.0 once past it), or None without a deadline."""
@@ -362,8 +364,10 @@ class _Crawl:
             self.session = session
             root = self.admit(self.root, self.root, 0)
             self.queue.put_nowait((root, 0))
+            # The deadline counts from t0, as time_left() does: one clock and one start for both.
+            ends = None if self.deadline is None else self.t0 + self.deadline
             try:
-                async with asyncio.timeout(self.deadline), asyncio.TaskGroup() as self.tasks:
+                async with asyncio.timeout_at(ends), asyncio.TaskGroup() as self.tasks:
                     workers = [self.tasks.create_task(self.worker(), name=f"worker-{i}")
                                for i in range(self.concurrency)]
                     await self.queue.join()
@@ -391,6 +395,7 @@ class _Crawl:
                     self.result.fail(url, reason)
                 else:
                     self.result.skip(url, reason)
+        self.result.done += len(self.pending)  # every admitted URL has its outcome: the bar is full
         self.pending.clear()
         self.in_flight.clear()
 

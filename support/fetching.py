@@ -32,7 +32,16 @@ from support.report import (
     malformed_response,
     reason_of,
 )
-from support.response import HTML_TYPES, BodyTooBig, decode_html, mime_type, parse_content_type, read_body, retry_after
+from support.response import (
+    HTML_TYPES,
+    BodyTooBig,
+    declared_type,
+    decode_html,
+    mime_type,
+    parse_content_type,
+    read_body,
+    retry_after,
+)
 
 __all__ = ["fetch", "page_links", "ParseThread", "TRANSIENT_STATUSES", "MAX_RETRY_AFTER", "PARSE_ON_LOOP_BYTES"]
 
@@ -71,9 +80,10 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
       ``Content-Length``, a bad chunk size, a body that cannot be decoded)
       fails at once, named by :func:`~support.report.malformed_response`.
     * The body is read as decoded bytes, at most ``max_bytes`` of them
-      (:func:`support.response.read_body`); one without ``Content-Type`` is
-      sniffed. Redirects are *not* followed here: the crawler decides whether
-      the target is worth a visit.
+      (:func:`support.response.read_body`); one without ``Content-Type``, or
+      typed "unknown" (``unknown/unknown``, ``*/*``), is read and sniffed.
+      Redirects are *not* followed here: the crawler decides whether the
+      target is worth a visit.
     """
     reason, wait = NO_ATTEMPT, 0.0
     for attempt in range(retries + 1):
@@ -100,12 +110,13 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
                 if not 200 <= status < 300:
                     return "fail", http_reason(status), attempt + 1
                 header = resp.headers.get("Content-Type")
-                content_type = parse_content_type(header)
-                if content_type is not None and (ctype := mime_type(header)) not in HTML_TYPES:
-                    return "skip", NOT_HTML.format(type=ctype), None  # never read
+                declared = declared_type(header)  # None: the body's first bytes will say
+                if declared is not None and declared not in HTML_TYPES:
+                    return "skip", NOT_HTML.format(type=declared), None  # never read
                 body = await read_body(resp, max_bytes)
-                if content_type is None and (ctype := mime_type(header, body)) not in HTML_TYPES:
+                if declared is None and (ctype := mime_type(header, body)) not in HTML_TYPES:
                     return "skip", NOT_HTML.format(type=ctype), None
+                content_type = parse_content_type(header)
                 return "page", status, (body, content_type.charset if content_type else None)
         except BodyTooBig:
             return "skip", TOO_BIG, None

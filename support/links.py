@@ -96,13 +96,15 @@ def extract_page_links(html: str | bytes, parser: str = DEFAULT_PARSER) -> PageL
 
 
 def _selectolax_page(html: str | bytes) -> PageLinks:
+    # An attribute written without a value (<a href>) is None for lexbor and "" for
+    # BeautifulSoup: it is there all the same, an empty href (and an empty <base href>).
     tree = LexborHTMLParser(html)
-    base = next((b.attrs.get("href") for b in tree.tags("base") if b.attrs.get("href") is not None), None)
+    base = next((b.attrs["href"] or "" for b in tree.tags("base") if "href" in b.attrs), None)
     hrefs = []
     for node in tree.tags("a"):
-        href = node.attrs.get("href")
-        if href is not None:
-            hrefs.append(href)
+        attrs = node.attrs
+        if "href" in attrs:
+            hrefs.append(attrs["href"] or "")
     return PageLinks(base, hrefs)
 
 
@@ -351,14 +353,20 @@ class LinkFilter:
                 url = _plain(origin, path or "/")
                 if url is not None:
                     return Decision(href, url, None)
-        elif href.startswith("/"):
+            return classify(href, page_url, self.root_url, self.allowed_hosts)
+        # A relative href resolves on the page's origin: the fast path only when that is the root's
+        # (a <base href> may name another host; "http://127.0.0.1:8000.evil/" starts with "...:8000").
+        if not (page_url.startswith(origin) and page_url[len(origin):len(origin) + 1] in ("/", "?", "#", "")):
+            return classify(href, page_url, self.root_url, self.allowed_hosts)
+        if href.startswith("/"):
             if not href.startswith("//"):
                 url = _plain(origin, href)
                 if url is not None:
                     return Decision(href, url, None)
-        elif href and href[0] not in "#?" and ":" not in href and page_url.startswith(origin):
-            # A relative path: the page's "directory", one level up per "../".
-            path = page_url[len(origin):].partition("?")[0]
+        elif href and href[0] not in "#?" and ":" not in href:
+            # A relative path: the page's "directory", one level up per "../"
+            # (the page's URL may carry a fragment: a <base href="/a#/b/">).
+            path = page_url[len(origin):].partition("#")[0].partition("?")[0]
             base, rest = path[: path.rfind("/") + 1] or "/", href
             while rest.startswith(("./", "../")):
                 if rest.startswith("../"):
@@ -372,9 +380,14 @@ class LinkFilter:
 
 
 def _plain(origin: str, path: str) -> str | None:
-    """``origin + path`` without its fragment, if that is already canonical; else None."""
+    """``origin + path`` without its fragment, if that is already canonical; else None.
+
+    Also None for an empty segment (``//``) or a ``;``: ``urljoin``, which
+    :func:`classify` uses, drops some of those (``x//y`` -> ``x/y``, a bare
+    ``;``), so only :func:`classify` can say what they become.
+    """
     path = path.partition("#")[0]
-    if "/." in path or not _PLAIN_PATH.fullmatch(path):
+    if "/." in path or "//" in path or ";" in path or not _PLAIN_PATH.fullmatch(path):
         return None
     return origin + path
 

@@ -100,7 +100,8 @@ def reason_of(exc: BaseException) -> str:
     ``ClientConnectorError`` wrapping it are both ``"connection refused"``;
     timeouts of any origin are ``"timeout"``; a reset, a ``BrokenPipeError``,
     aiohttp's ``ServerDisconnectedError`` or ``ClientPayloadError`` and a body
-    shorter than its ``Content-Length`` are ``"connection lost"``. Anything
+    shorter than its ``Content-Length`` (or its chunks) are ``"connection
+    lost"``; a name that does not resolve is ``"host not found"``. Anything
     else is ``"error (TypeName: message)"``.
     """
     if isinstance(exc, TimeoutError):  # socket.timeout, asyncio's, aiohttp's ServerTimeoutError
@@ -145,7 +146,16 @@ def malformed_response(exc: BaseException) -> str | None:
 
 def _undecodable(cause: BaseException) -> bool:
     from aiohttp.http_exceptions import ContentEncodingError, TransferEncodingError
+    if isinstance(cause, TransferEncodingError) and str(cause.message).startswith(_CUT_SHORT):
+        return False  # a chunked body the connection cut short, as a Content-Length one: lost, not malformed
     return isinstance(cause, (ContentEncodingError, TransferEncodingError))
+
+
+# What both of aiohttp's parsers (C and Python) say when the connection ends before
+# the body does: "... content length header" (ContentLengthError) or "... transfer
+# length header" (TransferEncodingError, a chunked body). Only the message tells the
+# second from a malformed chunk, which is the same exception class.
+_CUT_SHORT = "Not enough data to satisfy"
 
 
 def _os_reason(exc: OSError) -> str:
@@ -164,6 +174,8 @@ def _os_reason(exc: OSError) -> str:
 def _aiohttp_reason(exc: BaseException, aiohttp: Any) -> str:
     if isinstance(exc, aiohttp.ClientSSLError):
         return TLS_ERROR
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):  # whatever the resolver (aiodns: a bare OSError)
+        return HOST_NOT_FOUND
     if isinstance(exc, aiohttp.ClientConnectorError):  # connecting failed: the OS said why
         return reason_of(exc.os_error)
     broken = malformed_response(exc)

@@ -19,6 +19,8 @@ The registry of crawlers is :data:`support.crawlers.CRAWLERS`.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -111,7 +113,12 @@ class CrawlOptions:
     allowed_hosts: hosts (``"host"`` or ``"host:port"``) to follow besides the root's.
     parser: ``"html.parser"``, ``"lxml"`` or ``"selectolax"`` (see :mod:`support.links`);
         the default is :data:`support.links.CRAWL_PARSER`.
-    progress: called with the report so far each time a URL gets its outcome.
+    progress: called with the report so far each time a URL gets its outcome
+        (once for a page and the hrefs it skipped), and once at the end.
+
+    Counts are integers and durations finite numbers of seconds (None where
+    it says "no limit"): any other value is a ``ValueError`` here, not a
+    crash in the middle of a crawl.
     """
 
     concurrency: int = 10
@@ -129,16 +136,15 @@ class CrawlOptions:
     progress: Callable[[Any], None] | None = field(default=None, compare=False)
 
     def __post_init__(self):
-        _check(isinstance(self.concurrency, int) and self.concurrency >= 1, "concurrency must be >= 1",
-               self.concurrency)
-        _check(self.max_pages is None or self.max_pages >= 1, "max_pages must be >= 1 or None", self.max_pages)
-        _check(self.max_depth is None or self.max_depth >= 0, "max_depth must be >= 0 or None", self.max_depth)
-        _check(self.request_timeout > 0, "request_timeout must be > 0", self.request_timeout)
-        _check(self.deadline is None or self.deadline >= 0, "deadline must be >= 0 or None", self.deadline)
-        _check(self.retries >= 0 and self.backoff >= 0, "retries and backoff must be >= 0",
-               (self.retries, self.backoff))
-        _check(self.max_redirects >= 0 and self.max_bytes >= 1, "max_redirects must be >= 0, max_bytes >= 1",
-               (self.max_redirects, self.max_bytes))
+        _count("concurrency", self.concurrency, least=1)
+        _count("max_pages", self.max_pages, least=1, none=True)
+        _count("max_depth", self.max_depth, least=0, none=True)
+        _count("retries", self.retries, least=0)
+        _count("max_redirects", self.max_redirects, least=0)
+        _count("max_bytes", self.max_bytes, least=1)
+        _seconds("request_timeout", self.request_timeout, positive=True)
+        _seconds("deadline", self.deadline, positive=False, none=True)
+        _seconds("backoff", self.backoff, positive=False)
         _check(self.parser in PARSERS, f"parser must be one of {PARSERS}", self.parser)
         if self.allowed_hosts is not None:  # frozen: a set given by the caller cannot change under us
             if isinstance(self.allowed_hosts, str):
@@ -149,6 +155,26 @@ class CrawlOptions:
 def _check(ok: bool, message: str, value: object) -> None:
     if not ok:
         raise ValueError(f"{message}, got {value!r}")
+
+
+def _count(name: str, value: object, *, least: int, none: bool = False) -> None:
+    """A count is a whole number (not a bool, not a float: ``range()`` and the
+    connector need an int) of at least ``least``; None only where it means "no limit"."""
+    if value is None and none:
+        return
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    _check(whole and value >= least, f"{name} must be an integer >= {least}" + (" or None" if none else ""), value)
+
+
+def _seconds(name: str, value: object, *, positive: bool, none: bool = False) -> None:
+    """A duration is a finite number of seconds (infinity and NaN crash the clock
+    arithmetic midway); None only where it means "no limit"."""
+    if value is None and none:
+        return
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    ok = real and (value > 0 if positive else value >= 0)
+    bound = "> 0" if positive else ">= 0"
+    _check(ok, f"{name} must be a finite number of seconds {bound}" + (" or None (no limit)" if none else ""), value)
 
 
 _OPTION_NAMES = tuple(f.name for f in dataclasses.fields(CrawlOptions))
@@ -255,8 +281,9 @@ class CrawlReport:
 
     def summary_es(self) -> str:
         """:meth:`summary` for a Spanish notebook: ``"20 rastreadas, 5 omitidas, 0 fallidas en 4,07 s"``."""
-        counts = {Outcome.CRAWLED: self.crawled, Outcome.SKIPPED: self.skipped, Outcome.FAILED: self.failed}
-        return (", ".join(f"{fmt.num(len(urls))} {OUTCOMES_ES[o][len(urls) != 1]}" for o, urls in counts.items())
+        counts = {Outcome.CRAWLED: len(self.crawled), Outcome.FAILED: len(self.failed),
+                  Outcome.SKIPPED: len(self.skipped) + sum(self.unlisted.values())}  # listed or only counted
+        return (", ".join(f"{fmt.num(counts[o])} {OUTCOMES_ES[o][counts[o] != 1]}" for o in Outcome)
                 + f" en {fmt.seg(self.seconds)}")
 
     def __repr__(self) -> str:
@@ -288,13 +315,11 @@ class CrawlResult(CrawlReport):
     attempts: dict[str, int] = field(default_factory=dict)
     max_in_flight: int = 0
     discovered: int = 0          # URLs admitted to the queue (the progress bar's max)
+    done: int = 0                # admitted URLs with their outcome, whatever it is (the bar's value;
+    #                              == discovered at the end): crawled, failed, or fetched and skipped
+    #                              (not HTML, too big, a redirect), or queued at the deadline
     bytes: int = 0               # body bytes read
     deadline_reached: bool = False
-
-    @property
-    def done(self) -> int:
-        """URLs that have an outcome so far (crawled + failed + fetched-then-skipped)."""
-        return len(self.crawled) + len(self.failed)
 
     @property
     def pages_per_second(self) -> float:

@@ -8,7 +8,8 @@ Four steps every crawler of the course needs once it has a response:
   stopped at ``max_bytes``: the ``Content-Length`` header counts compressed
   bytes, so it cannot be the guard.
 * :func:`mime_type` is the response's MIME type: the ``Content-Type`` header,
-  or, when there is none, what the first bytes look like (WHATWG MIME
+  or, when there is none or it says "unknown" (:func:`declared_type` is None),
+  what the first bytes look like (WHATWG MIME
   sniffing: ``<!DOCTYPE html``, ``<html``, ``<a``... say HTML).
 * :func:`decode_html` turns the bytes into text in the WHATWG order: a byte
   order mark, then the header's ``charset``, then a ``<meta charset>`` found
@@ -26,13 +27,14 @@ needs each step, and each one is a bug when it is missing (issue 15).
 from __future__ import annotations
 
 import email.utils
+import io
 import re
 import time
 from typing import NamedTuple
 
 import webencodings
 
-__all__ = ["BodyTooBig", "read_body", "ContentType", "parse_content_type", "mime_type",
+__all__ = ["BodyTooBig", "read_body", "ContentType", "parse_content_type", "declared_type", "mime_type",
            "sniff", "detect_encoding", "decode_html", "retry_after", "HTML_TYPES", "PRESCAN_BYTES"]
 
 #: MIME types a crawler parses as HTML.
@@ -55,20 +57,26 @@ async def read_body(resp, max_bytes: int) -> bytes:
 
     Raises :class:`BodyTooBig` as soon as the bytes read pass ``max_bytes``
     (or at once, when an uncompressed body's ``Content-Length`` says so): at
-    most ``max_bytes`` plus one chunk is ever held. aiohttp inflates a
-    compressed body a bounded chunk at a time, so a decompression bomb is
-    stopped after ``max_bytes``, not after it has filled the memory.
+    most ``max_bytes`` plus one chunk is ever held (plus the growth slack of
+    one buffer, an eighth at most). aiohttp inflates a compressed body a
+    bounded chunk at a time, so a decompression bomb is stopped after
+    ``max_bytes``, not after it has filled the memory.
+
+    Discussion: the chunks go into one ``BytesIO``, not a list joined at the
+    end: a join holds the list and the joined copy at once (twice
+    ``max_bytes``), while ``getvalue()`` hands over the buffer it already
+    has as ``bytes``, without a copy.
     """
     length = resp.content_length
     if length is not None and length > max_bytes and not resp.headers.get("Content-Encoding"):
         raise BodyTooBig(max_bytes, 0)  # refused from the header alone, the body is never read
-    chunks, size = [], 0
+    body, size = io.BytesIO(), 0
     async for chunk in resp.content.iter_any():
         size += len(chunk)
         if size > max_bytes:
             raise BodyTooBig(max_bytes, size)
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body.write(chunk)
+    return body.getvalue()
 
 
 class ContentType(NamedTuple):
@@ -124,13 +132,21 @@ def sniff(head: bytes) -> str:
     return "application/octet-stream" if _BINARY.search(head) else "text/plain"
 
 
-def mime_type(content_type: str | None, head: bytes = b"") -> str:
-    """The MIME type to act on: the header's essence, or :func:`sniff` of ``head``
-    when the header is missing, unparseable or says "unknown"."""
+def declared_type(content_type: str | None) -> str | None:
+    """The MIME type a ``Content-Type`` header names, or None when the body must
+    be sniffed: no header, an unparseable one, or one that says "unknown"
+    (``unknown/unknown``, ``application/unknown``, ``*/*``)."""
     parsed = parse_content_type(content_type)
     if parsed is None or parsed.essence in _UNKNOWN:
-        return sniff(head)
+        return None
     return parsed.essence
+
+
+def mime_type(content_type: str | None, head: bytes = b"") -> str:
+    """The MIME type to act on: the header's essence, or :func:`sniff` of ``head``
+    when :func:`declared_type` says the header does not tell (so a crawler that
+    has not read the body yet asks :func:`declared_type` first)."""
+    return declared_type(content_type) or sniff(head)
 
 
 # -- charset: BOM, header, <meta> prescan, UTF-8 -------------------------------
@@ -154,6 +170,8 @@ def _lookup(label: str | bytes | None) -> str | None:
         return None
     if isinstance(label, bytes):
         label = label.decode("ascii", "replace")
+    if not label.isascii():  # every WHATWG label is ASCII (and a raw header byte, a lone surrogate, cannot be looked up)
+        return None
     encoding = webencodings.lookup(label)
     return encoding.name if encoding is not None else None
 
@@ -215,11 +233,11 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "²" or "١٢": str.isdigit() says yes, HTTP says no
         return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: a 20-digit year
         return None
     if when is None or when.tzinfo is None:  # a date must say GMT
         return None

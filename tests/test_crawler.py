@@ -8,8 +8,11 @@ come from a tiny aiohttp server defined here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import time
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -105,13 +108,31 @@ def test_link_filter_decides_exactly_as_classify():
     hrefs |= {"", " ", ".", "..", "./", "../", "../../x", "./../a/./b", "?q=1", "#x", "x#y",
               "//127.0.0.1:1234/z", "HTTP://127.0.0.1:1234/Z", "http://127.0.0.1:1234",
               "http://127.0.0.1:12345/x", "a b", "é", "/a%20b", "/./x", "mailto:x", "a:b",
-              "...", "..x", "/page/3/", "http://[::1", "http://h:99999/"}
+              "...", "..x", "/page/3/", "http://[::1", "http://h:99999/",
+              "x//y", ".//x", "..//", "b///", "/a//b", ";", "./;", "x;y", "/;", "/a;b/c"}
     pages = [root.rstrip("/") + graph.path_of(i) for i in range(0, 200, 7)]
-    pages += [root + "a/b/c?x=1/2", root + "a/b/"]
+    pages += [root + "a/b/c?x=1/2", root + "a/b/", root + "a#/b/", root + "a?q#/r/", "http://example.com/d/",
+              "http://127.0.0.1:1234.evil/d/", "http://127.0.0.1:12345/d/", "http://127.0.0.1:1234@evil/d/"]
     links = LinkFilter(root)
     for page in pages:
         for href in hrefs:
             assert links(href, page) == classify(href, page, root), (href, page)
+
+
+def test_link_filter_decides_as_classify_on_random_hrefs():
+    rng = random.Random(1)
+    pieces = [*"ab/.?#%:@[]2F ;=", "..", "./", "//", "%2e", "%2F", "http://127.0.0.1:1234", "é", "\\", "#/"]
+    root = "http://127.0.0.1:1234/"
+    pages = [root, root + "a/b", root + "a/b/", root + "a/b?x=/y/", root + "a#/b/", "http://127.0.0.1:1234.x/d/"]
+    links = LinkFilter(root)
+    for _ in range(20_000):
+        href = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        page = rng.choice(pages)
+        try:
+            expected = classify(href, page, root)
+        except ValueError:  # classify's own limits are not the fast path's business
+            continue
+        assert links(href, page) == expected, (href, page)
 
 
 @pytest.mark.parametrize("parser", ["html.parser", "lxml", "selectolax"])
@@ -230,6 +251,21 @@ def test_progress_is_called_as_pages_complete(make_site):
     result = crawl_sync(site.url, concurrency=3, progress=lambda r: seen.append(r.done))
     assert seen == sorted(seen) and seen[-1] == 20 and len(seen) >= 20
     assert result.done == 20
+
+
+def test_progress_hears_of_every_outcome_and_the_bar_fills(tiny):
+    async def pdf(request):
+        return web.Response(body=b"%PDF-1.4", content_type="application/pdf")
+
+    server = tiny({"/": page("/r", "/doc.pdf", "mailto:x@y.z"), "/r": redirect("/ok"), "/doc.pdf": pdf,
+                   "/ok": page()})
+    seen = []
+    result = crawl_sync(server.url(), concurrency=1, progress=lambda r: seen.append((r.done, len(r.skipped))))
+    # admitted: /, /r (then skipped: a redirect), /doc.pdf (fetched, then skipped: not HTML), /ok
+    assert result.discovered == result.done == 4 and seen[-1] == (4, 3)
+    dones = [done for done, _ in seen]
+    assert dones == sorted(dones) and set(dones) == {1, 2, 3, 4}  # a call for each admitted URL's outcome
+    assert (1, 1) in seen  # the root's call already counts the mailto: it skipped
 
 
 def test_crawl_sync_works_inside_a_running_loop(make_site):
@@ -417,9 +453,37 @@ def test_the_deadline_leaves_no_url_without_an_outcome_in_virtual_time():
     assert len(result.crawled) == 1 + 3 + 3
     assert list(result.failed.values()) == [DEADLINE] * 3
     queued = [u for u, why in result.skipped.items() if why == DEADLINE]
-    assert queued and len(result.crawled) + 3 + len(queued) == result.discovered
+    assert queued and len(result.crawled) + 3 + len(queued) == result.discovered == result.done
     met = {u for u in [*result.crawled, *result.failed, *result.skipped] if u.startswith(root)}
     assert all(result.outcome(u) is not None for u in met)
+
+
+def test_the_deadline_counts_from_the_start_even_when_the_session_is_slow_to_open(monkeypatch):
+    import support.crawler as crawler_module
+
+    real_session = aiohttp.ClientSession
+
+    @contextlib.asynccontextmanager
+    async def slow_session(*args, **kwargs):  # 0.5 s between the crawl's start and its first request
+        await asyncio.sleep(0.5)
+        async with real_session(*args, **kwargs) as session:
+            yield session
+
+    monkeypatch.setattr(crawler_module.aiohttp, "ClientSession", slow_session)
+    graph = SiteGraph(1, seed=0)
+
+    async def main():
+        runner, root = await _graph_site(graph, latency=0.8)  # the only page ends at 1.3 s
+        try:
+            return await crawl(root, deadline=1.0), root
+        finally:
+            await runner.cleanup()
+
+    result, root = run_in_virtual_time(main)
+    # one clock for both: at 1.0 s the page is in flight, and fails for the deadline (it used to end
+    # at 1.3 s, refused by record(), as "crawl stopped" with deadline_reached False)
+    assert result.deadline_reached and result.failed == {root: DEADLINE}
+    assert result.seconds == pytest.approx(1.0, abs=0.01)
 
 
 def test_a_worker_bug_surfaces_instead_of_vanishing(monkeypatch):

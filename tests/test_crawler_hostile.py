@@ -16,6 +16,9 @@ import json
 import time
 import tracemalloc
 
+import aiohttp
+import aiohttp.connector
+import aiohttp.resolver
 import pytest
 from aiohttp import web
 from hostile_server import HostileSite, RawServer, html, ipv6_loopback_available, raw_page
@@ -361,3 +364,80 @@ def test_default_limits_fit_a_real_documentation_page(make_hostile):
 ])
 def test_the_new_reasons_have_spanish_labels(reason, spanish):
     assert label_es(reason) == spanish
+
+
+# -- 11. what a maintainers' review of the crawler found ---------------------------
+
+
+@pytest.mark.parametrize("value", ["²", "Wed, 21 Oct 99999999999999999999 07:28:00 GMT"])
+def test_a_hostile_retry_after_fails_one_url_not_the_crawl(make_hostile, value):
+    site = make_hostile()
+    site.pages["/"] = html(links("/busy", "/ok"))
+    site.pages["/busy"] = html("busy", status=503, **{"Retry-After": value})
+    site.pages["/ok"] = html("<p>fine</p>")
+    result = crawl_sync(site.url, retries=1, backoff=0.01, deadline=10)
+    assert result.failed == {site.url + "busy": "HTTP 503"}  # an unusable Retry-After: the backoff decides
+    assert result.outcome(site.url + "ok") == "crawled" and site.hits["/busy"] == 2
+
+
+def test_a_raw_byte_in_the_charset_is_an_unknown_charset_not_a_parse_error(make_raw):
+    raw = make_raw({"/": b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=\xff\r\nContent-Length: 22\r\n"
+                         b"Connection: close\r\n\r\n<a href='/x'>x</a>    ",
+                    "/x": raw_page(b"<p>x", "Content-Type: text/html")})
+    result = crawl_sync(raw.url, deadline=10)
+    assert result.crawled == {raw.url: 200, raw.url + "x": 200}, result.failed
+
+
+def test_a_body_cut_short_is_a_connection_lost_chunked_or_not(make_raw):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+    raw = make_raw({"/": raw_page(links("/cl", "/chunked").encode(), "Content-Type: text/html"),
+                    "/cl": head + b"Content-Length: 1000\r\n\r\n<html><p>only part of it",
+                    "/chunked": head + b"Transfer-Encoding: chunked\r\n\r\n3e8\r\n<html><p>only part of it"})
+    result = crawl_sync(raw.url, retries=2, backoff=0.01, deadline=10)
+    assert result.failed == {raw.url + "cl": "connection lost", raw.url + "chunked": "connection lost"}
+    assert raw.hits["/cl"] == raw.hits["/chunked"] == 3  # transient: asked again, as any connection lost
+
+
+class _NoSuchHost(aiohttp.resolver.ThreadedResolver):
+    """A resolver that answers like aiodns for a name that does not exist, without asking anyone."""
+
+    async def resolve(self, host, port=0, family=0):
+        raise OSError(None, "Domain name not found")  # as aiohttp.resolver.AsyncResolver raises it
+
+
+def test_a_name_that_does_not_resolve_is_host_not_found(monkeypatch):
+    monkeypatch.setattr(aiohttp.connector, "DefaultResolver", _NoSuchHost)
+    result = crawl_sync("http://nowhere.invalid/", retries=0, deadline=10)
+    assert result.failed == {"http://nowhere.invalid/": "host not found"}
+
+
+@pytest.mark.parametrize("content_type", ["unknown/unknown", "*/*", "application/unknown"])
+def test_a_page_typed_unknown_is_read_and_sniffed(make_hostile, content_type):
+    site = make_hostile()
+    site.pages["/"] = html(links("/unk", "/unk-pdf"))
+    site.pages["/unk"] = html(links("/from-unk", extra="<!DOCTYPE html>"), content_type=content_type)
+    site.pages["/unk-pdf"] = html(b"%PDF-1.4 not a page", content_type=content_type)
+    site.pages["/from-unk"] = html("<p>x</p>")
+    result = crawl_sync(site.url, deadline=10)
+    assert result.outcome(site.url + "unk") == "crawled" and result.outcome(site.url + "from-unk") == "crawled"
+    assert result.skipped == {site.url + "unk-pdf": "not HTML (application/pdf)"}
+
+
+def test_a_base_href_with_a_fragment_or_on_another_host_resolves_as_a_browser_does(make_hostile):
+    site = make_hostile()
+    site.pages["/"] = html(links("/b/", "/o/"))
+    site.pages["/b/"] = html(links("y", extra='<base href="/a#/b/">'))  # "y" is /y, not the base's /a
+    site.pages["/o/"] = html(links("/x", extra='<base href="http://elsewhere.invalid/">'))
+    site.pages["/y"] = html("<p>y</p>")
+    result = crawl_sync(site.url, deadline=10)
+    assert set(result.crawled) == {site.url, site.url + "b/", site.url + "o/", site.url + "y"}
+    assert result.skipped == {"/x": "other host (elsewhere.invalid)"}
+    assert site.hits["/a"] == site.hits["/x"] == 0
+
+
+@pytest.mark.parametrize("parser", ["selectolax", "html.parser"])
+def test_an_href_without_a_value_is_skipped_with_a_reason(make_hostile, parser):
+    site = make_hostile()
+    site.pages["/"] = html("<a href>nothing</a>")
+    result = crawl_sync(site.url, deadline=10, parser=parser)
+    assert result.skipped == {"": "empty href"}

@@ -110,6 +110,28 @@ def test_options_are_one_object_and_knobs_replace_its_fields():
             CrawlOptions(**bad)
 
 
+
+@pytest.mark.parametrize("knob, value", [
+    ("request_timeout", float("inf")), ("request_timeout", float("nan")), ("deadline", float("inf")),
+    ("backoff", float("inf")), ("backoff", float("nan")), ("request_timeout", "10"), ("deadline", True),
+    ("retries", 1.5), ("retries", True), ("max_redirects", float("inf")), ("max_bytes", 1e6),
+    ("concurrency", 2.0), ("max_pages", 3.0), ("max_depth", 1.5), ("max_pages", "3"),
+])
+def test_options_that_would_crash_a_crawl_midway_are_refused_up_front(knob, value):
+    # each of these used to be accepted and to stop the crawl later (an OverflowError in aiohttp's
+    # timeout for an infinite request_timeout, a TypeError in range() for retries=1.5...)
+    with pytest.raises(ValueError, match=f"^{knob} must be"):
+        CrawlOptions(**{knob: value})
+
+
+def test_whole_numbers_of_any_integer_type_are_counts():
+    class Int(int):
+        pass
+
+    assert CrawlOptions(retries=Int(3), max_pages=Int(2)).retries == 3
+    assert CrawlOptions(request_timeout=1, deadline=0, backoff=0).request_timeout == 1
+
+
 # --------------------------------------------------------------------------
 # reason_of: one family of exceptions after another
 # --------------------------------------------------------------------------
@@ -135,6 +157,9 @@ def _key():
     (aiohttp.ServerTimeoutError("read"), TIMEOUT),
     (aiohttp.ClientConnectorError(_key(), ConnectionRefusedError(111, "refused")), CONNECTION_REFUSED),
     (aiohttp.ClientConnectorSSLError(_key(), ssl.SSLError(1, "wrong version")), TLS_ERROR),
+    # aiohttp with aiodns (AsyncResolver) wraps a name that does not resolve as a bare OSError(None, msg)
+    (aiohttp.ClientConnectorDNSError(_key(), OSError(None, "Domain name not found")), HOST_NOT_FOUND),
+    (aiohttp.ClientConnectorDNSError(_key(), socket.gaierror(-2, "Name or service not known")), HOST_NOT_FOUND),
     (aiohttp.ServerDisconnectedError(), CONNECTION_LOST),
     (aiohttp.ClientPayloadError("Response payload is not completed"), CONNECTION_LOST),
     (aiohttp.ClientOSError(104, "Connection reset by peer"), CONNECTION_LOST),

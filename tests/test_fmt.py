@@ -92,6 +92,14 @@ def test_summary_es():
     assert r.summary_es() == "20 rastreadas, 1 omitida, 0 fallidas en 4,07 s"
 
 
+def test_summary_es_counts_the_skipped_urls_past_the_sample_too():
+    r = CrawlReport(sample=2)
+    for i in range(5):
+        r.skip(f"http://h/{i}", report.MAX_PAGES)  # two listed, three only counted
+    assert r.summary().startswith("0 crawled, 2 skipped (+3 counted, not listed)")
+    assert r.summary_es() == "0 rastreadas, 5 omitidas, 0 fallidas en 0,00 s"
+
+
 def test_a_timing_message_shows_the_figures_and_what_to_do():
     message = fmt.medido(t_cb=1.2712, t_sec=0.5, pages=1136, ok=True, fila="LoadResult(...)")
     assert message.startswith("medido: t_cb = 1,27, t_sec = 0,500, pages = 1.136, ok = True, fila = LoadResult(...); ")

@@ -79,6 +79,25 @@ def test_a_page_without_base_resolves_against_itself(parser):
     assert links.base is None and base_url(PAGE, links.base) == PAGE
 
 
+@pytest.mark.parametrize("parser", PARSERS)
+def test_an_href_without_a_value_is_an_empty_href_for_every_parser(parser):
+    # <a href> is there, with no value: every parser reports it ("empty href" for the crawler),
+    # and a <base href> without a value is the first <base href> all the same
+    links = extract_page_links('<base href><base href="/x/"><a href>x</a><a href="">y</a><a>z</a>', parser)
+    assert links == ("", ["", ""])
+
+
+@pytest.mark.parametrize("base_href, hrefs", [
+    ("/a#/b/", ["y", "x//z", "./y", "/y"]),                      # a base with a fragment
+    ("http://example.com/d/", ["/x", "x", "../x"]),               # a base on another host
+    ("http://127.0.0.1:8000.evil/d/", ["/x", "x"]),               # ... that starts like the root's origin
+])
+def test_the_fast_filter_resolves_against_a_base_as_classify_does(base_href, hrefs):
+    base = base_url(PAGE, base_href)
+    for href in hrefs:
+        assert LinkFilter(ROOT)(href, base) == classify(href, base, ROOT), (href, base)
+
+
 # -- point 9: the query string is normalised like the path ---------------------
 
 @pytest.mark.parametrize("href", ["/q?a=ñ b", "/q?a=%C3%B1%20b", "/q?a=%c3%b1%20b", "/q?a=ñ%20b#x",

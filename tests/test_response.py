@@ -12,6 +12,7 @@ from hostile_server import HostileSite, html
 
 from support.response import (
     BodyTooBig,
+    declared_type,
     decode_html,
     detect_encoding,
     mime_type,
@@ -64,6 +65,38 @@ def test_a_plain_body_over_the_cap_is_refused_from_its_content_length(bomb_site)
     assert info.value.read == 0
 
 
+class _Streamed:
+    """A response whose decoded body arrives in ``count`` chunks of ``size`` bytes (read_body's duck type)."""
+
+    content_length = None
+    headers: dict = {}
+
+    def __init__(self, count: int, size: int):
+        self.count, self.size = count, size
+        self.content = self
+
+    async def iter_any(self):
+        for _ in range(self.count):
+            yield bytes(self.size)
+
+
+def test_a_body_up_to_the_cap_is_held_once_not_twice():
+    chunk, count = 65_536, 60  # 3.9 MB in 64 KiB chunks, under a 4 MB cap
+
+    async def measure() -> tuple[int, int]:  # the peak, not the body: asyncio.run would repr a returned body
+        tracemalloc.start()
+        try:
+            body = await read_body(_Streamed(count, chunk), 4_000_000)
+            return len(body), tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    size, peak = asyncio.run(measure())
+    assert size == chunk * count
+    # the promise: the body, one chunk, and a buffer's growth slack (an eighth); a final join holds 2x
+    assert peak < size * 1.125 + 2 * chunk + 100_000, f"peak {peak / 1e6:.2f} MB for a {size / 1e6:.2f} MB body"
+
+
 # -- MIME type: the header, or a sniff of the first bytes ----------------------
 
 @pytest.mark.parametrize("header, head, mime", [
@@ -85,6 +118,11 @@ def test_a_plain_body_over_the_cap_is_refused_from_its_content_length(bomb_site)
 ])
 def test_mime_type(header, head, mime):
     assert mime_type(header, head) == mime
+
+
+def test_declared_type_is_none_when_the_body_must_decide():
+    assert declared_type("Text/HTML; charset=x") == "text/html"
+    assert [declared_type(h) for h in (None, "", "html", "unknown/unknown", "*/*", "application/unknown")] == [None] * 6
 
 
 def test_parse_content_type():
@@ -119,6 +157,14 @@ def test_detect_encoding_in_whatwg_order(body, header, encoding):
     assert detect_encoding(data, header) == encoding
 
 
+def test_a_charset_label_with_a_raw_byte_is_an_unknown_label():
+    # aiohttp hands a header byte that is not UTF-8 over as a lone surrogate: no encoding has that name,
+    # so the <meta> prescan decides, as for any unknown label
+    assert detect_encoding(b'<meta charset="iso-8859-2">', "\udcff") == "iso-8859-2"
+    assert detect_encoding(b"<p>", "utf-8\udcff") == "utf-8"
+    assert decode_html(b"<p>x</p>", "\udcff") == "<p>x</p>"
+
+
 def test_decode_html_reads_the_link_as_written():
     for data, header in [
         (("\ufeff" + PAGE.format(meta="")).encode("utf-16-le"), None),
@@ -141,6 +187,8 @@ NOW = 1_800_000_000.0  # a fixed clock: 2027-01-15 08:00:00 UTC
     ("Fri, 15 Jan 2027 07:00:00 GMT", 0.0),   # a date in the past: ask again now
     (None, None), ("", None), ("soon", None), ("-5", None), ("1.5", None),
     ("Fri, 15 Jan 2027 08:00:30", None),      # a date without its zone is not an HTTP date
+    ("²", None), ("١٢", None),                # str.isdigit() says yes; HTTP's digits are ASCII
+    ("Wed, 21 Oct 99999999999999999999 07:28:00 GMT", None),  # a year no datetime holds
 ])
 def test_retry_after(value, seconds):
     assert retry_after(value, now=NOW) == seconds
