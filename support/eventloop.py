@@ -112,6 +112,13 @@ class EventLoop:
         """The sockets being watched right now (e.g. to close them after a timeout)."""
         return [key.fileobj for key in self.selector.get_map().values()]
 
+    def watching(self, sock) -> bool:
+        """Whether ``sock`` is being watched (one look-up in the selector's map, not a scan)."""
+        try:
+            return sock in self.selector.get_map()
+        except ValueError:  # closed (fileno -1) and not registered
+            return False
+
     def pending(self) -> int:
         """Sockets being watched, callbacks waiting to run and live timers."""
         return len(self.selector.get_map()) + len(self.ready) + self._live_timers()
