@@ -203,12 +203,14 @@ class Heartbeat:
         return self
 
     async def __aexit__(self, *exc) -> None:
-        await asyncio.sleep(self.interval * 2)  # one more tick sees a gap that just ended
-        self._task.cancel()
         try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+            await asyncio.sleep(self.interval * 2)  # one more tick sees a gap that just ended
+        finally:  # even when a cancellation arrives during that sleep: the ticking ends here
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
 
 
 def _bars(ax, labels, values, colors, fmt):

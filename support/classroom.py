@@ -144,20 +144,11 @@ def local_port_range() -> int | None:
     return int(text[1]) - int(text[0]) + 1 if text and len(text) == 2 else None
 
 
-def _open_fds() -> int:
-    try:
-        import psutil
-
-        return psutil.Process().num_fds()
-    except Exception:
-        return 0
-
-
 def connection_budget(reserve: int = FD_RESERVE) -> int:
     """Connections this process may still open to one server: the limit of open
     files (raised first as far as allowed) minus those open and ``reserve``,
     and at most the local port range."""
-    room = osutil.fd_limit() - _open_fds() - reserve
+    room = osutil.fd_limit() - osutil.open_fds() - reserve
     ports = local_port_range()
     if ports is not None:
         room = min(room, ports - reserve)
@@ -170,8 +161,12 @@ def _capped(what: str, wanted: int, budget: int | None, why_budget: str, minimum
     if size < wanted:
         reasons.append(f"{ENV}={scale():g}")
     if budget is not None and budget < size:
-        size = budget
+        size = max(1, budget)  # never 0: a lesson that starts nothing shows nothing
         reasons.append(why_budget)
+        if size < minimum:  # the OS allows fewer than the lesson needs: say so, do not pretend
+            least = f"{minimum:,}".replace(",", ".")
+            reasons.append(f"por debajo del mínimo de la lección, {least}: sus cifras no significarán "
+                           "lo que dice el texto")
     if reasons:
         shown = f"{size:,} en lugar de {wanted:,}".replace(",", ".")
         warnings.warn(f"{what}: {shown} ({'; '.join(reasons)})",

@@ -112,6 +112,20 @@ class EventLoop:
         """The sockets being watched right now (e.g. to close them after a timeout)."""
         return [key.fileobj for key in self.selector.get_map().values()]
 
+    def watching(self, sock) -> bool:
+        """Whether ``sock`` is being watched (one look-up in the selector's map, not a scan)."""
+        try:
+            return sock in self.selector.get_map()
+        except ValueError:  # closed (fileno -1) and not registered
+            return False
+
+    def _current(self, key) -> bool:
+        """Whether ``key`` (from this turn's ``select``) is still how its socket is watched."""
+        try:
+            return self.selector.get_map()[key.fileobj] is key
+        except (KeyError, ValueError):  # removed, or closed and removed
+            return False
+
     def pending(self) -> int:
         """Sockets being watched, callbacks waiting to run and live timers."""
         return len(self.selector.get_map()) + len(self.ready) + self._live_timers()
@@ -149,7 +163,8 @@ class EventLoop:
             if self.on_turn is not None:
                 self.on_turn(self, events)
             for key, _mask in events:
-                key.data()  # the callback registered with this socket
+                if self._current(key):  # an earlier callback of this turn may have removed it
+                    key.data()  # the callback registered with this socket
 
     def close(self) -> None:
         self.selector.close()

@@ -47,8 +47,11 @@ def expect(condition: bool, message: str, hint: str = "") -> None:
 # an exception raised inside it with ``PyThreadState_SetAsyncExc`` ends any
 # pure-Python loop at its next line; a thread stuck inside a blocking call (in
 # C: ``time.sleep``, a lock, a socket) only sees it when the call returns, and
-# the verdict says so. For an event loop, a heartbeat callback tells the two
-# failures apart: if it stopped beating, the loop was blocked, not waiting.
+# code that catches ``BaseException`` swallows it: the guard sends it again
+# every few ms during STOP_GRACE, and when the thread outlives that the verdict
+# says it is still running and why it may be. For an event loop, a heartbeat
+# callback tells the two failures apart: if it stopped beating, the loop was
+# blocked, not waiting.
 
 #: Time limit (s) for one guarded call when the checker gives none.
 LIMIT = 5.0
@@ -61,9 +64,14 @@ HEARTBEAT = 0.05
 #: ... and how late (s) it may be before the loop counts as blocked (half the limit, if less).
 BLOCKED_AFTER = 0.25
 
-_STILL_RUNNING = ("Sigue ejecutándose en un hilo en segundo plano: está dentro de una llamada "
-                  "bloqueante que no se puede interrumpir, y se detendrá cuando esa llamada vuelva. "
-                  "Si no vuelve nunca o el kernel va lento, reinícialo con Kernel > Restart Kernel.")
+_STILL_RUNNING = ("Sigue ejecutándose en un hilo en segundo plano: o está dentro de una llamada "
+                  "bloqueante que no se puede interrumpir (y se detendrá cuando esa llamada vuelva), "
+                  "o atrapa la excepción con la que el checker la detiene (un `except BaseException` "
+                  "o un `except:` sin tipo). Si no termina o el kernel va lento, reinícialo con "
+                  "Kernel > Restart Kernel.")
+_SWALLOWS_STOP = ("Sigue ejecutándose en un hilo en segundo plano: atrapa la excepción con la que el "
+                  "checker la detiene (un `except BaseException` o un `except:` sin tipo). Reinicia el "
+                  "kernel con Kernel > Restart Kernel, y atrapa solo las excepciones que esperas.")
 _STOPPED = "El checker la detuvo: no queda nada ejecutándose."
 _BLOCKING_HINT = ("Dentro de `async def`, espera con `await asyncio.sleep(...)`; una llamada bloqueante "
                   "(time.sleep, requests, un cálculo largo) va a un hilo con `await asyncio.to_thread(...)`. "
@@ -104,8 +112,9 @@ def _checkpoint() -> None:
 class _Guarded:
     """``body()`` in a daemon thread, whose outcome the caller waits for with a limit."""
 
-    def __init__(self, body: Callable[[], Any], name: str):
+    def __init__(self, body: Callable[[], Any], name: str, wake: threading.Event | None = None):
         self._body = body
+        self.wake = wake if wake is not None else threading.Event()  # set when done (or by the body)
         self._lock = threading.Lock()
         self._finished = False  # once True, the thread is never stopped
         self.done = threading.Event()
@@ -124,6 +133,7 @@ class _Guarded:
                 with self._lock:
                     self._finished = True
                 self.done.set()
+                self.wake.set()
             _checkpoint()  # a _Stop sent just before _finished surfaces here, inside the try
         except _Stop:
             pass
@@ -134,16 +144,34 @@ class _Guarded:
         return self.result
 
     def stop(self) -> bool:
-        """Raise :class:`_Stop` inside the thread; True if it has ended within STOP_GRACE."""
-        with self._lock:
-            if not self._finished:
-                _raise_in_thread(self.thread.ident)
-        self.thread.join(STOP_GRACE)  # bounded: a thread stuck in C is left behind
-        return not self.thread.is_alive()
+        """Raise :class:`_Stop` inside the thread, again every few ms (code that
+        catches ``BaseException`` may swallow some); True if it has ended within
+        STOP_GRACE. Bounded: a thread stuck in C, or that swallows them all, is left behind."""
+        deadline = time.monotonic() + STOP_GRACE
+        while True:
+            with self._lock:
+                if not self._finished:
+                    _raise_in_thread(self.thread.ident)
+            self.thread.join(0.005)
+            if not self.thread.is_alive() or time.monotonic() >= deadline:
+                return not self.thread.is_alive()
 
 
-def _line_budget(fn: Callable[..., Any], args: tuple, kwargs: dict, budget: int, hint: str) -> Any:
-    """``fn(*args, **kwargs)`` in this thread, stopping its Python code after ``budget`` lines."""
+def _runaway(budget: int, hint: str) -> Incorrect:
+    return Incorrect(f"tu código ejecutó más de {num(budget)} líneas sin terminar: "
+                     "parece un bucle sin fin.".replace(",", "."), hint or _LOOP_HINT)
+
+
+def _line_budget(fn: Callable[..., Any], args: tuple, kwargs: dict, budget: int, hint: str,
+                 tripped: threading.Event, wake: threading.Event) -> Any:
+    """``fn(*args, **kwargs)`` in this thread, stopping its Python code after ``budget`` lines.
+
+    Past the budget the tracer sets ``tripped`` and ``wake`` (the waiting checker
+    wakes up and gives the line-count verdict) and raises :class:`_RunawayCode`. Discussion:
+    CPython removes a trace function that raises, so an ``except BaseException``
+    in the student's code swallows that one exception and the budget with it;
+    ``tripped`` still tells the checker, which then stops the thread as it
+    stops any other (:meth:`_Guarded.stop`)."""
     lines = 0
 
     def tracer(frame, event, arg):
@@ -151,7 +179,9 @@ def _line_budget(fn: Callable[..., Any], args: tuple, kwargs: dict, budget: int,
         if event == "line":
             lines += 1
             if lines > budget:
-                raise _RunawayCode  # again at every later line: `except BaseException` cannot keep it going
+                tripped.set()
+                wake.set()
+                raise _RunawayCode
         return tracer
 
     previous = sys.gettrace()
@@ -159,8 +189,7 @@ def _line_budget(fn: Callable[..., Any], args: tuple, kwargs: dict, budget: int,
     try:
         return fn(*args, **kwargs)
     except _RunawayCode:
-        raise Incorrect(f"tu código ejecutó más de {num(budget)} líneas sin terminar: "
-                        "parece un bucle sin fin.".replace(",", "."), hint or _LOOP_HINT) from None
+        raise _runaway(budget, hint) from None
     finally:
         sys.settrace(previous)
 
@@ -177,11 +206,18 @@ def call_with_limit(fn: Callable[..., Any], *args: Any, limit: float | None = No
     an :class:`Incorrect`) is raised here as if ``fn`` had run in this thread.
     """
     limit = LIMIT if limit is None else limit
-    body = (lambda: _line_budget(fn, args, kwargs, lines, hint)) if lines else (lambda: fn(*args, **kwargs))
-    run = _Guarded(body, name="exercise")
-    if run.done.wait(limit):
+    tripped, wake = threading.Event(), threading.Event()  # the line budget ran out; done or that
+    body = ((lambda: _line_budget(fn, args, kwargs, lines, hint, tripped, wake)) if lines
+            else (lambda: fn(*args, **kwargs)))
+    run = _Guarded(body, name="exercise", wake=wake)
+    wake.wait(limit)
+    if run.done.wait(STOP_GRACE if tripped.is_set() else 0):  # done (the budget's verdict included)
         return run.outcome()
-    left = _STOPPED if run.stop() else _STILL_RUNNING
+    stopped = run.stop()
+    if tripped.is_set():  # the budget ran out and its exception was swallowed
+        verdict = _runaway(lines, hint)
+        raise Incorrect(f"{verdict.message} {_STOPPED if stopped else _SWALLOWS_STOP}", verdict.hint)
+    left = _STOPPED if stopped else _STILL_RUNNING
     raise Incorrect(f"tu código no terminó en {_seconds(limit)} s (tiempo límite). {left}",
                     hint or "¿Un bucle sin salida, o una espera a algo que nunca llega?")
 
@@ -192,6 +228,7 @@ class _WatchedLoop:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.last_beat = time.monotonic()
+        self.executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="exercise-executor")
 
     def _beat(self) -> None:
         self.last_beat = time.monotonic()
@@ -205,8 +242,9 @@ class _WatchedLoop:
         async def main():
             return await coroutine_function(*args, **kwargs)
 
-        executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="exercise-executor")
-        self.loop.set_default_executor(executor)  # ours, so that leaving never waits for it
+        # ours, so that leaving does not wait for it; but the interpreter joins its
+        # threads at exit (concurrent.futures does): see executor_busy()
+        self.loop.set_default_executor(self.executor)
         try:
             self.last_beat = time.monotonic()
             self.loop.call_soon(self._beat)
@@ -215,7 +253,7 @@ class _WatchedLoop:
             try:
                 self._cancel_leftovers()
             finally:
-                executor.shutdown(wait=False, cancel_futures=True)
+                self.executor.shutdown(wait=False, cancel_futures=True)
                 self.loop.close()
 
     def _cancel_leftovers(self) -> None:
@@ -226,6 +264,15 @@ class _WatchedLoop:
         if pending:
             self.loop.run_until_complete(asyncio.wait(pending, timeout=STOP_GRACE))
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+
+    def executor_busy(self) -> bool:
+        """Whether a thread of the loop's executor still runs (e.g. ``to_thread(time.sleep, 60)``):
+        nothing can stop it, and the interpreter waits for it at exit. Idle ones (they end
+        at once after ``shutdown``) get STOP_GRACE / 4 to do so."""
+        deadline = time.monotonic() + STOP_GRACE / 4
+        for thread in list(getattr(self.executor, "_threads", ())):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return any(thread.is_alive() for thread in getattr(self.executor, "_threads", ()))
 
     def stop(self) -> None:
         """From another thread: end ``run_until_complete`` at the loop's next turn."""
@@ -255,10 +302,11 @@ def run_async(fn: Callable[..., Any], *args: Any, limit: float | None = None, hi
     watched.stop()  # a waiting loop stops at its next turn and cancels what is left
     if blocked < min(BLOCKED_AFTER, limit / 2):
         run.thread.join(2 * STOP_GRACE)  # bounded, as every wait here
-        left = _STOPPED if not run.thread.is_alive() or run.stop() else _STILL_RUNNING
+        stopped = not run.thread.is_alive() or run.stop()
+        left = _STOPPED if stopped and not watched.executor_busy() else _STILL_RUNNING
         raise Incorrect(f"tu corrutina no terminó en {_seconds(limit)} s (tiempo límite). {left}",
                         hint or "¿Esperas algo que nunca llega, o un bucle sin salida?")
-    if run.stop():  # it ended at once: a Python loop with no await
+    if run.stop() and not watched.executor_busy():  # it ended at once: a Python loop with no await
         raise Incorrect(f"tu corrutina bloqueó el bucle de eventos {_seconds(blocked)} s sin devolverle el "
                         f"control (tiempo límite: {_seconds(limit)} s): ¿un bucle sin `await`? {_STOPPED}",
                         _BLOCKING_HINT)

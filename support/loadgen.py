@@ -5,12 +5,16 @@
 opens ``--conns`` concurrent connections (asyncio, 127.0.0.1 only), each a
 worker that makes one HTTP/1.0 request per connection, again and again, until
 ``--requests`` requests have been made or ``--duration`` seconds have passed
-(whichever comes first), and prints one JSON line: requests that succeeded,
-failures counted by kind (``refused``, ``timeout``, ``reset``, ``status``,
-``error``), requests per second and the latency percentiles in milliseconds.
-``--background-path`` adds ``--background-conns`` workers that make another
-kind of request meanwhile (the CPU-bound request of the convoy lesson); they
-are not counted in the main figures but reported apart.
+(whichever comes first), and prints one JSON line: requests that succeeded
+(an HTTP/1.x 200 whose body is as long as its ``Content-Length`` says),
+failures counted by the course's reasons (:mod:`support.reasons`:
+``connection refused``, ``timeout``, ``connection lost`` for a reset or an
+answer cut short or never sent, ``HTTP 400`` and the like for another status,
+``malformed response`` for an answer that is not HTTP), requests per second
+and the latency percentiles in milliseconds. ``--background-path`` adds
+``--background-conns`` workers that make another kind of request meanwhile
+(the CPU-bound request of the convoy lesson); they are not counted in the main
+figures but reported apart, their failures too (``background_failures``).
 
 :func:`run` starts that process from Python and returns a :class:`LoadResult`.
 
@@ -33,13 +37,12 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+from support.blocking import parse_response
 from support.fmt import num
 from support.osutil import raise_fd_limit
-from support.report import MALFORMED_RESPONSE, http_reason, label_es, reason_of
+from support.report import ProtocolError, http_reason, label_es, reason_of
 
-__all__ = ["percentile", "LoadResult", "generate", "run", "slow_read", "FAILURE_KINDS"]
-
-FAILURE_KINDS = ("refused", "timeout", "reset", "status", "error")
+__all__ = ["percentile", "LoadResult", "generate", "run", "slow_read"]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -66,6 +69,7 @@ class LoadResult:
     max_ms: float = math.nan
     background_ok: int = 0
     background_p50_ms: float = math.nan
+    background_failures: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> int:
@@ -84,7 +88,7 @@ class LoadResult:
 
 
 async def _one(port: int, payload: bytes, timeout: float) -> str | None:
-    """One request on a new connection: None if it succeeded, else the failure kind."""
+    """One request on a new connection: None if it succeeded, else the failure's reason."""
     writer = None
     try:
         async with asyncio.timeout(timeout):
@@ -92,20 +96,13 @@ async def _one(port: int, payload: bytes, timeout: float) -> str | None:
             writer.write(payload)
             await writer.drain()
             data = await reader.read()
-    except OSError as exc:  # TimeoutError included: the course's reasons, from the one place
+        status, _headers, _body = parse_response(data)  # IncompleteResponse if cut short or empty
+    except (OSError, ProtocolError) as exc:  # TimeoutError included: the course's reasons, from the one place
         return reason_of(exc)
     finally:
         if writer is not None:
             writer.close()
-    return None if data.startswith(b"HTTP/1.0 200 ") else _status_reason(data)
-
-
-def _status_reason(data: bytes) -> str:
-    """``"HTTP 400"`` for an answer that is not a 200, or ``"malformed response"``."""
-    parts = data.split(b" ", 2)
-    if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
-        return http_reason(int(parts[1]))
-    return MALFORMED_RESPONSE
+    return None if status == 200 else http_reason(status)
 
 
 async def generate(port: int, conns: int, requests: int, path: str = "/", duration: float = 10.0,
@@ -122,6 +119,7 @@ async def generate(port: int, conns: int, requests: int, path: str = "/", durati
     deadline = start + duration
     stopping = asyncio.Event()
     background: list[float] = []
+    background_failures: Counter = Counter()
 
     async def worker():
         for _ in tickets:  # the shared iterator hands out exactly `requests` tickets
@@ -138,8 +136,11 @@ async def generate(port: int, conns: int, requests: int, path: str = "/", durati
         slow = f"GET {background_path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode("ascii")
         while not stopping.is_set() and time.perf_counter() < deadline:
             t0 = time.perf_counter()
-            if await _one(port, slow, timeout) is None:
+            failure = await _one(port, slow, timeout)
+            if failure is None:
                 background.append(time.perf_counter() - t0)
+            else:
+                background_failures[failure] += 1
 
     extra = [asyncio.create_task(background_worker())
              for _ in range(background_conns if background_path else 0)]
@@ -154,7 +155,8 @@ async def generate(port: int, conns: int, requests: int, path: str = "/", durati
     return LoadResult(conns=conns, ok=len(ms), failures=dict(failures), seconds=seconds,
                       p50_ms=percentile(ms, 50), p99_ms=percentile(ms, 99),
                       max_ms=max(ms) if ms else math.nan, background_ok=len(background),
-                      background_p50_ms=percentile([x * 1000 for x in background], 50))
+                      background_p50_ms=percentile([x * 1000 for x in background], 50),
+                      background_failures=dict(background_failures))
 
 
 async def slow_read(port: int, path: str = "/", chunk: int = 65536, pause: float = 0.002,

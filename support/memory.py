@@ -27,7 +27,8 @@ Measurements run by default in a fresh Python process (``isolated=True``,
 ``python -m support.memory N STACK WORK``): the numbers do not depend on what
 the notebook has imported, glibc's cache of old stacks does not hide new ones,
 and whatever happens there cannot take the notebook's kernel down. Every run is
-bounded by ``MAX_THREADS`` and a timeout.
+bounded by ``MAX_THREADS`` (``MAX_TASKS``); an isolated one also by a timeout
+(``isolated=False`` runs in this process, with no timeout).
 
 Portability: resident and virtual memory come from :mod:`support.osutil`
 (psutil) everywhere. The per-thread stack figures (``stack_reserved``,
@@ -216,7 +217,7 @@ def thread_memory(n: int = 1000, stack_size: int = 0, work: str = "idle",
     ``vms_per_thread`` (virtual growth / n), ``stack_reserved`` (size of each
     thread's stack mapping), ``stack_resident_per_thread`` (how much of it is
     in RAM; these three are None where there is no ``/proc``), ``start_seconds`` (time to start all n and see them parked) and
-    the raw before/after figures.
+    the raw before/after figures. ``timeout`` bounds an isolated run only.
     """
     if not 1 <= n <= MAX_THREADS:
         raise ValueError(f"n must be between 1 and {MAX_THREADS}, got {n!r}")

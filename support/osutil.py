@@ -51,12 +51,18 @@ import psutil  # before the switch below: on Linux psutil itself imports resourc
 #: ``CORRUTINAS_SIN_PROC=1``: behave as on macOS/Windows (see the module's docstring).
 SIN_PROC = os.environ.get("CORRUTINAS_SIN_PROC", "") not in ("", "0")
 
+try:
+    import resource as _rlimits  # the real module, kept under the switch too: the OS enforces its
+except ImportError:  # Windows     # fd limit whatever we pretend, so raise_fd_limit still raises it
+    _rlimits = None  # type: ignore[assignment]
 if SIN_PROC:
     sys.modules["resource"] = None  # type: ignore[assignment]  # `import resource` now fails, as on Windows
-try:
-    import resource
-except ImportError:  # Windows (or the switch)
-    resource = None  # type: ignore[assignment]
+resource = None if SIN_PROC else _rlimits  # what the course may use: None on Windows (or the switch)
+#: The C runtime's default number of sockets on Windows (what fd_limit reports there).
+WINDOWS_FDS = 8192
+#: macOS refuses a soft limit above kern.maxfilesperproc (OPEN_MAX, 10,240 by default), even
+#: when the hard limit says unlimited; raise_fd_limit falls back to it.
+MACOS_OPEN_MAX = 10240
 
 __all__ = ["HAS_PROC", "HAS_AFFINITY", "SIN_PROC", "raise_fd_limit", "fd_limit", "soft_limit", "rss", "vms",
            "peak_rss", "reset_peak_rss", "memory_total", "cpu_seconds", "reaped_children_cpu_seconds",
@@ -155,19 +161,25 @@ def raise_fd_limit(wanted: int = 65536) -> int:
     Thousands of concurrent connections need thousands of file descriptors
     (two per connection when client and server share a process). Returns the
     soft limit in force afterwards (on Windows, where ``resource`` does not
-    exist, the C runtime's default of 8,192 sockets is reported unchanged).
+    exist, the C runtime's default of :data:`WINDOWS_FDS` sockets is reported
+    unchanged; under ``CORRUTINAS_SIN_PROC=1`` the real limit is raised and the
+    smaller of the two reported, so that no budget promises sockets that fail).
     """
-    if resource is None:
-        return 8192
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (ValueError, OSError):  # macOS caps it below the hard limit (OPEN_MAX)
-            pass
-    return soft
+    if _rlimits is None:
+        return WINDOWS_FDS
+    soft, hard = _rlimits.getrlimit(_rlimits.RLIMIT_NOFILE)
+    target = wanted if hard == _rlimits.RLIM_INFINITY else min(wanted, hard)
+    if soft != _rlimits.RLIM_INFINITY and soft < target:
+        for value in dict.fromkeys((target, min(target, MACOS_OPEN_MAX))):
+            if value <= soft:
+                break
+            try:
+                _rlimits.setrlimit(_rlimits.RLIMIT_NOFILE, (value, hard))
+                soft = value
+                break
+            except (ValueError, OSError):  # macOS: above kern.maxfilesperproc; try OPEN_MAX
+                continue
+    return min(soft, WINDOWS_FDS) if resource is None else soft
 
 
 def fd_limit() -> int:

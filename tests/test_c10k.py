@@ -55,3 +55,23 @@ def test_sample_pages_are_big_and_count_links_counts_them():
     pages = sample_pages(count=3)
     assert len(pages) == 3 and all(len(p) > 5000 for p in pages)
     assert count_links(pages[0]) == pages[0].count("<a href=")
+
+
+def test_a_heartbeat_cancelled_while_closing_stops_ticking():
+    async def main():
+        hb = Heartbeat(interval=10)  # __aexit__ then sleeps 20 s: the cancel lands there
+        worked = asyncio.Event()
+
+        async def observed():
+            async with hb:
+                worked.set()
+
+        outer = asyncio.create_task(observed())
+        await worked.wait()
+        for _ in range(3):  # let `outer` leave the body and reach __aexit__'s sleep
+            await asyncio.sleep(0)
+        outer.cancel()
+        await asyncio.gather(outer, return_exceptions=True)
+        return outer.cancelled(), hb._task.done()
+
+    assert asyncio.run(main()) == (True, True)  # the heartbeat's task used to go on ticking

@@ -83,3 +83,20 @@ def test_a_cost_is_never_negative_and_says_when_it_is_noise():
     with pytest.warns(ClassroomWarning, match="corrutina: 0.0 KiB por unidad no es una medida"):
         assert not c10k.meaningful(corrutina=freed, hilo=real)
     assert c10k.meaningful(hilo=real)
+
+
+def test_a_budget_below_the_minimum_never_gives_zero_and_says_so(no_limits, monkeypatch):
+    monkeypatch.setattr(classroom, "thread_budget", lambda reserve=0: 0)
+    with pytest.warns(ClassroomWarning, match=r"por debajo del mínimo de la lección, 10:"):
+        assert classroom.threads(1_000, minimum=10) == 1  # it used to say 0
+    monkeypatch.setattr(classroom, "connection_budget", lambda reserve=0: 40)
+    with pytest.warns(ClassroomWarning, match=r"40 en lugar de 10\.000 .*mínimo de la lección, 100:"):
+        assert classroom.connections(10_000, minimum=100) == 40
+
+
+def test_the_connection_budget_counts_open_files_with_osutil(monkeypatch):
+    # osutil.open_fds counts handles on Windows too (classroom's own copy said 0 there)
+    monkeypatch.setattr(classroom.osutil, "fd_limit", lambda: 1_000)
+    monkeypatch.setattr(classroom.osutil, "open_fds", lambda: 300)
+    monkeypatch.setattr(classroom, "local_port_range", lambda: None)
+    assert classroom.connection_budget(reserve=100) == 600

@@ -210,3 +210,24 @@ def test_on_turn_sees_every_select():
         b.close()
         loop.close()
     assert seen == [1] and loop.turns == 1
+
+
+def test_a_socket_removed_by_an_earlier_callback_of_the_same_turn_is_not_called():
+    loop = EventLoop()
+    pairs = [socket.socketpair() for _ in range(2)]
+    calls = []
+
+    def stop_all(name):
+        calls.append(name)
+        for a, b in pairs:
+            if loop.watching(a):
+                loop.remove(a)
+            a.close()
+            b.close()
+
+    for i, (a, b) in enumerate(pairs):
+        b.send(b"!")  # both readable: one select() returns both
+        loop.add_reader(a, lambda i=i: stop_all(i))
+    loop.run(timeout=5)
+    loop.close()
+    assert len(calls) == 1  # the other one's event was stale: its socket was closed (a crash before)

@@ -101,6 +101,31 @@ def test_the_line_budget_and_the_time_limit_work_together():
     assert "más de 1.000 líneas" in verdict.message and seconds < LIMIT
 
 
+def test_code_that_swallows_every_exception_gets_the_line_verdict_and_it_says_so():
+    release = threading.Event()
+
+    def swallows_everything():
+        while not release.is_set():
+            try:
+                while not release.is_set():
+                    pass
+            except BaseException:  # the budget's exception, and the guard's stops
+                pass
+
+    verdict, seconds = _timed(call_with_limit, swallows_everything, lines=1000)
+    try:
+        # the line count, not the time limit (CPython drops a trace function that raises,
+        # so one `except BaseException` used to end the budget)
+        assert "más de 1.000 líneas" in verdict.message and seconds < LIMIT + SLACK, verdict.message
+        if _alive("exercise"):  # the guard's repeated stops may or may not get through
+            assert "atrapa la excepción" in verdict.message and "llamada bloqueante" not in verdict.message
+        else:
+            assert "la detuvo" in verdict.message
+    finally:
+        release.set()
+    assert _wait_until_gone("exercise")
+
+
 def test_results_and_exceptions_come_back_as_if_called_here():
     assert call_with_limit(sum, [1, 2, 3]) == 6
     with pytest.raises(NotImplementedError):  # a stub: the checker says "pendiente"
@@ -166,6 +191,25 @@ def test_a_coroutine_that_waits_for_ever_did_not_finish_and_is_stopped(answer):
     assert "no terminó en 0,5 s" in verdict.message and "bloqueó" not in verdict.message
     assert verdict.hint == "¿Esperas algo que nunca llega?"
     assert _wait_until_gone("exercise-loop", 1.0)
+
+
+def test_a_thread_of_the_loops_executor_still_running_is_not_called_stopped():
+    release = threading.Event()
+
+    async def offloads():
+        await asyncio.to_thread(release.wait)  # the interpreter would wait for it at exit
+
+    verdict, seconds = _timed(run_async, offloads)
+    try:
+        assert seconds < LIMIT + SLACK
+        assert "Sigue ejecutándose en un hilo en segundo plano" in verdict.message, verdict.message
+        assert "la detuvo" not in verdict.message
+    finally:
+        release.set()
+    assert _wait_until_gone("exercise-loop")
+    for thread in threading.enumerate():
+        if thread.name.startswith("exercise-executor"):
+            thread.join(5)
 
 
 def test_the_students_own_timeout_error_is_not_the_limit():

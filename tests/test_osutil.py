@@ -118,3 +118,41 @@ def test_other_programs_leaves_out_this_process_and_its_children(monkeypatch):
     with osutil.OtherPrograms() as others:
         clock.update(all=clock["all"] + 5.0)  # 5 s more on the machine, none of it ours
     assert others.cores > 0 and others.busy()
+
+
+class _FakeRlimits:
+    """A stand-in for ``resource``: RLIMIT_NOFILE only, with macOS's refusal above ``cap``."""
+
+    RLIMIT_NOFILE, RLIM_INFINITY = 7, -1
+
+    def __init__(self, soft: int, hard: int, cap: int | None = None):
+        self.soft, self.hard, self.cap = soft, hard, cap
+
+    def getrlimit(self, which):
+        return self.soft, self.hard
+
+    def setrlimit(self, which, limits):
+        soft, hard = limits
+        if self.cap is not None and soft > self.cap:
+            raise ValueError("not allowed to raise maximum limit")  # what macOS says
+        self.soft = soft
+
+
+def test_the_switch_reports_no_more_than_the_real_fd_limit(monkeypatch):
+    # CORRUTINAS_SIN_PROC=1 on Linux: `resource` is hidden from the course, but the
+    # kernel still enforces its limit: a hard limit of 1,024 is what a budget can use
+    real = _FakeRlimits(soft=256, hard=1024)
+    monkeypatch.setattr(osutil, "_rlimits", real)
+    monkeypatch.setattr(osutil, "resource", None)
+    assert osutil.fd_limit() == 1024 and real.soft == 1024  # raised, and not 8,192
+    roomy = _FakeRlimits(soft=256, hard=real.RLIM_INFINITY)
+    monkeypatch.setattr(osutil, "_rlimits", roomy)
+    assert osutil.fd_limit() == osutil.WINDOWS_FDS and roomy.soft == 65536
+
+
+def test_on_macos_an_unlimited_hard_limit_falls_back_to_open_max(monkeypatch):
+    mac = _FakeRlimits(soft=256, hard=_FakeRlimits.RLIM_INFINITY, cap=osutil.MACOS_OPEN_MAX)
+    monkeypatch.setattr(osutil, "_rlimits", mac)
+    monkeypatch.setattr(osutil, "resource", mac)
+    assert osutil.raise_fd_limit() == 10240 and mac.soft == 10240  # it stayed at 256
+    assert osutil.raise_fd_limit(wanted=2000) == 10240  # never lowered

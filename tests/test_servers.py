@@ -9,15 +9,22 @@ starts stops with no thread and no listening port left behind.
 from __future__ import annotations
 
 import asyncio
+import gc
+import io
+import logging
 import math
 import socket
+import struct
+import sys
 import threading
 
 import psutil
 import pytest
 from notebook_cells import exec_cells
 
-from support import loadgen, servers
+from support import loadgen, osutil, servers
+from support.eventloop import EventLoop
+from support.servers import designs, process
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +193,129 @@ def test_server_process_counts_the_sockets_it_holds(backend):
         assert loadgen.run(proc.port, conns=40, requests=40, path="/wait/300").ok == 40
         stats = proc.stop()
     assert 60 <= stats["peak_fds"] <= 90, stats
+
+
+# -- a bad client, a bad backend, a stop mid-request (the maintainers' review) ---
+
+
+def _ask(port: int, data: bytes, shut: bool = False) -> bytes:
+    """Send ``data`` to a design and read its whole answer (the socket's 10 s
+    timeout only turns a hang into a failure)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+        c.sendall(data)
+        if shut:
+            c.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := c.recv(4096):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("design", list(servers.DESIGNS))
+def test_a_client_that_resets_costs_only_its_own_connection(design, backend):
+    with servers.ServerThread(servers.DESIGNS[design], backend.address) as server:
+        c = socket.create_connection(("127.0.0.1", server.port))
+        c.sendall(b"GET / HTTP/1.0\r\n")  # half a request, then a reset (RST)
+        for _ in range(100):  # until the server has accepted it (at most 5 s)
+            if _accepted(server.port) or threading.Event().wait(0.05):
+                break
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        after = loadgen.run(server.port, conns=2, requests=4, timeout=5)
+        assert server.running
+    assert (after.ok, after.failures) == (4, {})
+
+
+def test_numbers_too_long_for_the_protocol_are_a_value_error():
+    for path in ("/wait/" + "9" * 400, "/cpu/" + "9" * 10):
+        with pytest.raises(ValueError, match="at most 9 digits"):  # not OverflowError
+            servers.parse_request(servers.request(path))
+    assert servers.parse_request(servers.request("/wait/999999999")) == ("wait", 999999.999)
+
+
+@pytest.mark.parametrize("design", list(servers.DESIGNS))
+def test_bad_requests_are_answered_400(design, backend):
+    huge_number = servers.request("/wait/" + "9" * 400)
+    endless_head = b"GET / HTTP/1.0\r\nX: " + b"a" * (servers.MAX_HEAD + 800)  # no blank line
+    with servers.ServerThread(servers.DESIGNS[design], backend.address) as server:
+        assert _ask(server.port, huge_number).startswith(b"HTTP/1.0 400 ")
+        if design != "aiohttp":  # aiohttp has its own limits (8190-byte lines, its own 400)
+            assert _ask(server.port, endless_head).startswith(b"HTTP/1.0 400 ")
+        assert loadgen.run(server.port, conns=2, requests=4).ok == 4
+
+
+@pytest.mark.parametrize("design", list(servers.DESIGNS))
+def test_a_backend_that_fails_is_answered_502(design, monkeypatch):
+    monkeypatch.setattr(designs, "BACKEND_TIMEOUT", 0.3)
+    silent = servers.listen()  # accepts (the kernel queues) but never answers
+    closed = servers.listen()
+    closed_address = closed.getsockname()
+    closed.close()  # nothing listens there: refused
+    try:
+        for address, reason in ((silent.getsockname(), b"timeout"), (closed_address, b"connection refused")):
+            with servers.ServerThread(servers.DESIGNS[design], address) as server:
+                answer = _ask(server.port, servers.request("/wait/10"))
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.") and b" 502 " in head.split(b"\r\n")[0], answer
+            assert body == b"backend: " + reason + b"\n"
+    finally:
+        silent.close()
+
+
+@pytest.mark.parametrize("design", list(servers.DESIGNS))
+def test_a_design_stopped_mid_request_stops_and_leaves_no_socket(design, backend, caplog):
+    threads_before, fds_before = threading.active_count(), osutil.open_fds()
+    server = servers.ServerThread(servers.DESIGNS[design], backend.address)
+    with socket.create_connection(("127.0.0.1", server.port)) as c:
+        c.sendall(servers.request("/wait/20000"))  # the backend answers in 20 s
+        for _ in range(100):  # until the design holds its backend socket (at most 5 s)
+            if osutil.open_fds() >= fds_before + 5 or threading.Event().wait(0.05):
+                break
+        assert osutil.open_fds() >= fds_before + 5  # listener, bell (2), client, backend
+        server.stop(timeout=5)  # raises if the design waits for the backend's 20 s
+    gc.collect()
+    assert osutil.open_fds() == fds_before and threading.active_count() == threads_before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+def test_the_threads_design_forgets_the_threads_that_ended(backend):
+    def threads_held() -> int:
+        return sum(isinstance(o, threading.Thread) for o in gc.get_objects())
+
+    before = threads_held()
+    with servers.ServerThread(servers.serve_threads, backend.address) as server:
+        assert loadgen.run(server.port, conns=5, requests=1000).ok == 1000
+        held = threads_held() - before
+    assert held <= 200, held  # the live ones and a batch of ended ones, not one per request
+
+
+def test_closing_a_callback_connection_looks_up_its_sockets_not_scans_them():
+    loop = EventLoop()
+    a, b = socket.socketpair()
+    with b:
+        conn = servers.CallbackConnection(loop, a, None, set())
+        assert loop.watching(a) and not loop.watching(b)
+        loop.watched = None  # a scan of every watched socket would fail here
+        conn.close()
+        assert not loop.watching(a) and a.fileno() == -1
+    loop.close()
+
+
+def test_a_design_that_dies_in_its_process_is_reported(monkeypatch, capsys):
+    def dies(listener, stop, backend):
+        raise RuntimeError("the design fell over")
+
+    monkeypatch.setitem(process.DESIGNS, "dies", dies)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # stdin closed at once: stop
+    with pytest.raises(RuntimeError, match="fell over"):  # python -m exits 1 with it
+        process.main(["dies"])
+    assert "idle_rss" not in capsys.readouterr().out  # no stats: not a normal run
+
+
+def test_server_process_stop_raises_when_the_child_ended_badly(backend):
+    proc = servers.ServerProcess("threads", backend.address)
+    with pytest.raises(RuntimeError, match="exit code -9"):
+        with proc:
+            proc.proc.kill()
+            proc.proc.wait()
+    assert proc.proc.returncode == -9

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
 
 from support.osutil import cpu_seconds, open_fds, peak_rss, reset_peak_rss, rss
 from support.servers.designs import DESIGNS
 from support.servers.protocol import BACKLOG
-from support.servers.running import Stop, listen
+from support.servers.running import ServerThread, listen
 
 # --------------------------------------------------------------------------
 # The backend: answers each line after the seconds it asks for
@@ -29,7 +30,7 @@ async def _backend_main(listener: socket.socket) -> None:
             await asyncio.sleep(min(float(line or 0), 60.0))
             writer.write(b"ok\n")
             await writer.drain()
-        except (ValueError, ConnectionError):
+        except (ValueError, ConnectionError, asyncio.CancelledError):  # cancelled: the backend stops
             pass
         finally:
             writer.close()
@@ -53,10 +54,14 @@ class ServerProcess:
 
     ``stop()`` closes its stdin; a design then prints its statistics
     (``stats``: peak and idle RSS, CPU seconds, peak thread count), read here.
+    ``RuntimeError`` if the child does not start within ``start_timeout`` s, or
+    (from ``stop()``) if it ended badly: the design raised or did not stop (the
+    child's stderr, kept in a file, is quoted).
     """
 
     role: str
     backend: tuple[str, int] | None = None
+    start_timeout: float = 30.0
     proc: subprocess.Popen = field(init=False, repr=False)
     port: int = field(init=False)
     stats: dict = field(init=False, default_factory=dict)
@@ -65,12 +70,22 @@ class ServerProcess:
         args = [sys.executable, "-m", "support.servers", self.role]
         if self.backend is not None:
             args += ["--backend-port", str(self.backend[1])]
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line:
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # a file: a chatty child never blocks on it
+        self._checked = False
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, text=True)
+        first: list[str] = []
+        reader = threading.Thread(target=lambda: first.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(self.start_timeout)
+        try:
+            self.port = json.loads(first[0])["port"]
+        except (IndexError, ValueError, KeyError, TypeError):
             self.proc.kill()
-            raise RuntimeError(f"python -m support.servers {self.role} did not start")
-        self.port = json.loads(line)["port"]
+            self.proc.wait()
+            why = "did not start" if first and first[0] else f"did not start within {self.start_timeout} s"
+            raise RuntimeError(f"python -m support.servers {self.role} {why}"
+                               f"{self._stderr_tail()}") from None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -80,11 +95,21 @@ class ServerProcess:
     def pid(self) -> int:
         return self.proc.pid
 
+    def _stderr_tail(self) -> str:
+        self._stderr.seek(0)
+        tail = self._stderr.read().strip()[-1000:]
+        return f"; its stderr:\n{tail}" if tail else ""
+
     def stop(self, timeout: float = 30.0) -> dict:
         if self.proc.poll() is None:
             out, _ = self.proc.communicate(input="", timeout=timeout)
             lines = [line for line in out.splitlines() if line.strip()]
-            self.stats = json.loads(lines[-1]) if lines else {}
+            with contextlib.suppress(ValueError):
+                self.stats = json.loads(lines[-1]) if lines else {}
+        if self.proc.returncode != 0 and not self._checked:
+            self._checked = True  # said once
+            raise RuntimeError(f"python -m support.servers {self.role} ended with exit code "
+                               f"{self.proc.returncode}{self._stderr_tail()}")
         return self.stats
 
     def __enter__(self) -> "ServerProcess":
@@ -97,6 +122,7 @@ class ServerProcess:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+            self._stderr.close()
 
 
 class ThreadPeak:
@@ -130,26 +156,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("role", choices=[*DESIGNS, "backend"])
     parser.add_argument("--backend-port", type=int, help="the backend's port (designs)")
     args = parser.parse_args(argv)
-    listener = listen()
-    print(json.dumps({"port": listener.getsockname()[1]}), flush=True)
     if args.role == "backend":
+        listener = listen()
+        print(json.dumps({"port": listener.getsockname()[1]}), flush=True)
         asyncio.run(_backend_main(listener))
         return
     backend = ("127.0.0.1", args.backend_port) if args.backend_port else None
+    server = ServerThread(DESIGNS[args.role], backend, name=args.role)
+    print(json.dumps({"port": server.port}), flush=True)
     reset_peak_rss()
     idle, cpu0, threads = rss(), cpu_seconds(), ThreadPeak()
-    _run_until_stdin_closes(DESIGNS[args.role], listener, backend)
+    sys.stdin.read()  # until the parent closes our stdin
+    # Discussion: ServerThread.stop() raises what the design raised, or RuntimeError
+    # if it did not stop: the traceback goes to stderr and the exit code is 1,
+    # which ServerProcess.stop() reports (a dead design is never a normal run)
+    server.stop(timeout=30)
     peak_threads = threads.stop()
     print(json.dumps({"idle_rss": idle, "peak_rss": peak_rss(), "cpu_seconds": cpu_seconds() - cpu0,
                       "peak_threads": peak_threads, "peak_fds": threads.fds}), flush=True)
-
-
-def _run_until_stdin_closes(serve: Callable, listener: socket.socket, backend) -> None:
-    stop = Stop()
-    thread = threading.Thread(target=serve, args=(listener, stop, backend), daemon=True)
-    thread.start()
-    sys.stdin.read()  # until the parent closes our stdin
-    stop.ring()
-    thread.join(30)
-    listener.close()
-    stop.close()
