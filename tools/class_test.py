@@ -456,13 +456,13 @@ def prepare_homes(users: list[str], notebooks: list[Path]) -> None:
 def report(results: dict[str, list[NotebookRun]], sampler: Sampler, args) -> list[tuple[str, bool]]:
     """Print a row per student and notebook (peaks while it ran) and a row per student (its
     peaks over the whole class), then the lessons' warnings; return the checks."""
-    head = (f"{'student':<10} {'notebook':<24} {'ok':>3} {'cells':>5} {'seconds':>7} {'peak RSS':>9} "
+    head = (f"{'student':<10} {'notebook':<30} {'ok':>3} {'cells':>5} {'seconds':>7} {'peak RSS':>9} "
             f"{'threads':>7} {'pids':>5} {'fds':>5} {'procs':>5} {'busy':>4}")
     print(head)
     print("-" * len(head))
 
     def row(user: str, what: str, ok: str, cells: int, seconds: float, peak: Usage, busy: int) -> None:
-        print(f"{user:<10} {what:<24} {ok:>3} {cells:>5} {seconds:>7.0f} {peak.rss / 2**20:>6.0f} MB "
+        print(f"{user:<10} {what:<30} {ok:>3} {cells:>5} {seconds:>7.0f} {peak.rss / 2**20:>6.0f} MB "
               f"{peak.threads:>7} {peak.pids:>5} {peak.fds:>5} {peak.processes:>5} {busy:>4}")
 
     for user, runs in results.items():
@@ -483,8 +483,8 @@ def report(results: dict[str, list[NotebookRun]], sampler: Sampler, args) -> lis
     failed = [f"{user} {run.notebook}: {run.error}" for user, rs in results.items() for run in rs if not run.passed]
     meaningless = sum(run.meaningless for run in runs)
     busy = sum(run.busy for run in runs)
-    print(f"busy: {busy} timing comparisons printed '{BUSY}' instead of asserting (other students "
-          "kept the CPU busy); every other timing claim was asserted")
+    print(f"busy: {busy} timing comparisons printed '{BUSY}' instead of asserting (other programs, "
+          "the other students among them, kept the CPU busy); every other timing claim was asserted")
     return [
         (f"every kernel ran under the limits imposed ({expected})" + (f"; not: {off}" if off else ""), not off),
         (f"{len(runs) - len(failed)} of {len(runs)} notebook runs passed" + (f"; failed: {failed}" if failed else ""),
