@@ -118,7 +118,7 @@ class Cost(float):
         if units < MIN_UNITS:
             reasons.append(f"solo {units} unidades (hacen falta {MIN_UNITS} o más)")
         if growth < MIN_GROWTH:
-            grew = f"{growth / 1024:,.0f}".replace(",", ".")
+            grew = num(growth / 1024)
             reasons.append(f"la memoria creció {grew} KiB en total, menos que el ruido de "
                            f"{MIN_GROWTH // 1024**2} MiB del medidor")
         self.meaningful, self.why = not reasons, "; ".join(reasons)

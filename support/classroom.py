@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 
 from support import osutil
+from support.fmt import num
 
 __all__ = ["ENV", "scale", "scaled", "thread_budget", "connection_budget", "threads", "connections",
            "slider", "cgroup_pids_max", "cgroup_pids_headroom", "local_port_range", "ClassroomWarning"]
@@ -164,11 +165,10 @@ def _capped(what: str, wanted: int, budget: int | None, why_budget: str, minimum
         size = max(1, budget)  # never 0: a lesson that starts nothing shows nothing
         reasons.append(why_budget)
         if size < minimum:  # the OS allows fewer than the lesson needs: say so, do not pretend
-            least = f"{minimum:,}".replace(",", ".")
-            reasons.append(f"por debajo del mínimo de la lección, {least}: sus cifras no significarán "
+            reasons.append(f"por debajo del mínimo de la lección, {num(minimum)}: sus cifras no significarán "
                            "lo que dice el texto")
     if reasons:
-        shown = f"{size:,} en lugar de {wanted:,}".replace(",", ".")
+        shown = f"{num(size)} en lugar de {num(wanted)}"
         warnings.warn(f"{what}: {shown} ({'; '.join(reasons)})",
                       ClassroomWarning, stacklevel=3)
     return size

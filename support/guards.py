@@ -159,7 +159,7 @@ class _Guarded:
 
 def _runaway(budget: int, hint: str) -> Incorrect:
     return Incorrect(f"tu código ejecutó más de {num(budget)} líneas sin terminar: "
-                     "parece un bucle sin fin.".replace(",", "."), hint or _LOOP_HINT)
+                     "parece un bucle sin fin.", hint or _LOOP_HINT)
 
 
 def _line_budget(fn: Callable[..., Any], args: tuple, kwargs: dict, budget: int, hint: str,
