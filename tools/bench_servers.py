@@ -84,8 +84,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conns", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--wait-ms", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5, help="requests per connection")
-    parser.add_argument("--designs", nargs="+", choices=DESIGNS, default=list(DESIGNS),
-                        help="which designs (the targets need threads, asyncio and aiohttp)")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -94,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with servers.ServerProcess("backend") as backend:
         for c in args.conns:
-            for design in args.designs:
+            for design in DESIGNS:
                 rows.append(measure(design, c, backend, args.wait_ms, args.rounds))
                 print(f"  {design} C={c}: {rows[-1]['rps']:.0f} req/s", flush=True)
     print(table(rows))
