@@ -50,7 +50,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import aiohttp
@@ -143,6 +143,7 @@ class Hub:
                    CLASS_CGROUPS=str(cgroups.root), CLASS_CGROUP_PREFIX=cgroups.prefix,
                    PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         self.log = open(work / "jupyterhub.log", "w")
+        self._users: dict[int, str | None] = {}  # a child's student, read once from its environment
         self.proc = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f", str(CONFIG)],
                                      cwd=work, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -164,11 +165,12 @@ class Hub:
         except psutil.NoSuchProcess:
             return found
         for child in children:
-            try:
-                user = child.environ().get("JUPYTERHUB_USER")
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-            if user:
+            if child.pid not in self._users:
+                try:
+                    self._users[child.pid] = child.environ().get("JUPYTERHUB_USER")
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+            if user := self._users[child.pid]:
                 found[user] = child
         return found
 
@@ -185,6 +187,9 @@ class Usage:
     fds: int = 0
     pids: int = 0  # the cgroup's own count of tasks (threads and processes)
     processes: int = 0
+
+
+USAGE_FIELDS = tuple(f.name for f in fields(Usage))
 
 
 class Sampler:
@@ -227,7 +232,7 @@ class Sampler:
         if user in self.running:
             peaks.append(self.peak_by_notebook.setdefault((user, self.running[user]), Usage()))
         for peak in peaks:
-            for name in ("rss", "threads", "fds", "pids", "processes"):
+            for name in USAGE_FIELDS:
                 setattr(peak, name, max(getattr(peak, name), getattr(now, name)))
 
     def stop(self) -> dict[str, Usage]:
