@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from support.labsite import SiteGraph
-from support.simulate import ideal_time
+from support.measure.simulate import ideal_time
 from tools.bench import report, runner, targets, worker
 
 ROOT = Path(__file__).resolve().parent.parent

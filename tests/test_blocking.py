@@ -1,4 +1,4 @@
-"""support.blocking: the hand-written HTTP/1.0 fetch and the three blocking crawlers."""
+"""support.crawlers.blocking: the hand-written HTTP/1.0 fetch and the three blocking crawlers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import pytest
 from notebook_cells import exec_cells
 
-from support.blocking import (
+from support.crawlers.blocking import (
     build_request,
     crawl_pool,
     crawl_sequential,
@@ -17,8 +17,8 @@ from support.blocking import (
     fetch_raw,
     parse_response,
 )
-from support.report import CONNECTION_REFUSED, MAX_PAGES
 from support.timeline import Timeline
+from support.web.report import CONNECTION_REFUSED, MAX_PAGES
 
 SLACK = 1.0  # the one real-time slack factor of these smoke tests (raise it on a loaded machine)
 

@@ -1,4 +1,4 @@
-"""support.c10k: the plumbing of notebook 08 (a site in another process, OS-read counters, the heartbeat)."""
+"""support.measure.c10k: the plumbing of notebook 08 (a site in another process, OS-read counters, the heartbeat)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import psutil
 
-from support.c10k import ExternalSite, Heartbeat, connections_to, count_links, sample_pages, usable_connections
+from support.measure.c10k import ExternalSite, Heartbeat, connections_to, count_links, sample_pages, usable_connections
 
 
 def test_external_site_serves_from_another_process_and_stops():

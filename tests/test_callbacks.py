@@ -1,4 +1,4 @@
-"""support.callbacks: the callback fetcher and crawler on one thread (notebook 02, benchmark)."""
+"""support.crawlers.callbacks: the callback fetcher and crawler on one thread (notebook 02, benchmark)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import time
 import pytest
 from notebook_cells import exec_cells
 
-from support.blocking import crawl_sequential, fetch
-from support.callbacks import CallbackCrawler, Fetcher, crawl_callbacks, fetch_callbacks
-from support.eventloop import EventLoop
-from support.report import CONNECTION_LOST, CONNECTION_REFUSED, DEADLINE, MALFORMED_RESPONSE, MAX_PAGES, CrawlOptions
+from support.crawlers.blocking import crawl_sequential, fetch
+from support.crawlers.callbacks import CallbackCrawler, Fetcher, crawl_callbacks, fetch_callbacks
+from support.kernel.eventloop import EventLoop
 from support.timeline import Timeline
+from support.web.report import CONNECTION_LOST, CONNECTION_REFUSED, DEADLINE, MALFORMED_RESPONSE, MAX_PAGES, CrawlOptions
 
 SLACK = 1.0  # the one real-time slack factor of these smoke tests
 
@@ -158,10 +158,10 @@ def test_deadline_fails_what_is_pending_and_closes_every_socket(make_site):
 
 
 def test_the_notebook_fetcher_gets_what_the_support_fetcher_gets(site):
-    """Notebook 02 teaches a short Fetcher; support.callbacks.Fetcher is the reference copy."""
+    """Notebook 02 teaches a short Fetcher; support.crawlers.callbacks.Fetcher is the reference copy."""
     import selectors
 
-    from support.blocking import build_request, parse_response
+    from support.crawlers.blocking import build_request, parse_response
     ns = exec_cells("02", "class Fetcher:", namespace={
         "socket": socket, "build_request": build_request, "parse_response": parse_response,
         "EVENT_READ": selectors.EVENT_READ, "EVENT_WRITE": selectors.EVENT_WRITE})

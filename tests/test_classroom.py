@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from support import c10k, classroom
-from support.classroom import ClassroomWarning
+from support.measure import c10k, classroom
+from support.measure.classroom import ClassroomWarning
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""support.crawler: one test per feature of the asyncio crawler, against local servers.
+"""support.crawlers.asyncio_crawler: one test per feature of the asyncio crawler, against local servers.
 
 Most tests crawl the labsite (``make_site``); the HTTP behaviours the labsite
 does not produce on its own (503 then 200, redirect chains, JSON, huge bodies)
@@ -16,11 +16,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from support.crawler import CrawlResult, crawl, crawl_sync
+from support.crawlers.asyncio_crawler import CrawlResult, crawl, crawl_sync
 from support.labsite import SiteGraph
 from support.labsite.background import BackgroundServer
-from support.links import LinkFilter, classify, extract_links
-from support.report import (
+from support.web.links import LinkFilter, classify, extract_links
+from support.web.report import (
     DEADLINE,
     MAX_DEPTH,
     MAX_PAGES,
@@ -376,7 +376,7 @@ def test_bodies_over_max_bytes_are_not_read(tiny):
 
 
 def test_parsing_deferred_in_a_burst_loses_nothing(make_site, monkeypatch):
-    import support.crawler as crawler_module
+    import support.crawlers.asyncio_crawler as crawler_module
 
     deferred = []
     original = crawler_module._Crawl.defer
@@ -459,7 +459,7 @@ def test_the_deadline_leaves_no_url_without_an_outcome_in_virtual_time():
 
 
 def test_the_deadline_counts_from_the_start_even_when_the_session_is_slow_to_open(monkeypatch):
-    import support.crawler as crawler_module
+    import support.crawlers.asyncio_crawler as crawler_module
 
     real_session = aiohttp.ClientSession
 
@@ -487,7 +487,7 @@ def test_the_deadline_counts_from_the_start_even_when_the_session_is_slow_to_ope
 
 
 def test_a_worker_bug_surfaces_instead_of_vanishing(monkeypatch):
-    import support.crawler as crawler_module
+    import support.crawlers.asyncio_crawler as crawler_module
 
     graph = SiteGraph(40, seed=0)
     real_admit = crawler_module._Crawl.admit
@@ -512,7 +512,7 @@ def test_a_worker_bug_surfaces_instead_of_vanishing(monkeypatch):
 
 
 def test_a_bug_in_a_deferred_parse_surfaces_too(make_site, monkeypatch):
-    import support.crawler as crawler_module
+    import support.crawlers.asyncio_crawler as crawler_module
 
     real_parse = crawler_module._Crawl.parse
     deferred = []

@@ -1,4 +1,4 @@
-"""The capstone crawler (support.crawler) against every fault mode of the labsite.
+"""The capstone crawler (support.crawlers.asyncio_crawler) against every fault mode of the labsite.
 
 For each mode: the crawl finishes within its total deadline, its memory stays
 bounded, and every URL it met ends as crawled, skipped or failed with a
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from support import crawler
+from support.crawlers import asyncio_crawler as crawler
 from support.labsite import FAULT_MODES, LabSite
-from support.links import LinkFilter, extract_links
-from support.report import CONNECTION_LOST, TIMEOUT
+from support.web.links import LinkFilter, extract_links
+from support.web.report import CONNECTION_LOST, TIMEOUT
 
 SLACK = 3.0         # seconds a crawl may overrun its deadline while it cancels and accounts
 MEMORY = 25 * 2**20  # a crawl of a few hundred small pages never needs more Python memory than this

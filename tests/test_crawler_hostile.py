@@ -23,8 +23,8 @@ import pytest
 from aiohttp import web
 from hostile_server import HostileSite, RawServer, html, ipv6_loopback_available, raw_page
 
-from support.crawler import crawl_sync
-from support.report import MAX_PAGES, REDIRECT_LOOP, TOO_BIG, TOO_MANY_REDIRECTS, label_es
+from support.crawlers.asyncio_crawler import crawl_sync
+from support.web.report import MAX_PAGES, REDIRECT_LOOP, TOO_BIG, TOO_MANY_REDIRECTS, label_es
 
 #: Slack for a noisy 2-core machine shared with other test runs, on top of a bound.
 SLACK = 1.5

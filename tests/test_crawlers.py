@@ -1,6 +1,6 @@
-"""The crawler contract: every entry of support.crawlers.CRAWLERS is called the
+"""The crawler contract: every entry of support.crawlers.registry.CRAWLERS is called the
 same way, crawls the same site the same way, and explains its failures with the
-same words (support.report.reason_of)."""
+same words (support.web.report.reason_of)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import ssl
 import aiohttp
 import pytest
 
-from support.blocking import parse_response
-from support.crawlers import CRAWLERS, crawl_with
-from support.report import (
+from support.crawlers.blocking import parse_response
+from support.crawlers.registry import CRAWLERS, crawl_with
+from support.web.report import (
     CONNECTION_LOST,
     CONNECTION_REFUSED,
     DEADLINE,
@@ -178,7 +178,7 @@ def test_a_short_body_is_an_incomplete_response_not_a_page():
 
 
 def test_a_crawler_measured_in_its_own_process(make_site):
-    from support.isolated import measure_isolated
+    from support.crawlers.isolated import measure_isolated
 
     site = make_site(pages=20)
     m = measure_isolated("sequential", site.url, 2, max_pages=5)

@@ -1,4 +1,4 @@
-"""support.eventloop.EventLoop, and the loop notebook 02 builds by hand (`bucle`).
+"""support.kernel.eventloop.EventLoop, and the loop notebook 02 builds by hand (`bucle`).
 
 The notebook defines ``bucle(selector, timeout)`` in a cell; the support copy
 is ``EventLoop.run``. Both are run here on the same scenarios, and must call
@@ -15,7 +15,7 @@ import time
 import pytest
 from notebook_cells import exec_cells
 
-from support.eventloop import EventLoop
+from support.kernel.eventloop import EventLoop
 
 
 def _notebook_function(name: str):

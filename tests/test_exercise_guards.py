@@ -16,9 +16,8 @@ import time
 
 import pytest
 
-from support import guards
 from support.checks import nb01, nb05
-from support.exercises import WRONG, Incorrect, call_with_limit, run_async, run_check
+from support.exercises import WRONG, Incorrect, call_with_limit, guards, run_async, run_check
 
 LIMIT = 0.5
 #: Seconds past the limit that a verdict may take to come back (the guard needs 2 * STOP_GRACE).

@@ -1,4 +1,4 @@
-"""support.fmt writes numbers as a Spanish reader reads them; support.report
+"""support.fmt writes numbers as a Spanish reader reads them; support.web.report
 shows every reason in Spanish through one table."""
 
 from __future__ import annotations
@@ -7,10 +7,11 @@ import math
 
 import pytest
 
-from support import fmt, links, report
-from support.links import classify
-from support.memory import KIB, MIB, shown
-from support.report import CrawlReport, label_es
+from support import fmt
+from support.measure.memory import KIB, MIB, shown
+from support.web import links, report
+from support.web.links import classify
+from support.web.report import CrawlReport, label_es
 
 
 @pytest.mark.parametrize("x, decimals, expected", [
@@ -53,7 +54,7 @@ def test_every_reason_has_a_spanish_label():
     reasons = _every_reason_constant()
     assert len(reasons) >= 20
     missing = [r for r in reasons if r not in report.LABELS_ES]
-    assert not missing, f"add a Spanish label to support.report.LABELS_ES for {missing}"
+    assert not missing, f"add a Spanish label to support.web.report.LABELS_ES for {missing}"
     # "HTTP ..." and "error ..." read the same in Spanish
     untranslated = [r for r, es in report.LABELS_ES.items() if es == r and not r.startswith(("HTTP", "error"))]
     assert not untranslated, untranslated

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from support.labsite import SKIP_KINDS, ExternalSite, LabSite, SiteGraph, serve, stop_all
-from support.links import classify, extract_links, follow
+from support.web.links import classify, extract_links, follow
 
 
 def raw_get(site: LabSite, path: str) -> tuple[int, bytes]:

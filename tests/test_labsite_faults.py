@@ -16,7 +16,7 @@ import requests
 
 from support.labsite import FAULT_DEFAULTS, FAULT_MODES, FAULTS, LabSite, assign_faults, serve, stop_all
 from support.labsite.toolkit import Fault, html
-from support.links import extract_links
+from support.web.links import extract_links
 
 EVERY_MODE = {mode: 0.05 for mode in FAULT_MODES}
 

@@ -1,10 +1,10 @@
-"""support.links: one canonical URL per resource, and a reason for every skipped href."""
+"""support.web.links: one canonical URL per resource, and a reason for every skipped href."""
 
 from __future__ import annotations
 
 import pytest
 
-from support.links import LinkFilter, classify, follow, normalize
+from support.web.links import LinkFilter, classify, follow, normalize
 
 ROOT = "http://127.0.0.1:8000/"
 

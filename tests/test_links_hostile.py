@@ -1,4 +1,4 @@
-"""support.links against hrefs nobody here wrote (issue 15, points 5, 6, 9).
+"""support.web.links against hrefs nobody here wrote (issue 15, points 5, 6, 9).
 
 IPv6 literals, ``<base href>``, query strings, ``https://`` on an ``http://``
 port, control characters and raw bytes: each one turned into a wrong URL, a
@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from support.links import (
+from support.web.links import (
     PARSERS,
     LinkFilter,
     base_url,

@@ -1,4 +1,4 @@
-"""support.loadgen's failure labels: the course's reasons, from the answer the client got."""
+"""support.servers.loadgen's failure labels: the course's reasons, from the answer the client got."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from support import loadgen, servers
+from support import servers
+from support.servers import loadgen
 
 
 def _serve_fixed(reply: bytes, times: int):

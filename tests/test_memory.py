@@ -1,4 +1,4 @@
-"""support.memory: per-thread memory measured for real, limits read, extrapolation."""
+"""support.measure.memory: per-thread memory measured for real, limits read, extrapolation."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from support import memory, osutil
-from support.memory import KIB, MAX_THREADS, MIB, extrapolate, os_thread_limits, thread_caps, thread_memory
+from support import osutil
+from support.measure import memory
+from support.measure.memory import KIB, MAX_THREADS, MIB, extrapolate, os_thread_limits, thread_caps, thread_memory
 
 needs_proc = pytest.mark.skipif(not osutil.HAS_PROC, reason="per-thread stack figures come from "
                                 "/proc/self/smaps (Linux); elsewhere they are None")

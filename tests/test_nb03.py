@@ -9,8 +9,7 @@ import types
 import pytest
 from notebook_cells import exec_cells
 
-from support import guards
-from support.exercises import RIGHT, WRONG, Incorrect, call_with_limit, run_check
+from support.exercises import RIGHT, WRONG, Incorrect, call_with_limit, guards, run_check
 from teacher.solutions import nb03
 
 

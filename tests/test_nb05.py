@@ -4,7 +4,7 @@ The first async crawler is the lesson, so it lives in a notebook cell; these
 tests extract that cell with nbformat, exec() it, and check that it crawls the
 local site like notebook 01's thread pool (same pages, same skipped links),
 honours ``max_paginas`` and its concurrency bound, and reports failures.
-They also cover ``support.aio_tools`` and the safety net of the exercise
+They also cover ``support.measure.aio_tools`` and the safety net of the exercise
 checkers (a coroutine that never ends is cancelled, not waited for).
 """
 
@@ -15,11 +15,11 @@ import asyncio
 import pytest
 from notebook_cells import exec_cells
 
-from support import aio_tools
-from support.blocking import crawl_pool
 from support.checks import nb05 as checks
+from support.crawlers.blocking import crawl_pool
 from support.exercises import run_check
-from support.report import MAX_PAGES
+from support.measure import aio_tools
+from support.web.report import MAX_PAGES
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def crawl_async():
     """The notebook's ``crawl_async``, defined by exec() of its own cells."""
     ns: dict = {}
     exec("import asyncio, time\nimport aiohttp\n", ns)
-    exec_cells("05", "from support.blocking import", "async def crawl_async(", namespace=ns, prefix=True)
+    exec_cells("05", "from support.crawlers.blocking import", "async def crawl_async(", namespace=ns, prefix=True)
     return ns["crawl_async"]
 
 

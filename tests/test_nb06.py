@@ -1,6 +1,6 @@
 """Notebook 06's exercise checkers, each against its solution and each named
 wrong answer (with the reason it must give), and the instruments of
-support.aio_watch that the notebook reads its measurements through."""
+support.measure.aio_watch that the notebook reads its measurements through."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from support.aio_watch import asyncio_log, getaddrinfo_calls, loop_exceptions
 from support.exercises import RIGHT, WRONG, run_check
+from support.measure.aio_watch import asyncio_log, getaddrinfo_calls, loop_exceptions
 from teacher.solutions import nb06 as solutions
 
 # Each wrong answer and a piece of the message that names its mistake.

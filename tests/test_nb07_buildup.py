@@ -1,8 +1,8 @@
-"""Notebook 07 builds the crawler up, one class per section; support/crawler.py is its tested final form.
+"""Notebook 07 builds the crawler up, one class per section; support/crawlers/asyncio_crawler.py is its tested final form.
 
 These tests exec() the notebook's own class cells (``Admision`` ... ``ConPlazo``)
 and prove that the last step crawls the local site like
-:func:`support.crawler.crawl`: the same crawled URLs, the same outcome and
+:func:`support.crawlers.asyncio_crawler.crawl`: the same crawled URLs, the same outcome and
 reason for every URL and href, the same reason counts. They also check what
 the notebook claims of the steps (bounded workers, retries counted by the
 server, the accounting at the deadline, a worker's bug surfacing).
@@ -18,9 +18,9 @@ from collections import Counter
 import pytest
 from notebook_cells import exec_cells
 
-from support.crawler import crawl
+from support.crawlers.asyncio_crawler import crawl
 from support.labsite import LabSite
-from support.report import DEADLINE, MAX_PAGES, STOPPED, CrawlOptions
+from support.web.report import DEADLINE, MAX_PAGES, STOPPED, CrawlOptions
 
 STEPS = ("class Admision:", "class Visita(Admision):", "class Crawler(Visita):",
          "class ConReintentos(Crawler):", "class ConPlazo(ConReintentos):")
@@ -30,7 +30,7 @@ STEPS = ("class Admision:", "class Visita(Admision):", "class Crawler(Visita):",
 def nb():
     """The notebook's step classes, defined by exec() of its own cells (after the names its first cell imports)."""
     ns: dict = {}
-    exec("import asyncio\nimport aiohttp\nfrom support.links import classify, extract_links, follow, normalize\n", ns)
+    exec("import asyncio\nimport aiohttp\nfrom support.web.links import classify, extract_links, follow, normalize\n", ns)
     return exec_cells("07", *STEPS, namespace=ns)
 
 

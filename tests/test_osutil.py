@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from support import memory, osutil
-from support.memory import KIB, MIB
+from support import osutil
+from support.measure import memory
+from support.measure.memory import KIB, MIB
 
 
 def run_module(module: str, *args: str, env: dict | None = None) -> dict:
@@ -43,7 +44,7 @@ def test_rss_and_its_peak_follow_an_allocation():
 
 def test_reaped_children_cpu_is_counted_once_they_end():
     before = osutil.reaped_children_cpu_seconds()
-    run_module("support.memory", "200")  # a child that starts 200 threads: some CPU
+    run_module("support.measure.memory", "200")  # a child that starts 200 threads: some CPU
     assert osutil.reaped_children_cpu_seconds() > before
 
 

@@ -1,4 +1,4 @@
-"""support.response: a body read within max_bytes as decoded, its MIME type and its encoding (issue 15, 1 and 7)."""
+"""support.web.response: a body read within max_bytes as decoded, its MIME type and its encoding (issue 15, 1 and 7)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from hostile_server import HostileSite, html
 
-from support.response import (
+from support.web.response import (
     BodyTooBig,
     declared_type,
     decode_html,

@@ -1,4 +1,4 @@
-"""support.servers, support.loadgen and notebook 09's own servers.
+"""support.servers, support.servers.loadgen and notebook 09's own servers.
 
 The four designs of notebook 09 are written in the notebook; these tests exec()
 its cells and put its servers and the reference copies in support.servers
@@ -22,9 +22,9 @@ import psutil
 import pytest
 from notebook_cells import exec_cells
 
-from support import loadgen, osutil, servers
-from support.eventloop import EventLoop
-from support.servers import designs, process
+from support import osutil, servers
+from support.kernel.eventloop import EventLoop
+from support.servers import designs, loadgen, process
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,8 @@ def notebook():
     """Notebook 09's designs, defined by exec() of its own cells."""
     ns: dict = {}
     exec("import asyncio, functools, socket, threading\nfrom support import servers\n"
-         "from support.eventloop import EventLoop\n"
-         "from support.trampoline import Task, connect, send_all, wait_readable\n", ns)
+         "from support.kernel.eventloop import EventLoop\n"
+         "from support.crawlers.trampoline import Task, connect, send_all, wait_readable\n", ns)
     exec_cells("09", "def atender_bloqueante(", "def servir_hilos(", "def leer_peticion(",
                "def servir_generadores(", "async def atender_async(", "async def servir_streams(",
                namespace=ns, prefix=True)

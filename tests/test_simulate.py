@@ -1,4 +1,4 @@
-"""The ideal-time simulation (support.simulate) on graphs whose answer is known by hand."""
+"""The ideal-time simulation (support.measure.simulate) on graphs whose answer is known by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 
 from support.labsite import SiteGraph
-from support.simulate import ideal_time, simulate
+from support.measure.simulate import ideal_time, simulate
 
 
 def chain(n):

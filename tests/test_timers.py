@@ -1,4 +1,4 @@
-"""Timers and cancellation on the toy loop (support.eventloop, support.trampoline),
+"""Timers and cancellation on the toy loop (support.kernel.eventloop, support.crawlers.trampoline),
 in virtual time: the clock moves only when the loop would wait."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from notebook_cells import exec_cells
 from virtual_time import virtual_loop
 
-import support.trampoline as reference
-from support.eventloop import EventLoop
-from support.trampoline import CancelledError, Task, fetch, sleep, with_timeout
+import support.crawlers.trampoline as reference
+from support.crawlers.trampoline import CancelledError, Task, fetch, sleep, with_timeout
+from support.kernel.eventloop import EventLoop
 
 
 def test_call_later_runs_callbacks_in_time_order_and_select_waits_for_the_nearest():

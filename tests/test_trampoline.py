@@ -1,8 +1,8 @@
-"""support.trampoline (the reference Future/Task and generator crawler) and
+"""support.crawlers.trampoline (the reference Future/Task and generator crawler) and
 notebook 04's own definitions, which must behave the same.
 
 The notebook keeps its Future and Task visible (they are the lesson); the
-benchmark and notebook 05 import support.trampoline. These tests extract the
+benchmark and notebook 05 import support.crawlers.trampoline. These tests extract the
 notebook's cells with nbformat, exec() them, and run the same scenarios on
 both copies.
 """
@@ -15,11 +15,11 @@ import types
 import pytest
 from notebook_cells import exec_cells
 
-from support.callbacks import crawl_callbacks
-from support.eventloop import EventLoop
-from support.report import CONNECTION_REFUSED, DEADLINE, MAX_PAGES
+from support.crawlers.callbacks import crawl_callbacks
+from support.crawlers.trampoline import Future, InvalidStateError, Task, crawl_trampoline, fetch
+from support.kernel.eventloop import EventLoop
 from support.timeline import Timeline
-from support.trampoline import Future, InvalidStateError, Task, crawl_trampoline, fetch
+from support.web.report import CONNECTION_REFUSED, DEADLINE, MAX_PAGES
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def notebook():
     """The notebook's Future, Task, lecture Task, I/O helpers and Fetcher, exec()'d."""
     ns: dict = {}
     exec("import socket\nfrom urllib.parse import urlsplit\n"
-         "from support.blocking import build_request, parse_response\n"
+         "from support.crawlers.blocking import build_request, parse_response\n"
          "from support.timeline import Timeline\n", ns)
     exec_cells("04", "class Future:", "class TaskDeLaClase:", "class Task(Future):",
                "def esperar(", "def conectar(", "def enviar(", "def leer(", "class Fetcher:", namespace=ns, prefix=True)

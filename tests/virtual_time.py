@@ -36,7 +36,7 @@ class VirtualSelector(selectors.DefaultSelector):
 
 def virtual_loop():
     """An EventLoop on virtual time, and its clock."""
-    from support.eventloop import EventLoop
+    from support.kernel.eventloop import EventLoop
 
     clock = VirtualClock()
     return EventLoop(clock=clock, selector=VirtualSelector(clock)), clock

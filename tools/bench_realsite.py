@@ -79,7 +79,7 @@ class DocServer:
 
 def crawl_once(url: str, parser: str, concurrency: int) -> dict:
     """One crawl of ``url`` in this process, measured (the child's side of ``--one``)."""
-    from support.crawler import crawl_sync
+    from support.crawlers.asyncio_crawler import crawl_sync
     from support.osutil import reset_peak_rss
 
     reset_peak_rss()

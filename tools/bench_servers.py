@@ -6,7 +6,7 @@ Each design of ``support.servers`` (threads, callbacks, generators, asyncio
 streams, and aiohttp.web as the industrial reference) runs in a process of its
 own (``python -m support.servers DESIGN``), with one backend process that
 answers every ``/wait`` after ``--wait-ms``; the load generator
-(``python -m support.loadgen``) is a third process. For every design and C it
+(``python -m support.servers.loadgen``) is a third process. For every design and C it
 reports requests/s, p50/p99, failures, the server's peak RSS, CPU milliseconds
 per request, its peak thread count and its peak of open sockets (file
 descriptors beyond those open when it started, sampled every 10 ms), and the
@@ -33,8 +33,9 @@ import json
 import os
 import sys
 
-from support import loadgen, servers
+from support import servers
 from support.osutil import cpu_count
+from support.servers import loadgen
 
 DESIGNS = ("threads", "callbacks", "generators", "asyncio", "aiohttp")
 

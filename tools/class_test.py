@@ -22,7 +22,7 @@ open files, and the cgroup's own task count. It prints a table and checks:
   ``CORRUTINAS_ESCALA``);
 * every notebook of every student passed;
 * every measurement meant something: no "no es una medida" warning from the
-  course (``support.c10k.meaningful``), which is what a scale too small for a
+  course (``support.measure.c10k.meaningful``), which is what a scale too small for a
   measurement prints instead of asserting.
 
 It also counts, per notebook, the timing comparisons a lesson printed as not
@@ -62,7 +62,7 @@ WORK = ROOT / "build" / "class-test"
 CONFIG = ROOT / "tools" / "class_hub" / "jupyterhub_config.py"
 PROXY = ROOT / "build" / "js" / "node_modules" / ".bin" / "configurable-http-proxy"
 HEAVIEST = ("01", "08", "09")
-MEANINGLESS = "no es una medida"  # what support.c10k.meaningful warns instead of asserting
+MEANINGLESS = "no es una medida"  # what support.measure.c10k.meaningful warns instead of asserting
 BUSY = "la máquina estaba ocupada"  # what support.fmt.ocupada prints instead of asserting a timing comparison
 CELL_TIMEOUT = 600.0
 WARNING = re.compile(r"\w*Warning: .*")  # a warning's category and text, without the kernel's file name
@@ -247,7 +247,7 @@ class Sampler:
 
 PROBE = """\
 import json, os, resource
-from support import classroom
+from support.measure import classroom
 print(json.dumps({"nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
                   "pids_max": classroom.cgroup_pids_max(), "escala": classroom.scale(),
                   "escala_env": os.environ.get("CORRUTINAS_ESCALA")}))

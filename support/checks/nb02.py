@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from support.blocking import parse_response
+from support.crawlers.blocking import parse_response
 from support.exercises import Incorrect, call_with_limit, exercise, expect
 from support.fmt import num, seg
 from support.labsite import LabSite

@@ -19,8 +19,7 @@ import math
 from itertools import islice
 from typing import Any, Callable
 
-from support import guards
-from support.exercises import call_with_limit, exercise, expect, not_a_coroutine
+from support.exercises import call_with_limit, exercise, expect, guards, not_a_coroutine
 
 #: Lines of Python one checker may run (the student's code and its own): far
 #: above what a correct answer needs, small enough to give up in well under a second.

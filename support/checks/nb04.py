@@ -1,14 +1,14 @@
 """Checkers of notebook 04 (coroutines built from generators).
 
 The student's answers work with the notebook's own ``Future`` and ``Task``;
-the checkers drive them with the reference copies of :mod:`support.trampoline`
+the checkers drive them with the reference copies of :mod:`support.crawlers.trampoline`
 (the two behave the same, as ``tests/test_trampoline.py`` proves), so a
 checker only relies on the protocol: ``result()``, ``set_result``,
 ``add_done_callback``, ``done()`` and generators that ``yield`` futures.
 
 Student code runs under :func:`support.exercises.call_with_limit` with a line
 budget, so an endless loop gives a verdict instead of hanging the notebook;
-I/O runs on a fresh :class:`support.eventloop.EventLoop` with a timeout,
+I/O runs on a fresh :class:`support.kernel.eventloop.EventLoop` with a timeout,
 against a small local site that the checker starts and stops.
 """
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from support.eventloop import EventLoop
+from support.crawlers.trampoline import Future, Task
 from support.exercises import LINE_BUDGET, Incorrect, call_with_limit, exercise, expect, not_a_coroutine
+from support.kernel.eventloop import EventLoop
 from support.labsite import LabSite
-from support.trampoline import Future, Task
 
 
 def _coroutine(fn, *args) -> Any:

@@ -8,7 +8,7 @@
   one page at a time (the statement asks for one task per URL in a TaskGroup
   and a Semaphore; the checker judges the behaviour, not the shape).
 * ``07.simular_ideal``: ``simular(grafo, C, L)``, the zero-CPU discrete-event
-  simulation of a crawl, compared with :func:`support.simulate.ideal_time`
+  simulation of a crawl, compared with :func:`support.measure.simulate.ideal_time`
   (the benchmark's "ideal"); downloads that end at the same instant deliver
   their links in the order they started (a case below tells the two
   tie-breaks apart).
@@ -30,7 +30,7 @@ import aiohttp
 from support.exercises import call_with_limit, exercise, expect, require_async, require_sync, run_async
 from support.fmt import seg
 from support.labsite import LabSite, SiteGraph
-from support.simulate import ideal_time
+from support.measure.simulate import ideal_time
 
 # -- 07.reintentar ---------------------------------------------------------------
 

@@ -23,8 +23,8 @@ import pickle
 import threading
 import time
 
-from support.c10k import count_links, sample_pages
 from support.exercises import Incorrect, call_with_limit, exercise, expect, not_a_coroutine, require_async, run_async
+from support.measure.c10k import count_links, sample_pages
 
 LIMIT = 3.0
 

@@ -6,7 +6,7 @@ The protocol is HTTP/1.0, one request per connection, three kinds of request:
 * ``GET /wait/MS`` asks the *backend* (another process, :class:`Backend`) a
   question that takes MS milliseconds to answer, then answers ``ok``: the
   server waits on I/O, as a web server waits on its database;
-* ``GET /cpu/N`` burns CPU (:func:`support.aio_tools.cpu_bound` of N steps)
+* ``GET /cpu/N`` burns CPU (:func:`support.measure.aio_tools.cpu_bound` of N steps)
   and answers the number.
 
 A *design* is a function ``serve(listener, stop, backend)`` that serves the
@@ -33,7 +33,7 @@ the toy loop would not be the same wait), so the comparison is fair, and it
 is what real servers wait on anyway (a database, another service).
 """
 
-from support.aio_watch import (
+from support.measure.aio_watch import (
                                      asyncio_log as slow_callbacks,  # debug mode's slow-callback warnings, collected
 )
 from support.servers.designs import (

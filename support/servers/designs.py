@@ -12,7 +12,8 @@ import socket
 import threading
 from typing import Callable
 
-from support.eventloop import EventLoop
+from support.crawlers.trampoline import Task, connect, send_all, wait_readable, with_timeout
+from support.kernel.eventloop import EventLoop
 from support.servers.protocol import (
     BACKEND_TIMEOUT,
     BACKLOG,
@@ -28,7 +29,6 @@ from support.servers.protocol import (
     response,
 )
 from support.servers.running import Stop
-from support.trampoline import Task, connect, send_all, wait_readable, with_timeout
 
 # Discussion: what every design does with a client or a backend that fails.
 # A request head past MAX_HEAD bytes, or one that is not ours, is answered 400;

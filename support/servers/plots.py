@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def plot_scaling(table: dict[str, dict[int, "object"]]):
     """Requests/s and p99 (ms) against the number of connections, one line per
-    design; ``table[design][conns]`` is a :class:`support.loadgen.LoadResult`."""
+    design; ``table[design][conns]`` is a :class:`support.servers.loadgen.LoadResult`."""
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))

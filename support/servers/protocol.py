@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from support.aio_tools import cpu_bound
-from support.reasons import reason_of
+from support.measure.aio_tools import cpu_bound
+from support.web.reasons import reason_of
 
 END = b"\r\n\r\n"          # end of an HTTP request's head
 BACKLOG = 4096             # listen backlog: the kernel queues this many unaccepted connections
@@ -59,7 +59,7 @@ def response(body: bytes, status: int = 200) -> bytes:
 
 def bad_gateway(exc: BaseException) -> bytes:
     """The body of the 502 a design sends when the backend failed (refused, reset,
-    silent past :data:`BACKEND_TIMEOUT`): the course's reason, from :func:`support.reasons.reason_of`."""
+    silent past :data:`BACKEND_TIMEOUT`): the course's reason, from :func:`support.web.reasons.reason_of`."""
     return f"backend: {reason_of(exc)}\n".encode()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from support.blocking import fetch
+from support.crawlers.blocking import fetch
 
 # -- 01.separar_respuesta -------------------------------------------------------
 

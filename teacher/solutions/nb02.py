@@ -7,7 +7,7 @@ import socket
 import time
 from selectors import EVENT_READ, EVENT_WRITE
 
-from support.blocking import build_request
+from support.crawlers.blocking import build_request
 
 # -- 02.contar_bytes ----------------------------------------------------------------
 

@@ -1,13 +1,13 @@
 """Reference solutions of notebook 04's exercises, and typical wrong answers.
 
 They use the reference ``Future``, ``Task`` and ``fetch`` of
-:mod:`support.trampoline`; in the notebook the same code is written with the
+:mod:`support.crawlers.trampoline`; in the notebook the same code is written with the
 notebook's own classes and ``Fetcher(loop, url).fetch()``.
 """
 
 from __future__ import annotations
 
-from support.trampoline import Future, Task, fetch
+from support.crawlers.trampoline import Future, Task, fetch
 
 # -- 04.suma -----------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from collections import deque
 
 import aiohttp
 
-from support.links import extract_links, follow
+from support.web.links import extract_links, follow
 
 # -- 07.reintentar ---------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from support.c10k import count_links, count_links_many
+from support.measure.c10k import count_links, count_links_many
 
 # --- 08.elegir ------------------------------------------------------------------
 

@@ -7,7 +7,7 @@
 Four parts, each a module, from the bottom up:
 
 * :mod:`tools.bench.worker`: ONE crawl in a fresh process (``python -m
-  tools.bench.worker``), any entry of ``support.crawlers.CRAWLERS``; it prints
+  tools.bench.worker``), any entry of ``support.crawlers.registry.CRAWLERS``; it prints
   one result line (the result protocol, shared with
   :mod:`tools.bench.scrapy_worker`, the Scrapy worker).
 * :mod:`tools.bench.runner`: the regimes, the site in its own process, the

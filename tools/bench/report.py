@@ -174,7 +174,7 @@ def markdown_page(text: str) -> str:
             "Written by `python -m tools.bench --markdown docs/bench.md` (`make bench` prints the "
             "same report). Each crawler runs in a fresh process of its own against one site served "
             "by another process; efficiency = ideal / wall, where the ideal is the discrete-event "
-            "simulation of the same crawl with zero CPU (`support/simulate.py`): each fetch takes "
+            "simulation of the same crawl with zero CPU (`support/measure/simulate.py`): each fetch takes "
             "exactly L, at most C in flight, links known when a page arrives. A crawler's ideal "
             "is computed at its own concurrency. CPU s/page counts the crawler's process only; "
             "peak RSS is the crawler process's maximum resident set.\n\n" + text)

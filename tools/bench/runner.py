@@ -12,12 +12,12 @@ are the exception (see :func:`cpu_split`). A crawl shorter than
 :data:`REPEAT_BELOW` seconds is run ``repeat`` times and the median run is
 reported.
 
-The entries are every crawler of ``support.crawlers.CRAWLERS``, in its order,
+The entries are every crawler of ``support.crawlers.registry.CRAWLERS``, in its order,
 then the option presets of :data:`PRESETS`, then Scrapy: adding a crawler to
 the registry adds it here.
 
 Efficiency = ideal / wall. The ideal is the physical limit of the site, from
-:mod:`support.simulate`: the same crawl with zero CPU cost (each fetch takes
+:mod:`support.measure.simulate`: the same crawl with zero CPU cost (each fetch takes
 exactly L, at most C in flight, links known when a page arrives), computed at
 the concurrency the crawler really has (:attr:`Entry.in_flight`).
 """
@@ -310,7 +310,7 @@ async def warm_up(url: str, pages: int, concurrency: int = 2500) -> int:
 def run_regime(regime: Regime, chosen: list[Entry], budget: float, log: Callable[[str], None],
                repeat: int = 1) -> list[Row]:
     from support.labsite import ExternalSite, SiteGraph
-    from support.simulate import simulate
+    from support.measure.simulate import simulate
 
     osutil.raise_fd_limit()  # the warm-up opens thousands of connections
     graph = SiteGraph(regime.pages)  # the labsite's defaults: seed 0, 8 links a page

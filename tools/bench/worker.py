@@ -6,8 +6,8 @@ CPU seconds it reads are that crawler's alone::
     python -m tools.bench.worker --crawler asyncio --url http://127.0.0.1:PORT/ \\
         --concurrency 100 --pages 2000 --timeout 60 [--option parser=selectolax]
 
-``--crawler`` is a key of ``support.crawlers.CRAWLERS`` and ``--option
-NAME=VALUE`` sets any other field of ``support.report.CrawlOptions`` (the value
+``--crawler`` is a key of ``support.crawlers.registry.CRAWLERS`` and ``--option
+NAME=VALUE`` sets any other field of ``support.web.report.CrawlOptions`` (the value
 is read as JSON when it parses, else as a string), so a new crawler of the
 registry, or a new option, needs no code here.
 
@@ -71,8 +71,8 @@ def first_line(func) -> str:
 
 def _registry():
     """``(CRAWLERS, CrawlOptions)``: the crawler registry and its options class."""
-    from support.crawlers import CRAWLERS
-    from support.report import CrawlOptions
+    from support.crawlers.registry import CRAWLERS
+    from support.web.report import CrawlOptions
 
     return CRAWLERS, CrawlOptions
 
@@ -92,7 +92,7 @@ def crawl_once(crawler: str, url: str, options) -> dict:
     """Run registry entry ``crawler`` once; the measured part of the result."""
     crawlers, _ = _registry()
     run = crawlers[crawler]
-    from support.links import extract_links
+    from support.web.links import extract_links
 
     extract_links('<a href="/">x</a>', options.parser)  # load the parser
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -109,7 +109,7 @@ def crawl_once(crawler: str, url: str, options) -> dict:
 
 def main(argv=None) -> int:
     parser = arguments("One crawl of the benchmark, in this process.")
-    parser.add_argument("--crawler", required=True, help="a key of support.crawlers.CRAWLERS")
+    parser.add_argument("--crawler", required=True, help="a key of support.crawlers.registry.CRAWLERS")
     parser.add_argument("--option", type=option, action="append", default=[],
                         help="another CrawlOptions field, NAME=VALUE (repeatable)")
     args = parser.parse_args(argv)

@@ -24,7 +24,7 @@ kilobytes of it. So "memory per thread" is two very different numbers: the
 virtual reservation (megabytes) and the resident cost (kilobytes).
 
 Measurements run by default in a fresh Python process (``isolated=True``,
-``python -m support.memory N STACK WORK``): the numbers do not depend on what
+``python -m support.measure.memory N STACK WORK``): the numbers do not depend on what
 the notebook has imported, glibc's cache of old stacks does not hide new ones,
 and whatever happens there cannot take the notebook's kernel down. Every run is
 bounded by ``MAX_THREADS`` (``MAX_TASKS``); an isolated one also by a timeout
@@ -50,8 +50,9 @@ import threading
 import time
 from collections import Counter
 
-from support import classroom, osutil
+from support import osutil
 from support.fmt import num
+from support.measure import classroom
 
 __all__ = ["thread_memory", "task_memory", "os_thread_limits", "extrapolate", "thread_caps", "shown",
            "MAX_THREADS", "KIB", "MIB", "GIB"]
@@ -108,7 +109,7 @@ def _workload(name: str):
         return lambda: None
     if name == "parse":
         from support.labsite import SiteGraph
-        from support.links import extract_links
+        from support.web.links import extract_links
 
         html = SiteGraph(pages=50).render(7, "http://127.0.0.1:8000/")
         return lambda: extract_links(html)
@@ -197,7 +198,7 @@ def task_memory(n: int = 10_000, timeout: float = 60.0) -> dict:
 
 
 def _isolated(args: list[str], timeout: float, what: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "support.memory", *args],
+    proc = subprocess.run([sys.executable, "-m", "support.measure.memory", *args],
                           capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"{what} failed: {proc.stderr.strip()[-500:]}")
@@ -302,7 +303,7 @@ def shown(value: float | None, unit: int = KIB, spec: str = "6.1f") -> str:
 
 
 def main(argv=None) -> None:
-    """``python -m support.memory N [STACK_SIZE] [WORK]`` or ``--tasks N``: one
+    """``python -m support.measure.memory N [STACK_SIZE] [WORK]`` or ``--tasks N``: one
     isolated measurement (what :func:`thread_memory` or :func:`task_memory`
     runs), printed as JSON."""
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])

@@ -10,7 +10,7 @@ gives, built one way, and what a Spanish notebook shows for each.
   :func:`reason_table_es`: the same reasons in Spanish, from one table.
 
 Stable English codes stay the keys (reports compare across crawlers and
-runs); Spanish is only how a notebook shows them. :mod:`support.report`
+runs); Spanish is only how a notebook shows them. :mod:`support.web.report`
 re-exports every name here.
 """
 
@@ -24,7 +24,8 @@ import ssl
 import sys
 from typing import Any
 
-from support import fmt, links
+from support import fmt
+from support.web import links
 
 __all__ = ["Outcome", "reason_of", "http_reason", "malformed_response", "ProtocolError", "IncompleteResponse",
            "MAX_PAGES", "MAX_DEPTH", "DEADLINE", "STOPPED", "TIMEOUT", "TOO_BIG", "REDIRECT",
@@ -197,7 +198,7 @@ def _aiohttp_reason(exc: BaseException, aiohttp: Any) -> str:
 # --------------------------------------------------------------------------
 
 #: English reason (or template) -> what a Spanish notebook shows. Every reason
-#: a crawler, :func:`support.links.classify` or the load generator gives is
+#: a crawler, :func:`support.web.links.classify` or the load generator gives is
 #: here (``tests/test_fmt.py`` checks it); a template's ``{field}`` carries
 #: its detail (a host, a status, a content type) over unchanged.
 LABELS_ES: dict[str, str] = {

@@ -3,11 +3,11 @@
 * :func:`fetch`: GET one URL with retries (backoff, ``Retry-After``), a
   per-request timeout, redirects reported (not followed), the content type
   checked and the body read within ``max_bytes`` counted after
-  decompression (:mod:`support.response`);
+  decompression (:mod:`support.web.response`);
 * :func:`page_links` and :class:`ParseThread`: decode a page and extract its
   links, in one daemon thread for pages too big to parse on the event loop.
 
-:mod:`support.crawler` is the crawl built on these; it re-exports
+:mod:`support.crawlers.asyncio_crawler` is the crawl built on these; it re-exports
 :func:`fetch`, :data:`TRANSIENT_STATUSES` and :data:`MAX_RETRY_AFTER`.
 """
 
@@ -20,8 +20,8 @@ import threading
 
 import aiohttp
 
-from support.links import PageLinks, extract_page_links
-from support.report import (
+from support.web.links import PageLinks, extract_page_links
+from support.web.report import (
     MAX_BYTES,
     NO_ATTEMPT,
     NOT_HTML,
@@ -32,7 +32,7 @@ from support.report import (
     malformed_response,
     reason_of,
 )
-from support.response import (
+from support.web.response import (
     HTML_TYPES,
     BodyTooBig,
     declared_type,
@@ -78,9 +78,9 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
       the crawl's deadline, None without one), fails the URL at once.
     * A malformed answer (bad status line, too many headers, two
       ``Content-Length``, a bad chunk size, a body that cannot be decoded)
-      fails at once, named by :func:`~support.report.malformed_response`.
+      fails at once, named by :func:`~support.web.report.malformed_response`.
     * The body is read as decoded bytes, at most ``max_bytes`` of them
-      (:func:`support.response.read_body`); one without ``Content-Type``, or
+      (:func:`support.web.response.read_body`); one without ``Content-Type``, or
       typed "unknown" (``unknown/unknown``, ``*/*``), is read and sniffed.
       Redirects are *not* followed here: the crawler decides whether the
       target is worth a visit.

@@ -1,13 +1,13 @@
 """A load generator for notebook 09's servers, run in its own process.
 
-    python -m support.loadgen --port P --conns 100 --requests 2000 --path /wait/50
+    python -m support.servers.loadgen --port P --conns 100 --requests 2000 --path /wait/50
 
 opens ``--conns`` concurrent connections (asyncio, 127.0.0.1 only), each a
 worker that makes one HTTP/1.0 request per connection, again and again, until
 ``--requests`` requests have been made or ``--duration`` seconds have passed
 (whichever comes first), and prints one JSON line: requests that succeeded
 (an HTTP/1.x 200 whose body is as long as its ``Content-Length`` says),
-failures counted by the course's reasons (:mod:`support.reasons`:
+failures counted by the course's reasons (:mod:`support.web.reasons`:
 ``connection refused``, ``timeout``, ``connection lost`` for a reset or an
 answer cut short or never sent, ``HTTP 400`` and the like for another status,
 ``malformed response`` for an answer that is not HTTP), requests per second
@@ -37,10 +37,10 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from support.blocking import parse_response
+from support.crawlers.blocking import parse_response
 from support.fmt import num
 from support.osutil import raise_fd_limit
-from support.report import ProtocolError, http_reason, label_es, reason_of
+from support.web.report import ProtocolError, http_reason, label_es, reason_of
 
 __all__ = ["percentile", "LoadResult", "generate", "run", "slow_read"]
 
@@ -186,10 +186,10 @@ def _args(port, conns, requests, path, duration, timeout, background_path, backg
 
 def run(port: int, conns: int, requests: int, path: str = "/", duration: float = 10.0,
         timeout: float = 10.0, background_path: str | None = None, background_conns: int = 1) -> LoadResult:
-    """Run the load generator in a child process (``python -m support.loadgen``) and
+    """Run the load generator in a child process (``python -m support.servers.loadgen``) and
     return what it measured. Blocks for at most ``duration + timeout`` s plus start-up."""
     args = _args(port, conns, requests, path, duration, timeout, background_path, background_conns)
-    done = subprocess.run([sys.executable, "-m", "support.loadgen", *args], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "support.servers.loadgen", *args], capture_output=True,
                           text=True, timeout=duration + 2 * timeout + 60)
     if done.returncode != 0:
         raise RuntimeError(f"the load generator failed: {done.stderr.strip()[-500:]}")
@@ -197,7 +197,7 @@ def run(port: int, conns: int, requests: int, path: str = "/", duration: float =
 
 
 def _main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m support.loadgen", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m support.servers.loadgen", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True, help="server port on 127.0.0.1")
     parser.add_argument("--conns", type=int, default=10, help="concurrent connections (workers)")
     parser.add_argument("--requests", type=int, default=1000, help="requests in all (at most)")

@@ -6,8 +6,8 @@ benchmark reuse:
 * :func:`fetch`: an HTTP/1.0 GET written by hand over a plain blocking
   ``socket`` (connect, ``sendall``, ``recv`` until the server closes);
 * three crawlers over the same site, all called as ``crawl(root_url, options)``
-  with a :class:`support.report.CrawlOptions` and returning a
-  :class:`support.report.CrawlReport` (registered in :mod:`support.crawlers`):
+  with a :class:`support.web.report.CrawlOptions` and returning a
+  :class:`support.web.report.CrawlReport` (registered in :mod:`support.crawlers.registry`):
 
   - :func:`crawl_sequential`: one page after another, on one thread;
   - :func:`crawl_thread_per_url`: one new thread per URL discovered (the
@@ -15,10 +15,10 @@ benchmark reuse:
   - :func:`crawl_pool`: a fixed pool of worker threads
     (``concurrent.futures.ThreadPoolExecutor``).
 
-All three use :mod:`support.links` to find and classify links, stay on the
+All three use :mod:`support.web.links` to find and classify links, stay on the
 root's host (and ``allowed_hosts``), fetch each canonical URL once, and give
 every URL they meet an outcome: crawled, skipped (with the reason) or failed
-(with the reason, from :func:`support.report.reason_of`).
+(with the reason, from :func:`support.web.report.reason_of`).
 
 Options they honour: ``max_pages``, ``request_timeout`` (bounds each blocking
 call: connect, send, each ``recv``), ``deadline``, ``timeline``,
@@ -44,8 +44,9 @@ from collections import deque
 from typing import Any, Collection
 from urllib.parse import urlsplit
 
-from support.links import LinkFilter, extract_links, normalize
-from support.report import (
+from support.timeline import Timeline
+from support.web.links import LinkFilter, extract_links, normalize
+from support.web.report import (
     DEADLINE,
     MAX_PAGES,
     PARSE_ERROR,
@@ -57,7 +58,6 @@ from support.report import (
     options_of,
     reason_of,
 )
-from support.timeline import Timeline
 
 __all__ = [
     "fetch", "fetch_raw", "parse_response", "build_request", "crawl_sequential",
@@ -111,9 +111,9 @@ def fetch_raw(url: str, timeline: Timeline | None = None, timeout: float = 10.0)
 def parse_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
     """Split a raw HTTP response into ``(status, headers, body)``.
 
-    Header names are lower-cased. Raises :class:`~support.report.ProtocolError`
+    Header names are lower-cased. Raises :class:`~support.web.report.ProtocolError`
     (a ``ValueError``) when ``raw`` is not an HTTP response, and its subclass
-    :class:`~support.report.IncompleteResponse` when the body is shorter than
+    :class:`~support.web.report.IncompleteResponse` when the body is shorter than
     its ``Content-Length`` (the connection ended too early).
     """
     head, sep, body = raw.partition(b"\r\n\r\n")

@@ -47,7 +47,7 @@ CRAWL_PARSER = "selectolax"
 PARSERS = ("html.parser", "lxml", "selectolax")
 
 # Why :func:`classify` skips an href (stable English codes; the words a student
-# reads come from :func:`support.report.label_es`). Templates are filled with
+# reads come from :func:`support.web.report.label_es`). Templates are filled with
 # ``str.format``.
 EMPTY_HREF = "empty href"
 FRAGMENT_ONLY = "fragment only (same page)"

@@ -36,11 +36,12 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
-from support import classroom, osutil
+from support import osutil
 from support.fmt import num, seg
 from support.labsite import ExternalSite, SiteGraph
-from support.links import extract_links
+from support.measure import classroom
 from support.osutil import busy_seconds, cpu_count, cpu_seconds, fd_limit
+from support.web.links import extract_links
 
 __all__ = ["ExternalSite", "external_site", "rss", "connections_to", "sample_pages", "pages_for_cpu", "count_links",
            "count_links_many", "Heartbeat", "usable_connections", "Cost", "cost_per_unit", "meaningful", "plot_memory",
@@ -85,7 +86,7 @@ def usable_connections(wanted: int, reserve: int = 500, limit: int | None = None
     """``wanted``, capped by the limit of open files (minus ``reserve``); ``limit``
     defaults to this process's, raised first as far as allowed (:func:`fd_limit`),
     and then also caps by the local port range and the files already open
-    (:func:`support.classroom.connection_budget`)."""
+    (:func:`support.measure.classroom.connection_budget`)."""
     if limit is not None:
         return max(1, min(wanted, limit - reserve))
     return max(1, min(wanted, fd_limit() - reserve, classroom.connection_budget(reserve)))

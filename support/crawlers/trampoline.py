@@ -18,10 +18,10 @@ behave the same.
 * :func:`connect`, :func:`send_all`, :func:`read_all`, :func:`fetch`: an
   HTTP/1.0 GET written as straight-line generator code (``yield from``),
   driven by a Task on the hand-written selector loop of notebook 02
-  (:class:`support.eventloop.EventLoop`).
+  (:class:`support.kernel.eventloop.EventLoop`).
 * :func:`crawl_trampoline`: the crawler of notebooks 01-02 on these coroutines,
   one Task per URL, one thread; ``crawl(root_url, options) -> CrawlReport``
-  like every crawler of the course (:mod:`support.crawlers`).
+  like every crawler of the course (:mod:`support.crawlers.registry`).
 * Time and cancellation (the end of notebook 04): :func:`sleep` (a future
   resolved by a timer of the loop), ``Future.cancel`` / ``Task.cancel`` (a
   :class:`CancelledError` thrown into the coroutine at its ``yield``) and
@@ -56,12 +56,12 @@ import time
 from typing import Any, Callable, Generator
 from urllib.parse import urlsplit
 
-from support.blocking import Frontier, build_request, parse_response
-from support.eventloop import EventLoop
-from support.links import extract_links, normalize
+from support.crawlers.blocking import Frontier, build_request, parse_response
+from support.kernel.eventloop import EventLoop
 from support.osutil import raise_fd_limit
-from support.report import PARSE_ERROR, CrawlOptions, CrawlReport, http_reason, options_of, reason_of
 from support.timeline import Timeline
+from support.web.links import extract_links, normalize
+from support.web.report import PARSE_ERROR, CrawlOptions, CrawlReport, http_reason, options_of, reason_of
 
 __all__ = [
     "Future", "Task", "InvalidStateError", "CancelledError", "sleep", "with_timeout", "wait_writable", "wait_readable",

@@ -1,12 +1,12 @@
 """Every crawler of the course, by name: one contract, many implementations.
 
 Each entry is a plain synchronous call ``crawl(root_url, options) -> CrawlReport``
-(:class:`~support.report.CrawlOptions` in, :class:`~support.report.CrawlReport`
+(:class:`~support.web.report.CrawlOptions` in, :class:`~support.web.report.CrawlReport`
 out), so the benchmark, the isolated measurements and the tests iterate this
 registry with no translation layer::
 
-    from support.crawlers import CRAWLERS, crawl_with
-    from support.report import CrawlOptions
+    from support.crawlers.registry import CRAWLERS, crawl_with
+    from support.web.report import CrawlOptions
     for name in CRAWLERS:
         print(name, crawl_with(name, site.url, CrawlOptions(concurrency=20)).summary())
 
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from support.blocking import crawl_pool, crawl_sequential, crawl_thread_per_url
-from support.callbacks import crawl_callbacks
-from support.crawler import crawl_sync
-from support.report import CrawlOptions, CrawlReport
-from support.trampoline import crawl_trampoline
+from support.crawlers.asyncio_crawler import crawl_sync
+from support.crawlers.blocking import crawl_pool, crawl_sequential, crawl_thread_per_url
+from support.crawlers.callbacks import crawl_callbacks
+from support.crawlers.trampoline import crawl_trampoline
+from support.web.report import CrawlOptions, CrawlReport
 
 __all__ = ["CRAWLERS", "crawl_with"]
 

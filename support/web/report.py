@@ -8,12 +8,12 @@ same way and answers the same way:
 * it returns a :class:`CrawlReport`: every URL (or href) it met is
   :attr:`Outcome.CRAWLED`, :attr:`Outcome.SKIPPED` (why) or
   :attr:`Outcome.FAILED` (why);
-* its reasons are the constants of :mod:`support.reasons` (re-exported
+* its reasons are the constants of :mod:`support.web.reasons` (re-exported
   here), or :func:`http_reason` of a status, or :func:`reason_of` of the
   exception that stopped a fetch, so that :meth:`CrawlReport.reasons` of two
   crawlers can be compared.
 
-The registry of crawlers is :data:`support.crawlers.CRAWLERS`.
+The registry of crawlers is :data:`support.crawlers.registry.CRAWLERS`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from support import fmt
-from support.links import CRAWL_PARSER, PARSERS
-from support.reasons import (
+from support.web.links import CRAWL_PARSER, PARSERS
+from support.web.reasons import (
     CONNECTION_LOST,
     CONNECTION_REFUSED,
     DEADLINE,
@@ -111,8 +111,8 @@ class CrawlOptions:
         the asyncio crawler counts them decoded (after gzip...). The default,
         :data:`MAX_BYTES`, fits real pages.
     allowed_hosts: hosts (``"host"`` or ``"host:port"``) to follow besides the root's.
-    parser: ``"html.parser"``, ``"lxml"`` or ``"selectolax"`` (see :mod:`support.links`);
-        the default is :data:`support.links.CRAWL_PARSER`.
+    parser: ``"html.parser"``, ``"lxml"`` or ``"selectolax"`` (see :mod:`support.web.links`);
+        the default is :data:`support.web.links.CRAWL_PARSER`.
     progress: called with the report so far each time a URL gets its outcome
         (once for a page and the hrefs it skipped), and once at the end.
 
@@ -295,7 +295,7 @@ class CrawlReport:
 
 @dataclass(repr=False)  # CrawlReport's short repr, not one listing every URL
 class CrawlResult(CrawlReport):
-    """A :class:`~support.report.CrawlReport` plus what the asyncio crawl measured.
+    """A :class:`~support.web.report.CrawlReport` plus what the asyncio crawl measured.
 
     ``depth``: url -> link distance from the root, for every URL fetched.
     ``redirects``: url -> the Location it answered. ``finish_times``: seconds

@@ -17,7 +17,7 @@ that raises ``NotImplementedError``; the next cell calls :func:`check`::
 
 Checkers live in ``support/checks/nbXX.py`` and register themselves with
 :func:`exercise`. They run the student's code only through the guards of
-:mod:`support.guards` (re-exported here): :func:`call_with_limit` (a time limit, and optionally a
+:mod:`support.exercises.guards` (re-exported here): :func:`call_with_limit` (a time limit, and optionally a
 line budget), :func:`run_async` (a time limit on a fresh, watched event loop)
 and the "wrong kind of function" checks (:func:`require_async`,
 :func:`require_sync`, :func:`not_a_coroutine`). Reference solutions, and
@@ -36,7 +36,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from support.guards import (  # noqa: F401
+from support.exercises.guards import (  # noqa: F401
     LIMIT,
     LINE_BUDGET,
     Incorrect,

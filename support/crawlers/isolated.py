@@ -3,8 +3,8 @@
 Notebook 07 compares the memory of the asyncio crawler with the thread pool's.
 Measured inside the notebook's kernel, what the kernel already holds would
 blur the numbers, so each crawl runs in a child process, a module run with
-``python -m support.isolated NAME URL CONCURRENCY MAX_PAGES``, which prints
-one line of JSON. Any crawler of :data:`support.crawlers.CRAWLERS` can be
+``python -m support.crawlers.isolated NAME URL CONCURRENCY MAX_PAGES``, which prints
+one line of JSON. Any crawler of :data:`support.crawlers.registry.CRAWLERS` can be
 measured. Memory is read through :mod:`support.osutil` (peak RSS, reset just
 before the crawl, where the OS allows it: Linux).
 """
@@ -17,9 +17,9 @@ import json
 import subprocess
 import sys
 
-from support.crawlers import CRAWLERS, crawl_with
+from support.crawlers.registry import CRAWLERS, crawl_with
 from support.osutil import peak_rss, reset_peak_rss, rss
-from support.report import CrawlOptions
+from support.web.report import CrawlOptions
 
 __all__ = ["measure_isolated", "main"]
 
@@ -34,13 +34,13 @@ def measure_isolated(name: str, url: str, concurrency: int, max_pages: int = 10_
     """
     if name not in CRAWLERS:
         raise ValueError(f"unknown crawler {name!r}; the crawlers are: {', '.join(CRAWLERS)}")
-    out = subprocess.run([sys.executable, "-m", "support.isolated", name, url, str(concurrency), str(max_pages)],
+    out = subprocess.run([sys.executable, "-m", "support.crawlers.isolated", name, url, str(concurrency), str(max_pages)],
                          capture_output=True, text=True, timeout=timeout, check=True)
     return json.loads(out.stdout)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m support.isolated", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m support.crawlers.isolated", description=__doc__.split("\n")[0])
     parser.add_argument("crawler", choices=list(CRAWLERS))
     parser.add_argument("url")
     parser.add_argument("concurrency", type=int)

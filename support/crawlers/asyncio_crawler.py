@@ -1,14 +1,14 @@
 """The course's asyncio crawler (notebook 07): aiohttp + ``asyncio.Queue`` + C workers.
 
 Notebook 07 builds this crawler step by step; this module is its final,
-tested version, registered as ``"asyncio"`` in :data:`support.crawlers.CRAWLERS`::
+tested version, registered as ``"asyncio"`` in :data:`support.crawlers.registry.CRAWLERS`::
 
-    from support.crawler import crawl, crawl_sync
+    from support.crawlers.asyncio_crawler import crawl, crawl_sync
     result = await crawl(site.url, concurrency=20)      # in a notebook cell
     result = crawl_sync(site.url, CrawlOptions(concurrency=20))  # in a script or a thread
     print(result.summary())
 
-Both take a :class:`~support.report.CrawlOptions` and/or its fields as keywords.
+Both take a :class:`~support.web.report.CrawlOptions` and/or its fields as keywords.
 
 How it works
 ------------
@@ -30,7 +30,7 @@ How it works
 * Every URL met gets one outcome in the :class:`CrawlResult`: ``crawled``
   (fetched and parsed), ``skipped`` (not fetched, or not a page: the reason
   says why) or ``failed`` (the reason says why, from
-  :func:`support.report.reason_of`). Nothing is dropped silently, not even
+  :func:`support.web.report.reason_of`). Nothing is dropped silently, not even
   at the deadline.
 * Time comes from the event loop (``loop.time()``), so tests can run the
   crawler in virtual time. It ignores ``options.timeline``.
@@ -41,7 +41,7 @@ Guarantees (each one proved by ``tests/test_crawler_hostile.py``)
   a page contains (the tests allow one ``request_timeout`` of slack): big
   pages are parsed off the loop, and no page is recorded past the deadline.
   A request's timeout measures that request, not other pages' parses. The
-  default parser (:data:`support.links.CRAWL_PARSER`) is linear in the
+  default parser (:data:`support.web.links.CRAWL_PARSER`) is linear in the
   page's size. ``Retry-After`` (seconds or an HTTP date) is waited for, up
   to :data:`MAX_RETRY_AFTER` and never past the deadline: asking for longer
   fails the URL at once.
@@ -78,7 +78,7 @@ from typing import Any
 
 import aiohttp
 
-from support.fetching import (  # fetch and its constants are re-exported (__all__)
+from support.crawlers.fetching import (  # fetch and its constants are re-exported (__all__)
     MAX_RETRY_AFTER,
     PARSE_ON_LOOP_BYTES,
     TRANSIENT_STATUSES,
@@ -86,8 +86,8 @@ from support.fetching import (  # fetch and its constants are re-exported (__all
     fetch,
     page_links,
 )
-from support.links import LinkFilter, PageLinks, base_url, check_root
-from support.report import (  # CrawlResult is re-exported (__all__)
+from support.web.links import LinkFilter, PageLinks, base_url, check_root
+from support.web.report import (  # CrawlResult is re-exported (__all__)
     DEADLINE,
     MAX_DEPTH,
     MAX_PAGES,
@@ -407,7 +407,7 @@ async def _reraise(exc: BaseException) -> None:
 async def crawl(root_url: str, options: CrawlOptions | None = None, **knobs: Any) -> CrawlResult:
     """Crawl from ``root_url`` with ``options.concurrency`` workers; return every URL's outcome.
 
-    ``options`` is a :class:`~support.report.CrawlOptions` (see its fields:
+    ``options`` is a :class:`~support.web.report.CrawlOptions` (see its fields:
     concurrency, max_pages, max_depth, request_timeout, deadline, retries,
     backoff, max_redirects, max_bytes, allowed_hosts, parser, progress);
     keywords replace single fields: ``await crawl(url, concurrency=20)``.

@@ -4,16 +4,16 @@ Reference code that notebook 02 teaches and that the benchmark reuses:
 
 * :class:`Fetcher`: one HTTP/1.0 GET over a *non-blocking* socket, driven by
   the callbacks ``on_connected`` / ``on_writable`` / ``on_readable`` that a
-  :class:`support.eventloop.EventLoop` calls when the socket is ready (the
+  :class:`support.kernel.eventloop.EventLoop` calls when the socket is ready (the
   shape of 500lines' crawler, with errors reported instead of raised);
 * :class:`CallbackCrawler` and :func:`crawl_callbacks`: a crawler in which a
   finished fetch parses its page and starts new fetchers for the links it
   finds, all on the calling thread; like every other crawler of the course it
-  takes a :class:`support.report.CrawlOptions` and returns a
-  :class:`support.report.CrawlReport`.
+  takes a :class:`support.web.report.CrawlOptions` and returns a
+  :class:`support.web.report.CrawlReport`.
 
 Requests, responses, link handling and the ``max_pages`` rule are the ones of
-:mod:`support.blocking` (imported, not copied), so the blocking, threaded and
+:mod:`support.crawlers.blocking` (imported, not copied), so the blocking, threaded and
 callback crawlers crawl exactly the same pages.
 
 Options it honours: ``concurrency`` (fetches in flight), ``max_pages``,
@@ -41,12 +41,12 @@ from collections import deque
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from support.blocking import Frontier, build_request, parse_response
-from support.eventloop import EventLoop
-from support.links import extract_links, normalize
+from support.crawlers.blocking import Frontier, build_request, parse_response
+from support.kernel.eventloop import EventLoop
 from support.osutil import raise_fd_limit
-from support.report import DEADLINE, PARSE_ERROR, CrawlOptions, CrawlReport, http_reason, options_of, reason_of
 from support.timeline import Timeline
+from support.web.links import extract_links, normalize
+from support.web.report import DEADLINE, PARSE_ERROR, CrawlOptions, CrawlReport, http_reason, options_of, reason_of
 
 __all__ = ["Fetcher", "CallbackCrawler", "crawl_callbacks", "fetch_callbacks"]
 
@@ -183,7 +183,7 @@ class Fetcher:
 
 def fetch_callbacks(url: str, timeline: Timeline | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
     """``(status, body)`` of one GET driven by callbacks (the same contract as
-    :func:`support.blocking.fetch`); raises ``OSError`` when the fetch fails."""
+    :func:`support.crawlers.blocking.fetch`); raises ``OSError`` when the fetch fails."""
     loop, result = EventLoop(), []
     try:
         Fetcher(loop, url, result.append, timeline).start()
