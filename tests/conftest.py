@@ -1,17 +1,19 @@
-"""Shared fixtures: a local site on a free 127.0.0.1 port, stopped after use; virtual time for it."""
+"""Shared fixtures: a local site on a free 127.0.0.1 port, stopped after use; virtual time for it.
+
+And the ``realtime`` mark, put on every test that reads a wall clock (see
+``tests/realtime.py``) and on every notebook cell: ``make test`` runs those on
+their own, and the rest in parallel (pytest-xdist).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import re
 
 import pytest
 
 from support.labsite import LabSite
-
-#: Real-time smoke tests: how many times slower than ideal a loaded 2-core
-#: machine may be before a timing counts as wrong. The one slack factor of
-#: the suite; everything else asserts on counters, lower bounds or virtual time.
-SLACK = 3.0
 
 
 @pytest.fixture
@@ -35,11 +37,6 @@ def site(make_site):
     return make_site(pages=30)
 
 
-@pytest.fixture
-def slack() -> float:
-    return SLACK
-
-
 class VirtualSleep:
     """A sleep to inject into ``LabSite(sleep=...)``: returns at once and records what it was asked."""
 
@@ -58,3 +55,22 @@ class VirtualSleep:
 @pytest.fixture
 def virtual_sleep() -> VirtualSleep:
     return VirtualSleep()
+
+
+#: What a test that depends on the wall clock calls (in its own body).
+_WALL_CLOCK = re.compile(r"\b(perf_counter|monotonic|time\.time|within|takes_about)\(")
+
+
+def _reads_wall_clock(item: pytest.Item) -> bool:
+    if not isinstance(item, pytest.Function):
+        return True  # nbval's cells: the notebooks measure time and assert on it
+    try:
+        return bool(_WALL_CLOCK.search(inspect.getsource(item.function)))
+    except (OSError, TypeError):
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _reads_wall_clock(item) and "realtime" not in item.keywords:
+            item.add_marker(pytest.mark.realtime)

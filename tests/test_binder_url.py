@@ -5,15 +5,13 @@ repository has a public address they point at it, not at a placeholder."""
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+from tools import binder_url
 
-import binder_url  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 OPEN = "?urlpath=lab/tree/notebooks/00_bienvenida.ipynb"
 

@@ -115,8 +115,7 @@ def test_stored_widgets_render_before_running(lab):
     """A notebook executed by tools/run_notebooks.py (as committed notebooks
     are) opens with its widgets drawn, before any cell runs: no
     ``IntProgress(value=...)`` text."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    from run_notebooks import run
+    from tools.run_notebooks import run
 
     browser, base, token, root = lab
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from realtime import within
 
 from support.crawlers import asyncio_crawler as crawler
 from support.labsite import FAULT_MODES, LabSite
 from support.web.links import LinkFilter, extract_links
 from support.web.report import CONNECTION_LOST, TIMEOUT
 
-SLACK = 3.0         # seconds a crawl may overrun its deadline while it cancels and accounts
 MEMORY = 25 * 2**20  # a crawl of a few hundred small pages never needs more Python memory than this
 
 
@@ -54,7 +54,7 @@ def assert_sound(site: LabSite, run: Run, parser: str = "html.parser", sample: i
     The "nothing lost" check fetches crawled pages again: all of them, or the
     first ``sample`` in URL order when a trap made the crawl large."""
     r = run.result
-    assert run.seconds <= run.deadline + SLACK, f"took {run.seconds:.1f} s with a deadline of {run.deadline} s"
+    within(run.seconds, run.deadline, f"a crawl with a deadline of {run.deadline} s")
     assert run.peak < MEMORY, f"peak Python memory {run.peak / 2**20:.1f} MiB"
     crawled, skipped, failed = set(r.crawled), set(r.skipped), set(r.failed)
     assert not (crawled & skipped) and not (crawled & failed) and not (skipped & failed), "a URL with two outcomes"
@@ -104,7 +104,8 @@ def test_drip_cannot_outlive_the_total_deadline(make_site):
     site = make_site(pages=30, faults={"drip": 0.2}, fault_options={"drip_seconds": 60})
     run = crawl_and_check(site, request_timeout=30, deadline=1.0)  # the request timeout alone would wait 30 s
     r = run.result
-    assert r.deadline_reached and run.seconds < 1.0 + SLACK
+    assert r.deadline_reached
+    within(run.seconds, 1.0, "the crawl")
     for page in site.faulty_pages("drip"):
         kind, why = outcome(r, site, page)
         assert kind is None or (kind in ("failed", "skipped") and why == "deadline"), (page, kind, why)
@@ -264,7 +265,8 @@ def test_trap_is_bounded_by_the_deadline_alone(make_site):
     site = make_site(pages=20, faults={"trap": 0.2})
     run = crawl_and_check(site, deadline=1.0)
     r = run.result
-    assert r.deadline_reached and run.seconds < 1.0 + SLACK
+    assert r.deadline_reached
+    within(run.seconds, 1.0, "the crawl")
     assert sum("/trampa/" in u for u in r.crawled) > 20
 
 

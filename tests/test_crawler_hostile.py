@@ -22,12 +22,12 @@ import aiohttp.resolver
 import pytest
 from aiohttp import web
 from hostile_server import HostileSite, RawServer, html, ipv6_loopback_available, raw_page
+from realtime import within
 
 from support.crawlers.asyncio_crawler import crawl_sync
 from support.web.report import MAX_PAGES, REDIRECT_LOOP, TOO_BIG, TOO_MANY_REDIRECTS, label_es
 
 #: Slack for a noisy 2-core machine shared with other test runs, on top of a bound.
-SLACK = 1.5
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_the_deadline_holds_whatever_a_page_contains(make_hostile):
     t0 = time.perf_counter()
     result = crawl_sync(site.url, parser="html.parser", deadline=deadline, request_timeout=request_timeout)
     elapsed = time.perf_counter() - t0
-    assert elapsed < deadline + request_timeout + SLACK, f"{elapsed:.1f} s for a {deadline} s deadline"
+    within(elapsed, deadline + request_timeout, f"a crawl with a {deadline} s deadline")
     assert accounted(result) >= 4  # the root, the bomb, /a and /b each have an outcome
     for path in ("a", "b"):
         assert result.outcome(site.url + path) == "crawled"

@@ -14,6 +14,8 @@ import time
 
 import pytest
 from notebook_cells import exec_cells
+from realtime import takes_about
+from virtual_time import virtual_loop
 
 from support.kernel.eventloop import EventLoop
 
@@ -99,12 +101,11 @@ def test_notebook_loop_and_support_loop_call_the_same_callbacks_in_the_same_orde
 
 def test_both_loops_end_when_nothing_is_registered():
     sel = selectors.DefaultSelector()
-    start = time.perf_counter()
-    assert _run_notebook_loop(sel, timeout=5) == 0  # no turns at all
-    loop = EventLoop()
+    assert _run_notebook_loop(sel, timeout=5) == 0  # no turns: it never called select, so it never waited
+    loop, clock = virtual_loop()
+    start = clock()
     loop.run(timeout=5)
-    assert loop.turns == 0
-    assert time.perf_counter() - start < 0.5
+    assert loop.turns == 0 and clock() == start  # no turn and no wait, not the 5 s of its timeout
     sel.close()
     loop.close()
 
@@ -115,16 +116,19 @@ def test_a_lost_callback_is_a_timeout_not_a_hang(which):
     start = time.perf_counter()
     try:
         with pytest.raises(TimeoutError):
-            if which == "notebook":
+            if which == "notebook":  # the notebook's loop reads the real clock
                 sel = selectors.DefaultSelector()
                 sel.register(quiet, selectors.EVENT_READ, lambda: None)
                 _run_notebook_loop(sel, timeout=0.3)
-            else:
-                loop = EventLoop()
+            else:  # support's loop takes a clock: virtual time
+                loop, clock = virtual_loop()
+                start = clock()
                 loop.add_reader(quiet, lambda: None)
                 loop.run(timeout=0.3)
-        elapsed = time.perf_counter() - start
-        assert 0.25 < elapsed < 1.5
+        if which == "notebook":
+            takes_about(time.perf_counter() - start, 0.3, "the notebook's loop")
+        else:
+            assert clock() - start == pytest.approx(0.3)
     finally:
         quiet.close()
         other.close()

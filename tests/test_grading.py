@@ -10,8 +10,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytest.importorskip("nbgrader", reason="nbgrader is pinned in requirements-ci.txt")
-
 from teacher import grading
 from teacher.solutions import nb03
 

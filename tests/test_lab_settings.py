@@ -7,10 +7,12 @@ server's settings API, with the user's folders empty."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 from browser_util import jupyterlab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +28,9 @@ def _defaults(base: str, token: str, plugin: str) -> dict:
 
 def test_jupyterlab_starts_with_the_course_settings(tmp_path):
     installed = Path(sys.prefix, "share/jupyter/lab/settings/overrides.d/corrutinas.json")
+    if not installed.exists() and not os.environ.get("CI"):  # the README's route without make
+        pytest.skip("the course's JupyterLab settings are not installed in this environment (make install copies "
+                    "jupyterlab/corrutinas.json to <venv>/share/jupyter/lab/settings/overrides.d/)")
     assert installed.exists(), "the course's JupyterLab settings are not installed: run `make install`"
     assert json.loads(installed.read_text()) == json.loads((ROOT / "jupyterlab/corrutinas.json").read_text()), (
         "installed settings are stale: run `make install`")
