@@ -99,7 +99,8 @@ def test_the_line_budget_and_the_time_limit_work_together():
     assert "no terminó" in verdict.message
     within(seconds, VERDICT, "the verdict")
     verdict, seconds = _timed(call_with_limit, _spin, lines=1000)
-    assert "más de 1.000 líneas" in verdict.message and seconds < LIMIT
+    assert "más de 1.000 líneas" in verdict.message
+    assert seconds < LIMIT  # realtime-ok: the line budget answers before the time limit, not at it
 
 
 def test_code_that_swallows_every_exception_gets_the_line_verdict_and_it_says_so():

@@ -63,7 +63,7 @@ def test_endless_loops_are_a_wrong_verdict_not_a_hang(name, answer):
     elapsed = time.perf_counter() - start
     assert verdict.status == WRONG, str(verdict)
     assert "bucle sin fin" in verdict.message and verdict.hint
-    assert elapsed < 5.0, f"the checker took {elapsed:.1f} s to give up"
+    within(elapsed, guards.LIMIT + 2 * guards.STOP_GRACE, "giving up on an endless loop")
 
 
 def test_the_line_budget_leaves_the_callers_trace_function_alone():
