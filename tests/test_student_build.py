@@ -9,6 +9,7 @@ namespace) cannot hand out a solution or an answer key.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 import tomllib
@@ -55,7 +56,8 @@ def test_student_build_has_no_teacher_files_and_cannot_import_solutions(tmp_path
     assert not (dest / "teacher").exists()
     # a student's kernel imports from the build (-S: not from this checkout's editable install)
     def find_solutions(where):
-        return subprocess.run([sys.executable, "-S", "-m", "teacher.solutions.nb08"], cwd=where,
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # only `where` is on the path
+        return subprocess.run([sys.executable, "-S", "-m", "teacher.solutions.nb08"], cwd=where, env=env,
                               capture_output=True, text=True, timeout=60).stderr
 
     assert "No module named 'teacher'" in find_solutions(dest)
