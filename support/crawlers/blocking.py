@@ -264,11 +264,12 @@ def crawl_sequential(root_url: str, options: CrawlOptions | None = None, **knobs
 
 
 def crawl_thread_per_url(root_url: str, options: CrawlOptions | None = None, **knobs: Any) -> CrawlReport:
-    """One new thread per URL discovered, as in the lecture (bounded by ``max_pages``).
+    """Un hilo nuevo por cada URL descubierta, como en la clase (con el tope ``max_pages``).
 
-    Each thread fetches its page and starts a thread for every new link on it,
-    so the waits of all the pages known at a given moment overlap. Ignores
-    ``concurrency``: there are as many threads as URLs.
+    Cada hilo descarga su página y lanza un hilo por cada enlace nuevo que
+    encuentra en ella, así que las esperas de todas las páginas conocidas en
+    un momento dado se superponen. No usa ``concurrency``: hay tantos hilos
+    como URL. (Docstring en español: el notebook 01 muestra esta función.)
     """
     options = options_of(options, **knobs)
     report, start, deadline = CrawlReport(), time.perf_counter(), Deadline(options.deadline)
@@ -292,13 +293,13 @@ def crawl_thread_per_url(root_url: str, options: CrawlOptions | None = None, **k
 
     spawn(frontier.admit(root, root))
     joined = 0
-    while True:  # a thread may start others: join until no new thread appeared
+    while True:  # un hilo puede lanzar otros: join hasta que no aparezca ninguno nuevo
         with lock:
             if joined == len(threads):
                 break
             t = threads[joined]
         t.join(deadline.left())
-        if t.is_alive():  # the deadline passed: the threads still working fail with it
+        if t.is_alive():  # venció el plazo total: los hilos que siguen trabajando fallan con él
             frontier.stop()
             break
         joined += 1

@@ -232,7 +232,9 @@ class CallbackCrawler:
         fetcher.start()
 
     def on_page(self, fetcher: Fetcher) -> None:
-        """Callback of every finished fetch: record it, follow its links."""
+        """Callback de cada descarga terminada: la anota y sigue sus enlaces.
+
+        (En español: el notebook 02 muestra este método.)"""
         url = fetcher.url
         del self.in_flight[url]
         if fetcher.error:
@@ -242,7 +244,7 @@ class CallbackCrawler:
         else:
             try:
                 hrefs = extract_links(fetcher.body, self.options.parser)
-            except Exception:  # a page we cannot parse fails alone, not the crawl
+            except Exception:  # una página que no se puede parsear falla sola, no el crawl
                 self.report.fail(url, PARSE_ERROR)
                 hrefs = []
             else:

@@ -136,8 +136,9 @@ class Future:
             fn(self)
 
     def __iter__(self):
-        """``value = yield from future``: yield the future itself to the Task,
-        which sends back its result (asyncio's ``__await__`` does the same)."""
+        """``valor = yield from futuro``: cede el propio futuro a la Task, que
+        devuelve su resultado con send (el ``__await__`` de asyncio hace lo mismo).
+        En español: el notebook 05 muestra este método."""
         return (yield self)
 
     def __repr__(self) -> str:
@@ -174,15 +175,15 @@ class Task(Future):
         self.waiting_on = None
         try:
             try:
-                value = future.result()  # result(), called: not the bound method
+                value = future.result()  # result(), llamado: no el método sin llamar
             except Exception as exc:
                 next_future = self.coro.throw(exc)
             else:
                 next_future = self.coro.send(value)
-        except StopIteration as stop:  # the coroutine returned
+        except StopIteration as stop:  # la corrutina hizo return
             self.set_result(stop.value)
             return
-        except Exception as exc:  # the coroutine raised
+        except Exception as exc:  # la corrutina lanzó una excepción
             self.set_exception(exc)
             return
         self.waiting_on = next_future

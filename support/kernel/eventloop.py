@@ -91,7 +91,9 @@ class EventLoop:
         return self.clock()
 
     def call_at(self, when: float, callback: Callable, *args) -> Timer:
-        """Run ``callback(*args)`` once the clock reaches ``when``; returns the :class:`Timer`."""
+        """Ejecuta ``callback(*args)`` cuando el reloj llega a ``when``; devuelve el :class:`Timer`.
+
+        (En español: el notebook 04 muestra este método.)"""
         timer = Timer(when, callback, args)
         heapq.heappush(self.timers, (when, next(self._order), timer))
         return timer
