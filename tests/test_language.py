@@ -5,7 +5,7 @@ Three rules, each a test below:
 1. **One word per thing, neutral Spanish.** Notebook prose (markdown cells,
    leaving out code spans, code blocks, links' targets and HTML comments) and
    every string in the exercise checkers (``support/checks/*.py``,
-   ``support/exercises.py``) must not use the words the glossary replaced:
+   ``support/exercises/``) must not use the words the glossary replaced:
    ``BANNED`` says each one's replacement. Outputs are not checked for words:
    they print what programs say (the labsite's filler text, Python's errors).
    The noun "pedido" is banned outright: for the participle write "pedida" or
@@ -35,6 +35,30 @@ Three rules, each a test below:
    whose output changed then fails here until the prose is updated. Mark only
    what a run reproduces (a count, a deterministic figure), not a timing.
 
+4. **Prose quotes what the student sees.** A crawl reason has a stable
+   English code and a Spanish label (``label_es``); the outputs show the
+   label, so prose that quotes a code in backticks (`` `connection refused` ``)
+   is flagged: write the label («conexión rechazada»). One-word codes that are
+   also names in code (`` `timeout` ``) are flagged only after "con" or
+   "motivo" ("fallan con `timeout`").
+
+5. **"The same time" agrees with the stored timings.** Prose that says two
+   runs take the same time ("el mismo tiempo", "tiempo parecido", "tardan
+   parecido", "equivalente") next to an output with two or more timings must
+   say which lines it compares, with ``<!-- tiempos parecidos: label | label -->``
+   (each label: text that starts a line of the neighbouring output, whose
+   first "N,NN s" is its time); those times must be within ``SAME_TIME``
+   (max/min) of each other. A re-run under load that breaks it: re-run.
+
+6. **Code shown as the lesson is in Spanish.** A function a notebook prints
+   with ``inspect.getsource`` from ``support/`` is part of the lesson: its
+   docstring and comments are Spanish (``SHOWN_PENDING`` lists the ones whose
+   owners are still rewriting them). The rest of ``support/`` stays English.
+
+The glossary (rule 1) lives in ``docs/glosario.md``: its table's "No
+escribimos" column holds the banned patterns, so the glossary a teacher reads
+and the one this file enforces are the same text.
+
 ``PENDING`` lists notebooks left out for now, with why: remove an entry once
 that notebook is brought in line.
 """
@@ -56,18 +80,26 @@ CHECKER_FILES = sorted((ROOT / "support" / "checks").glob("*.py")) + sorted((ROO
 #: which restructures notebook 07 (it still says "solicitud", "0.1 s"...).
 PENDING: dict[str, str] = {}
 
+GLOSSARY = ROOT / "docs" / "glosario.md"
+
+
+def glossary(path: Path = GLOSSARY) -> dict[str, str]:
+    """pattern (case-insensitive, on word boundaries) -> what to write instead, from the
+    glossary's table: each backticked regex of the "No escribimos" column bans itself."""
+    banned = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("|") or line.startswith("|---"):
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if len(cells) < 3 or cells[0] == "Usamos":
+            continue
+        for pattern in re.findall(r"`([^`]+)`", cells[2]):
+            banned[pattern.replace("\\|", "|")] = f"{cells[0]} ({cells[1]})"
+    return banned
+
+
 #: pattern (case-insensitive, on word boundaries) -> what to write instead
-BANNED = {
-    r"cuadernos?": "notebook (as Jupyter calls it)",
-    r"solicitud(?:es)?": "petición (an HTTP request)",
-    r"pedidos?": "petición (an HTTP request)",
-    r"agend\w*": "programar (schedule)",
-    r"de a (?:una?|uno|dos|tres|cuatro|cinco|diez|\d+)": "una a una, de tres en tres",
-    r"fallas|(?:la|esta|esa|cada|de) falla": "fallo (the noun)",
-    r"computadoras?|portátil(?:es)?|ordenador(?:es)?": "máquina",
-    r"acá": "aquí",
-    r"vos|tenés|podés|sabés|querés|mirá|fijate|hacé|decí|probá|usá|escribí": "tú (no voseo)",
-}
+BANNED = glossary()
 _BANNED = [(re.compile(rf"\b(?:{p})\b", re.IGNORECASE), fix) for p, fix in BANNED.items()]
 
 UNITS = r"(?:s|ms|µs|us|ns|KiB|MiB|GiB|KB|MB|GB|kB|B|bytes|%|veces|núcleos|segundos|peticiones/s|páginas/s)"
@@ -77,6 +109,8 @@ ENGLISH_NUMBERS = {
     "a decimal point before a unit (write 0,20 s, or use support.fmt)":
         re.compile(rf"(?<![\w.,])\d+\.\d+(?![\d.])\s?{UNITS}(?![\w/])"),
 }
+#: Only in prose: an output may print numbers side by side ("/page/3 200 1193 bytes").
+SPACE_THOUSANDS = re.compile(r"(?<![\w.,])[1-9]\d{0,2}(?:[ \u00a0\u202f\u2009]\d{3})+(?![\w,.]?\d)")
 
 MARKER = re.compile(r"<!--\s*medido:\s*(.*?)\s*-->", re.DOTALL)
 
@@ -118,10 +152,14 @@ def banned_words(text: str) -> list[str]:
 SPANISH_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
 
 
-def english_numbers(text: str) -> list[str]:
-    """English-format numbers in ``text``; ``1.678 bytes`` is Spanish thousands, not a decimal."""
-    return [f"{m.group(0)!r}: {what}" for what, pattern in ENGLISH_NUMBERS.items() for m in pattern.finditer(text)
-            if not SPANISH_THOUSANDS.fullmatch(re.match(r"[\d.,]+", m.group(0)).group(0))]
+def english_numbers(text: str, prose: bool = False) -> list[str]:
+    """English-format numbers in ``text``; ``1.678 bytes`` is Spanish thousands, not a decimal.
+    In ``prose``, a space as thousands separator (``10 000``) too: the course writes ``10.000``."""
+    found = [f"{m.group(0)!r}: {what}" for what, pattern in ENGLISH_NUMBERS.items() for m in pattern.finditer(text)
+             if not SPANISH_THOUSANDS.fullmatch(re.match(r"[\d.,]+", m.group(0)).group(0))]
+    if prose:
+        found += [f"{m.group(0)!r}: a space as thousands separator (write 10.000)" for m in SPACE_THOUSANDS.finditer(text)]
+    return found
 
 
 def _context(text: str, needle: str) -> str:
@@ -169,7 +207,7 @@ def _checker_strings(path: Path) -> list[tuple[int, str]]:
 @pytest.mark.parametrize("path", CHECKER_FILES, ids=lambda p: p.name)
 def test_checker_messages_use_the_glossary_and_spanish_numbers(path):
     problems = [f"line {line}: {p}" for line, text in _checker_strings(path)
-                for p in banned_words(text) + english_numbers(text)]
+                for p in banned_words(text) + english_numbers(text, prose=True)]
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
@@ -190,7 +228,7 @@ def test_numbers_in_prose_and_outputs_are_spanish(path):
         if cell["cell_type"] == "markdown":
             text = prose("".join(cell["source"]))
             problems += [f"markdown cell {i}: {p} in «{_context(text, p.split(':')[0][1:-1])}»"
-                         for p in english_numbers(text)]
+                         for p in english_numbers(text, prose=True)]
         elif cell["cell_type"] == "code":
             code += 1
             text = output_text(cell)
@@ -246,3 +284,174 @@ def test_some_prose_quotes_a_measurement():
     """The convention is in use (a test of it that never runs would prove nothing)."""
     marked = [p.name for p in NOTEBOOKS if p.name not in PENDING and MARKER.search(p.read_text(encoding="utf-8"))]
     assert len(marked) >= 3, marked
+
+
+# ---------------------------------------------------------------- 4. prose quotes the labels the outputs show
+
+#: a one-word code is quoted as a reason only in these contexts ("fallan con `timeout`")
+REASON_CONTEXT = re.compile(r"(?:\bcon|\bmotivo|\bcomo|«)\s*$", re.IGNORECASE)
+
+
+def quoted_reason_codes(markdown: str) -> list[str]:
+    """Reason codes quoted in backticks where the student sees their Spanish label."""
+    from support.web.reasons import label_es
+
+    text = re.sub(r"```.*?```", " ", markdown, flags=re.DOTALL)
+    found = []
+    for m in re.finditer(r"`([^`]+)`", text):
+        code = m.group(1)
+        if label_es(code) == code:
+            continue
+        if " " in code or REASON_CONTEXT.search(text[max(0, m.start() - 12):m.start()]):
+            found.append(f"`{code}`: write what the output shows, «{label_es(code)}»")
+    return found
+
+
+@pytest.mark.parametrize("path", _checked(NOTEBOOKS))
+def test_prose_quotes_reason_labels_not_codes(path):
+    problems = [f"markdown cell {i}: {p}" for i, cell in enumerate(_load(path)["cells"])
+                if cell["cell_type"] == "markdown" for p in quoted_reason_codes("".join(cell["source"]))]
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+# ---------------------------------------------------------------- 5. "the same time" against the stored timings
+
+SAME_TIME = 1.25   # max/min of the times prose calls the same
+SAME_TIME_CLAIM = re.compile(r"\b(?:(?:prácticamente |casi )?el mismo tiempo|(?:un )?tiempo parecido|tardan? parecido|"
+                             r"tiempo equivalente|en un tiempo equivalente)\b", re.IGNORECASE)
+SAME_TIME_MARKER = re.compile(r"<!--\s*tiempos parecidos:\s*(.*?)\s*-->", re.DOTALL)
+SECONDS = re.compile(r"(?<![\d.,])(\d+,\d+) s\b")
+
+
+def same_time_problems(cells: list[dict]) -> list[str]:
+    """Markdown cells that call timings the same next to an output that says otherwise."""
+    problems = []
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        source = "".join(cell["source"])
+        claims = SAME_TIME_CLAIM.findall(prose(source))
+        marks = SAME_TIME_MARKER.findall(source)
+        if not claims and not marks:
+            continue
+        before = next((c for c in reversed(cells[:i]) if c["cell_type"] == "code"), None)
+        after = next((c for c in cells[i + 1:] if c["cell_type"] == "code"), None)
+        lines = [line for c in (before, after) if c is not None for line in output_text(c).splitlines()]
+        timed = [line for line in lines if SECONDS.search(line)]
+        if claims and not marks and len(timed) >= 2:
+            problems.append(f"markdown cell {i} says {claims[0]!r} next to {len(timed)} timings: "
+                            "mark the lines it compares with <!-- tiempos parecidos: label | label -->")
+        for mark in marks:
+            times = {}
+            for label in (part.strip() for part in mark.split("|")):
+                line = next((line for line in timed if line.lstrip().startswith(label)), None)
+                if line is None:
+                    problems.append(f"markdown cell {i}: no timed output line starts with {label!r}")
+                    continue
+                times[label] = float(SECONDS.search(line).group(1).replace(",", "."))
+            if len(times) >= 2 and max(times.values()) > SAME_TIME * min(times.values()):
+                problems.append(f"markdown cell {i} calls these times the same, but they are not: {times}")
+    return problems
+
+
+@pytest.mark.parametrize("path", _checked(NOTEBOOKS))
+def test_same_time_claims_match_the_stored_timings(path):
+    problems = same_time_problems(_load(path)["cells"])
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+# ---------------------------------------------------------------- 6. code shown as the lesson is Spanish
+
+#: "Qualified.name" printed by a notebook -> why its English text is allowed for now
+SHOWN_PENDING = {
+    "EventLoop.run": "the stepper branch rewrites the toy loop's run (issue 22); translate it there",
+    "servers.CallbackConnection.on_request": "notebook 09 is being rewritten (branch nb09)",
+    "servers.CallbackConnection.on_backend_answer": "notebook 09 is being rewritten (branch nb09)",
+    "servers.serve_callbacks": "notebook 09 is being rewritten (branch nb09)",
+}
+ENGLISH_WORDS = re.compile(r"\b(?:the|and|of|is|are|when|which|every|this|that|returns?|until|once|its|it|"
+                           r"with|from|not|called|after|before|only)\b", re.IGNORECASE)
+
+
+def shown_objects(path: Path) -> list[tuple[str, object]]:
+    """(name, object) for every ``inspect.getsource(name)`` of a notebook whose object lives in ``support``."""
+    import importlib
+
+    cells = ["".join(c["source"]) for c in _load(path)["cells"] if c["cell_type"] == "code"]
+    names: dict[str, object] = {}
+    for code in cells:
+        for m in re.finditer(r"^from (support[\w.]*) import ([^#\n;]+)", code, re.MULTILINE):
+            module = importlib.import_module(m.group(1))
+            for item in m.group(2).strip("() ").split(","):
+                name, _, alias = (part.strip() for part in item.partition(" as "))
+                if name:
+                    names[alias or name] = (getattr(module, name) if hasattr(module, name)
+                                            else importlib.import_module(f"{m.group(1)}.{name}"))
+        for m in re.finditer(r"^import (support[\w.]*)(?: as (\w+))?$", code, re.MULTILINE):
+            names[m.group(2) or m.group(1).split(".")[0]] = importlib.import_module(m.group(1))
+    shown = []
+    for code in cells:
+        for expr in re.findall(r"inspect\.getsource\(([\w.]+)\)", code):
+            head, *rest = expr.split(".")
+            if head not in names:
+                continue                                  # not from support (asyncio's own code)
+            obj = names[head]
+            for part in rest:
+                obj = getattr(obj, part)
+            shown.append((expr, obj))
+    return shown
+
+
+def english_in_source(obj) -> list[str]:
+    """Docstring and comment lines of ``obj``'s source with English words in them."""
+    import inspect
+    import io
+    import tokenize
+
+    texts = [inspect.getdoc(obj) or ""]
+    for tok in tokenize.generate_tokens(io.StringIO(inspect.getsource(obj).lstrip()).readline):
+        if tok.type == tokenize.COMMENT:
+            texts.append(tok.string)
+    text = "\n".join(texts)
+    text = re.sub(r"``[^`]*``|`[^`]*`", " ", text)          # code in a docstring is code
+    return [line.strip() for line in text.splitlines() if len(ENGLISH_WORDS.findall(line)) >= 2]
+
+
+@pytest.mark.parametrize("path", _checked(NOTEBOOKS))
+def test_code_shown_from_support_is_spanish(path):
+    problems = [f"{name}: {line!r}" for name, obj in shown_objects(path) if name not in SHOWN_PENDING
+                for line in english_in_source(obj)]
+    assert not problems, f"{path.name} prints support code with English comments or docstrings:\n" + "\n".join(problems)
+
+
+def test_the_new_rules_catch_what_they_should():
+    assert quoted_reason_codes("fallan con `timeout`, y `connection refused`") and \
+        len(quoted_reason_codes("fallan con `timeout`, y `connection refused`")) == 2
+    assert not quoted_reason_codes("`asyncio.timeout` y `TaskGroup`; «conexión rechazada»; `HTTP 404`")
+
+    def md(text):
+        return {"cell_type": "markdown", "source": text}
+
+    def code(out):
+        return {"cell_type": "code", "source": "", "outputs": [{"output_type": "stream", "name": "stdout", "text": out}]}
+
+    drifted = [md("Las dos, en el mismo tiempo:"), code("callbacks: 20 páginas en 0,81 s\ngeneradores: 20 páginas en 0,63 s\n")]
+    assert same_time_problems(drifted)                                               # a claim, unmarked
+    marked = md("En el mismo tiempo <!-- tiempos parecidos: callbacks | generadores -->:")
+    assert same_time_problems([marked, drifted[1]])                                  # marked, but 0,81 vs 0,63
+    assert not same_time_problems([marked, code("callbacks: 0,64 s\ngeneradores: 0,63 s\n")])
+    assert english_numbers("con 10 000 conexiones", prose=True) and not english_numbers("/page/3 200 1193 bytes")
+    assert not english_numbers("10.000 conexiones y 2.000 páginas", prose=True)
+
+    def documented():
+        """Devuelve el futuro: lo cede a la tarea."""  # la tarea lo reanuda
+
+    def undocumented():
+        """Yield the future itself to the Task, which sends back its result."""  # the coroutine returned
+    assert not english_in_source(documented) and english_in_source(undocumented)
+
+
+def test_the_glossary_is_read_from_the_docs():
+    assert GLOSSARY.exists() and len(BANNED) >= 12
+    assert banned_words("el rastreador usa un candado y un timeout; el reporte; parsear")
+    assert not banned_words("un tiempo límite (*timeout*), el *lock*, el informe, analizar con el *parser*; rastreada")

@@ -92,7 +92,7 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
 
 LATENCY = 0.8
 SHORT, LONG = 0.1, 3.0
-_HANG_HINT = "¿Un bucle que no mira el plazo, o un select() sin timeout?"
+_HANG_HINT = "¿Un bucle que no mira el plazo, o un select() sin tiempo límite?"
 
 
 @exercise("02.descargar_con_plazo", "devuelves la respuesta a tiempo, o None en cuanto vence el plazo",

@@ -82,7 +82,7 @@ def check_obtener_o_none(answer):
     expect(fast == "/RAPIDA", f"una descarga rápida devolvió {fast!r} en vez de su resultado '/RAPIDA'.",
            "Si obtener termina a tiempo, devuelve lo que devolvió.")
     expect(seconds < 0.6, f"la descarga lenta tardó {seg(seconds)} con un límite de 0,1 s.",
-           "Sin timeout, `await obtener(url)` espera lo que haga falta.")
+           "Sin tiempo límite, `await obtener(url)` espera lo que haga falta.")
     expect(slow is None, f"la descarga lenta devolvió {slow!r} en vez de None.",
            "Captura TimeoutError y devuelve None.")
     expect(cancelled, "devolviste None a tiempo, pero la descarga lenta siguió corriendo: nadie la canceló.",
