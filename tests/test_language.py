@@ -1,6 +1,6 @@
 """The course's language, checked where a machine can check it (COURSE.md, "Language").
 
-Three rules, each a test below:
+Six rules, each a test below:
 
 1. **One word per thing, neutral Spanish.** Notebook prose (markdown cells,
    leaving out code spans, code blocks, links' targets and HTML comments) and
