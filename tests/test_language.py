@@ -402,8 +402,8 @@ def shown_objects(path: Path) -> list[tuple[str, object]]:
     return shown
 
 
-def english_in_source(obj) -> list[str]:
-    """Docstring and comment lines of ``obj``'s source with English words in them."""
+def shown_text(obj) -> str:
+    """The docstring and comments of ``obj``'s source, without the code they quote."""
     import inspect
     import io
     import tokenize
@@ -412,15 +412,18 @@ def english_in_source(obj) -> list[str]:
     for tok in tokenize.generate_tokens(io.StringIO(inspect.getsource(obj).lstrip()).readline):
         if tok.type == tokenize.COMMENT:
             texts.append(tok.string)
-    text = "\n".join(texts)
-    text = re.sub(r"``[^`]*``|`[^`]*`", " ", text)          # code in a docstring is code
-    return [line.strip() for line in text.splitlines() if len(ENGLISH_WORDS.findall(line)) >= 2]
+    return re.sub(r"``[^`]*``|`[^`]*`", " ", "\n".join(texts))          # code in a docstring is code
+
+
+def english_in_source(obj) -> list[str]:
+    """Docstring and comment lines of ``obj``'s source with English words in them."""
+    return [line.strip() for line in shown_text(obj).splitlines() if len(ENGLISH_WORDS.findall(line)) >= 2]
 
 
 @pytest.mark.parametrize("path", _checked(NOTEBOOKS))
 def test_code_shown_from_support_is_spanish(path):
     problems = [f"{name}: {line!r}" for name, obj in shown_objects(path) if name not in SHOWN_PENDING
-                for line in english_in_source(obj)]
+                for line in english_in_source(obj) + banned_words(shown_text(obj))]
     assert not problems, f"{path.name} prints support code with English comments or docstrings:\n" + "\n".join(problems)
 
 

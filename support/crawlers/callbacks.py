@@ -244,7 +244,7 @@ class CallbackCrawler:
         else:
             try:
                 hrefs = extract_links(fetcher.body, self.options.parser)
-            except Exception:  # una página que no se puede parsear falla sola, no el crawl
+            except Exception:  # una página que no se puede analizar falla sola, no el recorrido
                 self.report.fail(url, PARSE_ERROR)
                 hrefs = []
             else:
