@@ -190,14 +190,14 @@ def test_remove_stops_the_callbacks_and_the_loop():
         loop.close()
 
 
-def test_call_soon_runs_in_order_before_waiting_on_sockets():
+def test_call_soon_runs_in_order_and_a_callback_added_meanwhile_waits_for_the_next_turn():
     loop, log = EventLoop(), []
+    loop.on_turn = lambda lp, events: log.append(f"select {lp.turns}")
     loop.call_soon(log.append, "a")
     loop.call_soon(lambda: (log.append("b"), loop.call_soon(log.append, "d")))
     loop.call_soon(log.append, "c")
     loop.run(timeout=1)
-    assert log == ["a", "b", "c", "d"]
-    assert loop.turns == 0  # never had to ask the selector
+    assert log == ["select 1", "a", "b", "c", "select 2", "d"]
     loop.close()
 
 
@@ -235,3 +235,77 @@ def test_a_socket_removed_by_an_earlier_callback_of_the_same_turn_is_not_called(
     loop.run(timeout=5)
     loop.close()
     assert len(calls) == 1  # the other one's event was stale: its socket was closed (a crash before)
+
+
+# -- fairness: one select per turn, as asyncio's BaseEventLoop._run_once (issue 22) --------
+
+
+TICK = 1 / 64  # virtual CPU per round of the sleeper (exact in binary: no rounding drift)
+
+
+def _busy_sleeper(loop, clock, seconds, tick=TICK):
+    """A coroutine that loops on ``sleep(loop, 0)`` for ``seconds`` of virtual
+    time, spending ``tick`` of (virtual) CPU per round."""
+    from support.crawlers.trampoline import sleep
+
+    start = clock()
+    rounds = 0
+    while clock() - start < seconds:
+        clock.now += tick
+        rounds += 1
+        yield from sleep(loop, 0)
+    return rounds
+
+
+def test_a_coroutine_looping_on_sleep_zero_does_not_starve_a_ready_socket():
+    from support.crawlers.trampoline import Task
+    from virtual_time import virtual_loop
+
+    loop, clock = virtual_loop()
+    t0, served, selects = clock(), [], []
+    loop.on_turn = lambda lp, events: selects.append(clock() - t0)
+    a, b = socket.socketpair()
+    try:
+        b.send(b"hola")  # ready before the loop starts
+
+        def readable():
+            served.append((a.recv(10), clock() - t0))
+            loop.remove(a)
+
+        loop.add_reader(a, readable)
+        busy = Task(_busy_sleeper(loop, clock, 0.5))
+        loop.run(timeout=5)
+    finally:
+        a.close()
+        b.close()
+        loop.close()
+    assert served == [(b"hola", TICK)]  # served on the first turn (the sleeper's first tick ran in Task())
+    assert busy.result() == 32  # 0.5 s / TICK rounds
+    assert len(selects) >= 32  # one select per round of the sleeper (the old loop made 0 in 0.5 s)
+
+
+def test_run_timeout_is_checked_every_turn_even_with_callbacks_always_ready():
+    from support.crawlers.trampoline import Task
+    from virtual_time import virtual_loop
+
+    loop, clock = virtual_loop()
+    Task(_busy_sleeper(loop, clock, 0.5))
+    t0 = clock()
+    with pytest.raises(TimeoutError):
+        loop.run(timeout=0.2)
+    assert 0.2 <= clock() - t0 <= 0.2 + TICK  # stops within one round of the deadline (the old loop: 0.5 s)
+    loop.close()
+
+
+def test_a_callback_that_reschedules_itself_runs_once_per_turn():
+    loop, runs = EventLoop(), []
+
+    def again():
+        runs.append(loop.turns)
+        if len(runs) < 5:
+            loop.call_soon(again)
+
+    loop.call_soon(again)
+    loop.run(timeout=5)
+    loop.close()
+    assert runs == [1, 2, 3, 4, 5]  # each call_soon waits for the next turn, after its select

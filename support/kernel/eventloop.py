@@ -13,6 +13,16 @@ on a heap, and ``select`` waits no longer than until the nearest timer is due
 ``BaseEventLoop._run_once``). The generator ``sleep`` and ``Task.cancel`` built
 on it live in :mod:`support.crawlers.trampoline`.
 
+Discussion: a turn is fair, as asyncio's ``_run_once``. Each turn asks the
+selector once (with timeout 0 when callbacks are already ready), queues the
+callbacks of the ready sockets and of the due timers behind those already in
+``ready``, and runs only the callbacks that were queued when the turn began;
+whatever they add with ``call_soon`` waits for the next turn, after another
+``select``. So a coroutine that loops on ``sleep(loop, 0)`` cannot starve a
+socket, and the ``timeout`` of ``run`` is checked on every turn.
+``poll``/``run_next`` are the two halves of a turn, public so that a stepper
+(:mod:`support.kernel.stepper`) can stop between them without changing the order.
+
 Discussion: unlike the lecture's ``while True``, this loop *ends* when nothing
 is left to wait for (no registered socket, no pending callback, no live
 timer), so a notebook cell that runs it returns; and it gives up after
@@ -28,6 +38,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import selectors
 import time
 from collections import deque
@@ -62,7 +73,7 @@ class EventLoop:
                  selector: selectors.BaseSelector | None = None):
         self.clock = clock
         self.selector = selector if selector is not None else selectors.DefaultSelector()
-        self.ready: deque[tuple[Callable, tuple]] = deque()
+        self.ready: deque[tuple[Callable, tuple, object]] = deque()  # (callback, args, selector key or None)
         self.timers: list[tuple[float, int, Timer]] = []  # a heap: the nearest timer first
         self._order = itertools.count()  # ties keep the order they were programmed in
         self.turns = 0                # how many times the loop asked the selector
@@ -84,7 +95,7 @@ class EventLoop:
 
     def call_soon(self, callback: Callable, *args) -> None:
         """Run ``callback(*args)`` on the next turn of the loop."""
-        self.ready.append((callback, args))
+        self.ready.append((callback, args, None))
 
     def time(self) -> float:
         """The loop's clock, in seconds (``time.monotonic`` unless injected)."""
@@ -142,31 +153,55 @@ class EventLoop:
         while self.timers and (self.timers[0][2].cancelled or self.timers[0][0] <= now):
             _when, _n, timer = heapq.heappop(self.timers)
             if not timer.cancelled:
-                self.ready.append((timer.callback, timer.args))
+                self.ready.append((timer.callback, timer.args, None))
+
+    def _wait(self, deadline: float) -> float:
+        """How long this turn's ``select`` may sleep: 0 when callbacks are ready,
+        else until the nearest timer or the deadline (1 s at most)."""
+        if self.ready:
+            return 0.0
+        wait = min(1.0, deadline - self.clock())
+        if self.timers:
+            wait = min(wait, self.timers[0][0] - self.clock())
+        return max(0.0, wait)
+
+    def poll(self, deadline: float = math.inf) -> int:
+        """The first half of a turn: one ``select``, then the callbacks of the
+        ready sockets and of the due timers go to the end of ``ready``.
+        Returns how many callbacks this turn runs (``run_once`` runs that many)."""
+        events = self.selector.select(timeout=self._wait(deadline))
+        self.turns += 1
+        if self.on_turn is not None:
+            self.on_turn(self, events)
+        for key, _mask in events:
+            self.ready.append((key.data, (), key))  # key: to skip it if its socket is removed meanwhile
+        self._due_timers_to_ready()
+        return len(self.ready)
+
+    def run_next(self) -> None:
+        """Take the first callback of ``ready`` and call it (one step of a turn)."""
+        callback, args, key = self.ready.popleft()
+        if key is None or self._current(key):  # an earlier callback may have removed its socket
+            callback(*args)
+
+    def run_once(self, deadline: float = math.inf) -> None:
+        """One turn of the loop, as asyncio's ``BaseEventLoop._run_once``."""
+        # Discussion: preguntamos al selector en CADA vuelta (con espera 0 si ya
+        # hay trabajo), así un socket listo nunca espera detrás de los callbacks.
+        n = self.poll(deadline)
+        # Solo los callbacks que estaban en la cola al empezar esta parte: los que
+        # se agreguen mientras tanto (call_soon) corren en la vuelta siguiente,
+        # después de otro select.
+        for _ in range(n):
+            self.run_next()
 
     def run(self, timeout: float = 60.0) -> None:
         """Run until nothing is pending; raise ``TimeoutError`` after ``timeout`` s."""
         deadline = self.clock() + timeout
         while self.pending():
-            while self.ready:
-                callback, args = self.ready.popleft()
-                callback(*args)
-            self._due_timers_to_ready()
-            if self.ready or not self.pending():
-                continue
-            remaining = deadline - self.clock()
-            if remaining <= 0:
+            self.run_once(deadline)
+            if self.pending() and self.clock() >= deadline:  # el plazo se mira en cada vuelta
                 raise TimeoutError(f"event loop still waiting on {self.pending()} item(s) after {timeout} s")
-            wait = min(remaining, 1.0)
-            if self.timers:  # Discussion: sleep in select, but wake up for the nearest timer
-                wait = min(wait, max(0.0, self.timers[0][0] - self.clock()))
-            events = self.selector.select(timeout=wait)
-            self.turns += 1
-            if self.on_turn is not None:
-                self.on_turn(self, events)
-            for key, _mask in events:
-                if self._current(key):  # an earlier callback of this turn may have removed it
-                    key.data()  # the callback registered with this socket
 
     def close(self) -> None:
         self.selector.close()
