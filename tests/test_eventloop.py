@@ -309,3 +309,48 @@ def test_a_callback_that_reschedules_itself_runs_once_per_turn():
     loop.run(timeout=5)
     loop.close()
     assert runs == [1, 2, 3, 4, 5]  # each call_soon waits for the next turn, after its select
+
+
+# -- notebook 02's staged class (BucleDeEventos) against EventLoop, on sockets and call_soon -----
+
+
+def _notebook_class():
+    from collections import deque  # noqa: F401  (the cell imports it itself)
+
+    namespace = {"time": time, "selectors": selectors,
+                 "EVENT_READ": selectors.EVENT_READ, "EVENT_WRITE": selectors.EVENT_WRITE}
+    return exec_cells("02", "class BucleDeEventos", namespace=namespace)["BucleDeEventos"]
+
+
+def _mixed(loop, log):
+    """Two ready sockets, call_soon before and from inside the callbacks."""
+    pairs = [socket.socketpair() for _ in range(2)]
+    for name, (a, b) in zip("xy", pairs):
+        b.send(name.encode())
+
+        def readable(a=a, name=name):
+            log.append(("read", a.recv(10)))
+            loop.remove(a)
+            loop.call_soon(log.append, ("after", name))
+        loop.add_reader(a, readable)
+    loop.call_soon(lambda: (log.append("first"), loop.call_soon(log.append, "second")))
+    return [s for pair in pairs for s in pair]
+
+
+@pytest.mark.parametrize("scenario", ["ping_pong", "mixed"])
+def test_notebook_02_class_and_event_loop_call_the_same_callbacks_in_the_same_order(scenario):
+    logs = []
+    for make in (_notebook_class(), EventLoop):
+        loop, log = make(), []
+        socks = _ping_pong(loop.selector, log) if scenario == "ping_pong" else _mixed(loop, log)
+        try:
+            loop.run(timeout=5)
+        finally:
+            _close(socks)
+            loop.selector.close()
+        logs.append(log)
+    if scenario == "mixed":
+        assert logs[0] == ["first", ("read", b"x"), ("read", b"y"), "second", ("after", "x"), ("after", "y")]
+    else:
+        assert len(logs[0]) == 9
+    assert logs[0] == logs[1]

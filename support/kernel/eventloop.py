@@ -159,9 +159,9 @@ class EventLoop:
         """How long this turn's ``select`` may sleep: 0 when callbacks are ready,
         else until the nearest timer or the deadline (1 s at most)."""
         if self.ready:
-            return 0.0
+            return 0.0                              # hay trabajo: select solo mira, no duerme
         wait = min(1.0, deadline - self.clock())
-        if self.timers:
+        if self.timers:                             # despertar a tiempo para el próximo temporizador
             wait = min(wait, self.timers[0][0] - self.clock())
         return max(0.0, wait)
 
@@ -174,19 +174,19 @@ class EventLoop:
         if self.on_turn is not None:
             self.on_turn(self, events)
         for key, _mask in events:
-            self.ready.append((key.data, (), key))  # key: to skip it if its socket is removed meanwhile
+            self.ready.append((key.data, (), key))  # el callback del socket, a la cola (con su clave)
         self._due_timers_to_ready()
         return len(self.ready)
 
     def run_next(self) -> None:
         """Take the first callback of ``ready`` and call it (one step of a turn)."""
         callback, args, key = self.ready.popleft()
-        if key is None or self._current(key):  # an earlier callback may have removed its socket
+        if key is None or self._current(key):  # un callback anterior pudo quitar su socket
             callback(*args)
 
     def run_once(self, deadline: float = math.inf) -> None:
         """One turn of the loop, as asyncio's ``BaseEventLoop._run_once``."""
-        # Discussion: preguntamos al selector en CADA vuelta (con espera 0 si ya
+        # Como asyncio: preguntamos al selector en CADA vuelta (con espera 0 si ya
         # hay trabajo), así un socket listo nunca espera detrás de los callbacks.
         n = self.poll(deadline)
         # Solo los callbacks que estaban en la cola al empezar esta parte: los que
