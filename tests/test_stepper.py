@@ -171,3 +171,22 @@ def test_the_widget_builds_and_a_click_moves_the_view(steps):
     assert "Paso 0 de" in header.value
     buttons[1].click()  # Siguiente vuelta
     assert "Paso 1 de" in header.value
+
+
+def test_steps_over_the_local_site_repeat_exactly():
+    """SteadySelector: real sockets, the same steps on every run (what the notebooks store)."""
+    from support.crawlers.callbacks import Fetcher
+    from support.labsite import LabSite
+
+    tables = []
+    with LabSite(pages=3, latency=(0.05, 0.4)) as site:
+        for _ in range(2):
+            loop, _clock = virtual_loop(steady=True)
+            done = []
+            for i in (1, 2):
+                Fetcher(loop, site.url_of(i), on_done=done.append).start()
+            tables.append(table(Stepper(loop).run()))
+            loop.close()
+            assert [f.status for f in done] == [200, 200]
+    assert tables[0] == tables[1]
+    assert "select(espera máx. 1,00 s) → socket 1 (escribir), socket 2 (escribir)" in tables[0]

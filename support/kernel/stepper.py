@@ -34,10 +34,11 @@ import linecache
 import selectors
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from support.fmt import seg
 
-__all__ = ["Snapshot", "Step", "Stepper", "Question", "describe", "table", "timeline_rows"]
+__all__ = ["Snapshot", "Step", "Stepper", "Question", "Pregunta", "describe", "table", "timeline_rows", "timeline_text"]
 
 EVENT_NAMES = {selectors.EVENT_READ: "leer", selectors.EVENT_WRITE: "escribir",
                selectors.EVENT_READ | selectors.EVENT_WRITE: "leer y escribir"}
@@ -82,7 +83,7 @@ def describe(callback: Any, args: tuple = ()) -> str:
     name = getattr(callback, "__name__", type(callback).__name__).replace("<lambda>", "lambda")
     owner = getattr(callback, "__self__", None)
     if owner is not None and not inspect.ismodule(owner):
-        label = getattr(owner, "name", None) or getattr(owner, "key", None)
+        label = getattr(owner, "name", None) or getattr(owner, "key", None) or _path(getattr(owner, "url", None))
         if _is_future(owner) and not _is_task(owner) and name == "set_result":
             return f"set_result de «{label}»"
         name = f"{name} de «{label}»" if label else f"{type(owner).__name__}.{name}"
@@ -92,6 +93,10 @@ def describe(callback: Any, args: tuple = ()) -> str:
     if closed:
         text += " → resuelve " + ", ".join(f"«{f.name}»" for f in closed)
     return text
+
+
+def _path(url: Any) -> str | None:
+    return (urlsplit(url).path or "/") if isinstance(url, str) else None
 
 
 def _where(task: Any) -> str:
@@ -340,6 +345,9 @@ class Question:
         if choice == self.answer:
             return True, f"¡Bien! {self.why}"
         return False, f"No: {self.answer}. {self.why}"
+
+
+Pregunta = Question  # the name the notebooks use
 
 
 # -- for readers without a kernel ---------------------------------------------------------------
