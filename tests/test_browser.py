@@ -147,3 +147,100 @@ def test_stored_widgets_render_before_running(lab):
         page.close()
     assert sliders == 1 and progress == 1 and as_text == 0, (sliders, progress, as_text)
     assert prompts == ["[1]:", "[2]:"], f"the cells must not have run again: {prompts}"
+
+
+def test_the_stepper_of_notebook_02_steps_in_jupyterlab(lab):
+    """Notebook 02's stepper cells (its Fetcher, the recording, the view with its questions)
+    in a real JupyterLab: clicking the buttons moves the view, and a question is answered."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from notebook_cells import code_cell
+
+    browser, base, token, root = lab
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    setup = ("import selectors, socket\nfrom selectors import EVENT_READ, EVENT_WRITE\n"
+             "from support.crawlers.blocking import build_request, parse_response\n"
+             "from support.fmt import seg\nfrom support.labsite import serve\n"
+             "from support.kernel.eventloop import EventLoop")
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in (
+        setup, code_cell("02", "class Fetcher:"), code_cell("02", "class FetcherQueAnota"),
+        code_cell("02", "vista(pasos, preguntas)"))]
+    nbformat.write(nb, root / "paso_a_paso.ipynb")
+    page = browser.new_page()
+    try:
+        run_all_cells(page, base, token, "paso_a_paso.ipynb")
+        view = page.locator(".stepper-view").first
+        view.wait_for(timeout=30_000)
+        header = view.locator(".stepper-paso")
+        assert header.inner_text().startswith("Paso 0 de 15")
+        question = view.locator(".stepper-pregunta")
+        assert "¿Qué devolverá select en la vuelta 1?" in question.inner_text()  # asked before step 1
+        seen = [view.locator(".stepper-estado").inner_text()]
+        view.get_by_role("button", name="Siguiente vuelta").click()
+        page.wait_for_function("() => document.querySelector('.stepper-paso').innerText.startsWith('Paso 1 ')")
+        seen.append(view.locator(".stepper-estado").inner_text())
+        assert "on_connected de «/page/2» (socket 1)" in seen[1] and seen[1] != seen[0]  # the queue filled
+        assert "socket 1 (escribir), socket 2 (escribir)" in view.locator(".stepper-pasado").inner_text()
+        assert "¿Qué callback corre ahora?" in question.inner_text()
+        question.get_by_text("on_connected de «/page/2» (socket 1)", exact=True).click()
+        question.get_by_role("button", name="Comprobar").click()
+        page.get_by_text("¡Bien!").first.wait_for(timeout=10_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        view.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "stepper_02_pregunta.png"), full_page=False)
+        view.get_by_role("button", name="Siguiente callback").click()
+        page.wait_for_function("() => document.querySelector('.stepper-paso').innerText.startsWith('Paso 2 ')")
+        seen.append(view.locator(".stepper-estado").inner_text())
+        assert "on_readable de «/page/2»" in seen[2]  # its connect callback ran: now it waits to read
+        view.get_by_role("button", name="Hasta el final").click()
+        page.wait_for_function("() => document.querySelector('.stepper-paso').innerText.includes('fin')")
+        assert "Paso 15 de 15" in header.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "stepper_02_final.png"), full_page=False)
+    finally:
+        page.close()
+
+
+def test_the_stepper_of_notebook_04_shows_tasks_timers_and_the_cancel(lab):
+    """Notebook 04's stepper cells on its own Future, Task, fetcher, dormir and cancelar: the
+    view shows each task's suspended source line, the timer heap, and where the cancel lands."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from notebook_cells import code_cell
+
+    browser, base, token, root = lab
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    setup = ("import socket\nfrom urllib.parse import urlsplit\n"
+             "from support.crawlers.blocking import build_request, parse_response\n"
+             "from support.timeline import Timeline\nfrom support.labsite import serve\n"
+             "from support.kernel.eventloop import EventLoop\nmini = serve(pages=3, latency=(0.05, 0.4))")
+    markers = ["class Future:", "class Task(Future):", "def esperar(", "def conectar(", "def enviar(", "def leer(",
+               "class Fetcher:", "def dormir(", "class CancelledError", "def dormilona(",
+               "tareas_paso = [", "vista(pasos, preguntas)"]
+    cells = [setup] + [code_cell("04", m) for m in markers]
+    cells[markers.index("def dormilona(") + 1] = cells[markers.index("def dormilona(") + 1].split("\nloop, registro")[0]
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in cells]
+    nbformat.write(nb, root / "paso_a_paso_04.ipynb")
+    page = browser.new_page()
+    try:
+        run_all_cells(page, base, token, "paso_a_paso_04.ipynb")
+        view = page.locator(".stepper-view").first
+        view.wait_for(timeout=30_000)
+        state = view.locator(".stepper-estado")
+        first = state.inner_text()
+        assert "fetch → conectar, línea" in first and "siesta → dormir, línea" in first
+        assert "cancelar(«dormilona»)" in first  # the timer heap
+        for _ in range(2):  # the select of turn 1, then its callback (the view stops before the next question)
+            view.get_by_role("button", name="Siguiente vuelta").click()
+        page.wait_for_function("() => document.querySelector('.stepper-paso').innerText.startsWith('Paso 2 ')")
+        now = state.inner_text()
+        assert "fetch → leer, línea 4: yield from esperar(loop, sock, loop.add_reader" in now and now != first
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        view.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "stepper_04_tareas.png"), full_page=False)
+        view.get_by_role("button", name="Hasta el final").click()
+        page.wait_for_function("() => document.querySelector('.stepper-paso').innerText.includes('fin')")
+        assert "cancelada" in state.inner_text()
+        assert "la cancelación llega a dormilona" in view.locator(".stepper-pasado").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "stepper_04_final.png"), full_page=False)
+    finally:
+        page.close()

@@ -28,8 +28,10 @@ def _table(title: str, head: list[str], rows: list[list[str]], empty: str) -> st
     if not rows:
         return f"<b>{title}</b><div class='vacio'><i>{empty}</i></div>"
     th = "".join(f"<th style='text-align:left;padding:0 8px'>{html.escape(h)}</th>" for h in head)
-    trs = "".join("<tr>" + "".join(f"<td style='padding:0 8px'><code>{html.escape(c)}</code></td>" for c in row)
-                  + "</tr>" for row in rows)
+    def td(i: int, c: str) -> str:
+        wrap = "normal" if i == len(head) - 1 else "nowrap"  # only the last column wraps
+        return f"<td style='padding:0 8px;white-space:{wrap}'><code>{html.escape(c)}</code></td>"
+    trs = "".join("<tr>" + "".join(td(i, c) for i, c in enumerate(row)) + "</tr>" for row in rows)
     return f"<b>{title}</b><table class='stepper-tabla'><tr>{th}</tr>{trs}</table>"
 
 
@@ -107,18 +109,20 @@ class Vista:
 
     def state(self) -> str:
         snap = self.steps[self.cursor].after
-        parts = [
+        cells = [
             _table("Cola de listos (ready)", ["#", "callback"], [[str(i + 1), r] for i, r in enumerate(snap.ready)],
                    "vacía"),
             _table("Selector: sockets vigilados", ["socket", "evento", "callback"], [list(w) for w in snap.watched],
                    "ninguno"),
             _table("Temporizadores (heap)", ["vence a los", "callback"], [[seg(w), what] for w, what in snap.timers],
                    "ninguno"),
-            _table("Tareas", ["tarea", "estado", "suspendida en"], [[t.name, t.state, t.where] for t in snap.tasks],
-                   "ninguna: aquí solo hay callbacks"),
             _table("Futuros pendientes", ["futuro", "quién espera"], [list(f) for f in snap.futures], "ninguno"),
         ]
-        return "<div class='stepper-estado'>" + "<br>".join(parts) + "</div>"
+        tasks = _table("Tareas", ["tarea", "estado", "suspendida en"], [[t.name, t.state, t.where] for t in snap.tasks],
+                       "ninguna: aquí solo hay callbacks")
+        grid = "".join(f"<div>{c}</div>" for c in cells) + f"<div style='grid-column:1 / span 2'>{tasks}</div>"
+        return ("<div class='stepper-estado' style='display:grid;grid-template-columns:auto auto;"
+                f"justify-content:start;gap:8px 32px'>{grid}</div>")
 
     def timeline(self) -> str:
         return _timeline_html(self.steps[:self.cursor + 1])
@@ -161,6 +165,6 @@ def vista(steps: list[Step], questions: list[Question] = ()):
         buttons.append(button)
     check.on_click(on_check)
     draw()
-    view = widgets.VBox([header, widgets.HBox(buttons), box, happened, state, timeline])
+    view = widgets.VBox([header, widgets.HBox(buttons), happened, box, state, timeline])
     view.add_class("stepper-view")
     return view
