@@ -156,8 +156,10 @@ class EventLoop:
                 self.ready.append((timer.callback, timer.args, None))
 
     def _wait(self, deadline: float) -> float:
-        """How long this turn's ``select`` may sleep: 0 when callbacks are ready,
-        else until the nearest timer or the deadline (1 s at most)."""
+        """Cuánto puede dormir el ``select`` de esta vuelta: 0 si hay callbacks listos;
+        si no, hasta el próximo temporizador o el plazo (1 s como mucho).
+
+        (En español: el notebook 04 muestra este método.)"""
         if self.ready:
             return 0.0                              # hay trabajo: select solo mira, no duerme
         wait = min(1.0, deadline - self.clock())
@@ -166,9 +168,11 @@ class EventLoop:
         return max(0.0, wait)
 
     def poll(self, deadline: float = math.inf) -> int:
-        """The first half of a turn: one ``select``, then the callbacks of the
-        ready sockets and of the due timers go to the end of ``ready``.
-        Returns how many callbacks this turn runs (``run_once`` runs that many)."""
+        """La primera mitad de una vuelta: un ``select``, y los callbacks de los sockets
+        listos y de los temporizadores vencidos van al final de ``ready``. Devuelve
+        cuántos callbacks corre esta vuelta (``run_once`` corre esos).
+
+        (En español: el notebook 04 muestra este método.)"""
         events = self.selector.select(timeout=self._wait(deadline))
         self.turns += 1
         if self.on_turn is not None:
@@ -179,13 +183,17 @@ class EventLoop:
         return len(self.ready)
 
     def run_next(self) -> None:
-        """Take the first callback of ``ready`` and call it (one step of a turn)."""
+        """Saca el primer callback de ``ready`` y lo llama (un paso de la vuelta).
+
+        (En español: el notebook 04 muestra este método.)"""
         callback, args, key = self.ready.popleft()
         if key is None or self._current(key):  # un callback anterior pudo quitar su socket
             callback(*args)
 
     def run_once(self, deadline: float = math.inf) -> None:
-        """One turn of the loop, as asyncio's ``BaseEventLoop._run_once``."""
+        """Una vuelta del bucle, como ``BaseEventLoop._run_once`` de asyncio.
+
+        (En español: el notebook 04 muestra este método.)"""
         # Como asyncio: preguntamos al selector en CADA vuelta (con espera 0 si ya
         # hay trabajo), así un socket listo nunca espera detrás de los callbacks.
         n = self.poll(deadline)
