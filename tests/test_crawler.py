@@ -152,7 +152,8 @@ def test_crawls_every_page_once_with_normalised_urls(make_site):
     assert set(result.crawled) == site.all_urls()
     assert all("#" not in url for url in result.crawled)
     # Relative, absolute, fragment and duplicate forms of a link: one fetch per page.
-    assert sorted(site.stats.by_path.values()) == [1] * 60
+    assert site.stats.by_path["/robots.txt"] == 1  # read once, before the first page (issue 19, point 12)
+    assert sorted(n for path, n in site.stats.by_path.items() if path != "/robots.txt") == [1] * 60
     assert not result.failed
 
 
@@ -194,7 +195,7 @@ def test_max_pages(make_site):
     site = make_site(pages=100)
     result = crawl_sync(site.url, concurrency=5, max_pages=10)
     assert len(result.crawled) == 10
-    assert site.stats.requests == 10
+    assert site.stats.requests == 10 + 1  # and /robots.txt, once
     assert MAX_PAGES in result.skipped.values()
 
 
@@ -212,7 +213,8 @@ def test_per_request_timeout(make_site):
     site = make_site(pages=5, latency=2.0)
     result = crawl_sync(site.url, request_timeout=0.2, retries=0)
     assert result.failed == {site.url: TIMEOUT}  # failed, not crawled: it did not wait for the 2 s answer
-    assert site.stats.requests == 1
+    assert site.stats.requests == 1 + 1  # /robots.txt timed out too, and counts as no rules
+    assert result.robots == {site.url.rstrip("/"): "unreachable (timeout)"}
 
 
 def test_total_deadline_cancels_and_accounts_for_everything(make_site):

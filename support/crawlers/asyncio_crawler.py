@@ -86,9 +86,11 @@ from support.crawlers.fetching import (  # fetch and its constants are re-export
     fetch,
     page_links,
 )
+from support.crawlers.politeness import USER_AGENT, Hosts, Robots
 from support.web.links import LinkFilter, PageLinks, base_url, check_root
 from support.web.report import (  # CrawlResult is re-exported (__all__)
     DEADLINE,
+    DISALLOWED_BY_ROBOTS,
     MAX_DEPTH,
     MAX_PAGES,
     PARSE_ERROR,
@@ -120,6 +122,7 @@ class _Crawl:
         self.deadline, self.retries, self.backoff = options.deadline, options.retries, options.backoff
         self.max_redirects, self.max_bytes, self.parser = options.max_redirects, options.max_bytes, options.parser
         self.progress, self.progress_error = options.progress, None
+        self.obey_robots, self.robots = options.obey_robots, None
         self.links = LinkFilter(self.root, options.allowed_hosts)
         self.result = CrawlResult(concurrency=self.concurrency, parser=self.parser)
         self.queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
@@ -194,18 +197,23 @@ class _Crawl:
         """
         result, hops, chain = self.result, 0, [url]
         while True:
+            if self.robots is not None and not await self.robots.allows(url):
+                result.skip(url, DISALLOWED_BY_ROBOTS)
+                self.settle(url)
+                return False
             self.in_flight.add(url)
             self.fetching += 1
             result.max_in_flight = max(result.max_in_flight, self.fetching)
             try:
-                kind, value, extra = await fetch(
+                got = await fetch(
                     self.session, url, timeout=self.timeout, retries=self.retries,
                     backoff=self.backoff, max_bytes=self.max_bytes, on_retry=self._count_retry,
-                    time_left=self.time_left)
+                    time_left=self.time_left, pacer=self.hosts.of(url))
             finally:
                 self.fetching -= 1
-            if kind != "redirect":
+            if got.kind != "redirect":
                 break
+            extra = got.location
             # A redirect is a page with a single link: its target goes through admission.
             if extra is None:
                 result.fail(url, REDIRECT_WITHOUT_LOCATION)
@@ -231,8 +239,8 @@ class _Crawl:
                 return False
             url = target  # this worker fetches the target itself, right away
             chain.append(url)
-        if kind == "page":
-            body, charset = extra
+        if got.kind == "page":
+            body, charset, value, extra = got.body, got.charset, got.status, (got.body, got.charset)
             if len(body) > PARSE_ON_LOOP_BYTES:  # off the loop: the other workers go on meanwhile
                 if self.parse_thread is None:
                     self.parse_thread = ParseThread()
@@ -248,13 +256,13 @@ class _Crawl:
                 self.defer(url, depth, value, extra)
                 return True
             self.parse(url, depth, value, extra)
-        elif kind == "skip":
-            result.skip(url, value)
+        elif got.kind == "skip":
+            result.skip(url, got.reason)
             self.settle(url)
         else:
-            result.fail(url, value)
-            if extra and extra > 1:
-                result.attempts[url] = extra
+            result.fail(url, got.reason)
+            if got.attempts > 1:
+                result.attempts[url] = got.attempts
             self.settle(url)
         return False
 
@@ -359,9 +367,12 @@ class _Crawl:
         self.t0 = self.loop.time()
         result = self.result
         connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=0)
+        self.hosts = Hosts(self.loop.time)
         async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                         headers={"User-Agent": "corrutinas-crawler/1.0"}) as session:
+                                         headers={"User-Agent": USER_AGENT}) as session:
             self.session = session
+            if self.obey_robots:
+                self.robots = Robots(session, self.hosts, self.timeout)
             root = self.admit(self.root, self.root, 0)
             self.queue.put_nowait((root, 0))
             # The deadline counts from t0, as time_left() does: one clock and one start for both.
@@ -380,6 +391,9 @@ class _Crawl:
                 if self.parse_thread is not None:
                     self.parse_thread.shutdown()  # a parse still running finishes on its own, unwaited
                 self._account_for_the_rest(DEADLINE if result.deadline_reached else STOPPED)
+                result.paused = self.hosts.paused()
+                if self.robots is not None:
+                    result.robots = dict(self.robots.status)
         result.seconds = self.loop.time() - self.t0
         self.report_progress()
         if self.progress_error is not None:

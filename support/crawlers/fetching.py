@@ -1,9 +1,11 @@
 """One page for the asyncio crawler (notebook 07): fetch it, and parse it off the loop.
 
 * :func:`fetch`: GET one URL with retries (backoff, ``Retry-After``), a
-  per-request timeout, redirects reported (not followed), the content type
-  checked and the body read within ``max_bytes`` counted after
-  decompression (:mod:`support.web.response`);
+  per-request timeout, redirects reported (not followed; a ``Refresh``
+  header or ``<meta http-equiv="refresh">`` is one too, :mod:`support.web.refresh`),
+  the content type checked and the body read within ``max_bytes`` counted
+  after decompression (:mod:`support.web.response`); it answers a
+  :class:`Fetched`;
 * :func:`page_links` and :class:`ParseThread`: decode a page and extract its
   links, in one daemon thread for pages too big to parse on the event loop.
 
@@ -17,6 +19,7 @@ import asyncio
 import concurrent.futures
 import queue
 import threading
+from dataclasses import dataclass
 
 import aiohttp
 
@@ -28,6 +31,7 @@ from support.web.report import (
     RETRY_AFTER_OVER_MAX,
     RETRY_AFTER_PAST_DEADLINE,
     TOO_BIG,
+    UNSUPPORTED_ENCODING,
     http_reason,
     malformed_response,
     reason_of,
@@ -41,9 +45,11 @@ from support.web.response import (
     parse_content_type,
     read_body,
     retry_after,
+    unsupported_coding,
 )
+from support.web.refresh import refresh_target
 
-__all__ = ["fetch", "page_links", "ParseThread", "TRANSIENT_STATUSES", "MAX_RETRY_AFTER", "PARSE_ON_LOOP_BYTES"]
+__all__ = ["fetch", "Fetched", "page_links", "ParseThread", "TRANSIENT_STATUSES", "MAX_RETRY_AFTER", "PARSE_ON_LOOP_BYTES"]
 
 #: Answers worth asking again after a pause: the server may recover.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -63,19 +69,57 @@ PARSE_ON_LOOP_BYTES = 16_384
 # --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What :func:`fetch` made of one URL.
+
+    ``kind`` is one of:
+
+    * ``"page"``: an HTML page, ``status``, ``body`` (decoded bytes) and the
+      header's ``charset`` label;
+    * ``"redirect"``: ``status`` (3xx, or 200 for a refresh) and its
+      ``location`` (None when a 3xx came without one);
+    * ``"skip"``: not a page to parse, ``reason`` says why (not HTML, too big,
+      an unsupported encoding);
+    * ``"fail"``: ``reason`` says why, after ``attempts`` requests.
+    """
+
+    kind: str
+    status: int | None = None
+    body: bytes = b""
+    charset: str | None = None
+    location: str | None = None
+    reason: str | None = None
+    attempts: int = 0
+
+
+def _fail(reason: str, attempts: int) -> Fetched:
+    return Fetched("fail", reason=reason, attempts=attempts)
+
+
+def _skip(reason: str) -> Fetched:
+    return Fetched("skip", reason=reason)
+
+
 async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.ClientTimeout | None = None,
                 retries: int = 2, backoff: float = 0.05, max_bytes: int = MAX_BYTES,
-                on_retry=None, time_left=lambda: None) -> tuple[str, object, object]:
-    """GET ``url`` once (plus up to ``retries`` retries after a transient error).
-
-    Returns one of ``("page", status, (body, charset))``, ``("redirect", status,
-    location)``, ``("skip", reason, None)`` or ``("fail", reason, attempts)``.
+                on_retry=None, time_left=lambda: None, pacer=None) -> Fetched:
+    """GET ``url`` once (plus up to ``retries`` retries after a transient error): a :class:`Fetched`.
 
     * Transient errors (timeouts, resets, 429/5xx) are retried after
       ``backoff``, ``2*backoff``, ``4*backoff``... seconds, or after the
       ``Retry-After`` of a 429/503 when it asks for longer. A ``Retry-After``
       over :data:`MAX_RETRY_AFTER`, or over ``time_left()`` (the seconds to
       the crawl's deadline, None without one), fails the URL at once.
+    * ``pacer`` (a :class:`support.crawlers.politeness.HostPacer`, optional):
+      every attempt awaits ``pacer.turn()`` first, and a ``Retry-After`` is
+      given to ``pacer.pause()``, so that it holds back every request to the
+      host, not only this URL's next attempt.
+    * A ``Refresh`` header or ``<meta http-equiv="refresh">`` naming a URL
+      makes an HTML page a ``"redirect"`` (status 200) to that URL.
+    * A body coded in a way aiohttp does not undo (``Content-Encoding: gzip,
+      gzip``, ``Transfer-Encoding: gzip, chunked``) is skipped,
+      :data:`~support.web.reasons.UNSUPPORTED_ENCODING`, never parsed.
     * A malformed answer (bad status line, too many headers, two
       ``Content-Length``, a bad chunk size, a body that cannot be decoded)
       fails at once, named by :func:`~support.web.report.malformed_response`.
@@ -91,6 +135,8 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
             if on_retry is not None:
                 on_retry()
             await asyncio.sleep(max(wait, backoff * 2 ** (attempt - 1)))
+        if pacer is not None:
+            await pacer.turn()
         try:
             async with session.get(url, allow_redirects=False, timeout=timeout) as resp:
                 status = resp.status
@@ -101,32 +147,47 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, timeout: aiohttp.Cl
                         left = time_left()
                         if asked > MAX_RETRY_AFTER or (left is not None and asked > left):
                             why = RETRY_AFTER_OVER_MAX if asked > MAX_RETRY_AFTER else RETRY_AFTER_PAST_DEADLINE
-                            return "fail", why.format(status=status, seconds=f"{asked:.0f}",
-                                                      max=f"{MAX_RETRY_AFTER:g}"), attempt + 1
-                        wait = asked
+                            return _fail(why.format(status=status, seconds=f"{asked:.0f}",
+                                                    max=f"{MAX_RETRY_AFTER:g}"), attempt + 1)
+                        if pacer is not None:
+                            pacer.pause(asked, slow_down=status == 429)  # every worker's next turn() waits
+                        else:
+                            wait = asked
                     continue
                 if status in _REDIRECT_STATUSES:
-                    return "redirect", status, resp.headers.get("Location")
+                    return Fetched("redirect", status, location=resp.headers.get("Location"))
                 if not 200 <= status < 300:
-                    return "fail", http_reason(status), attempt + 1
-                header = resp.headers.get("Content-Type")
-                declared = declared_type(header)  # None: the body's first bytes will say
-                if declared is not None and declared not in HTML_TYPES:
-                    return "skip", NOT_HTML.format(type=declared), None  # never read
-                body = await read_body(resp, max_bytes)
-                if declared is None and (ctype := mime_type(header, body)) not in HTML_TYPES:
-                    return "skip", NOT_HTML.format(type=ctype), None
-                content_type = parse_content_type(header)
-                return "page", status, (body, content_type.charset if content_type else None)
+                    return _fail(http_reason(status), attempt + 1)
+                return await _read_page(resp, max_bytes)
         except BodyTooBig:
-            return "skip", TOO_BIG, None
+            return _skip(TOO_BIG)
         except (aiohttp.ClientSSLError, aiohttp.InvalidURL) as exc:  # asking again will not help
-            return "fail", reason_of(exc), attempt + 1
+            return _fail(reason_of(exc), attempt + 1)
         except (aiohttp.ClientError, OSError) as exc:  # timeout, reset, refused, bad payload...
             reason = reason_of(exc)
             if malformed_response(exc) is not None:  # the same server would send the same bytes
-                return "fail", reason, attempt + 1
-    return "fail", reason, retries + 1
+                return _fail(reason, attempt + 1)
+    return _fail(reason, retries + 1)
+
+
+async def _read_page(resp: aiohttp.ClientResponse, max_bytes: int) -> Fetched:
+    """A 2xx answer: its type checked, its body read (or not), its refresh followed."""
+    header = resp.headers.get("Content-Type")
+    declared = declared_type(header)  # None: the body's first bytes will say
+    if declared is not None and declared not in HTML_TYPES:
+        return _skip(NOT_HTML.format(type=declared))  # never read
+    coding = unsupported_coding(resp.headers)
+    if coding is not None:
+        return _skip(UNSUPPORTED_ENCODING.format(encoding=coding))  # never read: it would be parsed still coded
+    body = await read_body(resp, max_bytes)
+    if declared is None and (ctype := mime_type(header, body)) not in HTML_TYPES:
+        return _skip(NOT_HTML.format(type=ctype))
+    content_type = parse_content_type(header)
+    charset = content_type.charset if content_type else None
+    target = refresh_target(resp.headers.get("Refresh"), body, charset)
+    if target is not None:
+        return Fetched("redirect", resp.status, location=target)
+    return Fetched("page", resp.status, body, charset)
 
 
 

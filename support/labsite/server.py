@@ -70,12 +70,14 @@ class LabSite:
     connects are not refused. faults: mode -> fraction of pages (see the
     package docstring and ``FAULT_MODES``). fault_options: overrides of
     ``FAULT_DEFAULTS``. sleep: how the server waits (latency, drip pauses);
-    ``asyncio.sleep`` unless a test injects virtual time.
+    ``asyncio.sleep`` unless a test injects virtual time. robots: the text
+    served at ``/robots.txt`` (``"User-agent: *\nDisallow: /page/3"``); None,
+    the default, answers it 404 like any unknown path (no rules).
     """
 
     def __init__(self, pages: int = 50, seed: int = 0, links: int = 8, latency=0.0,
                  port: int = 0, backlog: int = 8192, faults: dict | None = None,
-                 fault_options: dict | None = None, sleep: Sleep = asyncio.sleep):
+                 fault_options: dict | None = None, sleep: Sleep = asyncio.sleep, robots: str | None = None):
         self.graph = SiteGraph(pages, seed, links)
         self.latency_of = _latency_fn(latency, seed)
         self.fault_options = merge_options(fault_options)
@@ -88,6 +90,10 @@ class LabSite:
             self.params["faults"] = {m: faults[m] for m in FAULTS if m in faults}
         if fault_options:
             self.params["fault_options"] = dict(fault_options)
+        if robots is not None:
+            self.params["robots"] = self.robots = str(robots)
+        else:
+            self.robots = None
         self._requested_port, self._sleep = port, sleep
         self._server = BackgroundServer(self._handle, port, backlog, name="labsite")
         self.stats = Stats()
@@ -215,7 +221,7 @@ class LabSite:
         lat = p["latency"] if isinstance(p["latency"], (int, float)) else tuple(p["latency"])
         faults = tuple(sorted(p.get("faults", {}).items()))
         options = tuple(sorted(p.get("fault_options", {}).items()))
-        return (p["pages"], p["seed"], p["links"], lat, self._requested_port, faults, options)
+        return (p["pages"], p["seed"], p["links"], lat, self._requested_port, faults, options, p.get("robots"))
 
     def _require_running(self) -> None:
         if self.port is None or not self.running:
@@ -256,6 +262,8 @@ class LabSite:
         # Discussion: match the raw path. Nothing is ever looked up on disk,
         # and an encoded traversal such as /page/%2e%2e/x never matches.
         path = request.raw_path
+        if path == "/robots.txt" and self.robots is not None:
+            return web.Response(text=self.robots, content_type="text/plain")
         page = self.graph.page_of(path)
         if page is not None and page < self.pages:
             fault = self._fault_at(page)
@@ -324,15 +332,15 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 def serve(pages: int = 50, seed: int = 0, links: int = 8, latency=0.0, port: int = 0,
-          faults: dict | None = None, fault_options: dict | None = None) -> LabSite:
+          faults: dict | None = None, fault_options: dict | None = None, robots: str | None = None) -> LabSite:
     """Start (or reuse) a local site with these parameters and return it.
 
     Calling ``serve`` again with the same arguments (faults included) returns
     the running site. All sites stop when the Python process (the notebook's
-    kernel) exits.
+    kernel) exits. ``robots`` is the site's ``/robots.txt`` (see :class:`LabSite`).
     """
     site = LabSite(pages=pages, seed=seed, links=links, latency=latency, port=port,
-                   faults=faults, fault_options=fault_options)
+                   faults=faults, fault_options=fault_options, robots=robots)
     key = site._key()
     with _REGISTRY_LOCK:
         running = _REGISTRY.get(key)

@@ -32,7 +32,7 @@ __all__ = ["Outcome", "reason_of", "http_reason", "malformed_response", "Protoco
            "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MALFORMED_RESPONSE_WHY",
            "RETRY_AFTER_OVER_MAX", "RETRY_AFTER_PAST_DEADLINE", "CONNECTION_REFUSED", "CONNECTION_LOST",
            "TLS_ERROR", "HOST_NOT_FOUND", "MALFORMED_URL", "MALFORMED_RESPONSE", "PARSE_ERROR", "HTTP_STATUS",
-           "NOT_HTML", "NO_ATTEMPT", "ERROR", "LABELS_ES", "label_es", "OUTCOMES_ES", "reason_table_es"]
+           "NOT_HTML", "NO_ATTEMPT", "ERROR", "DISALLOWED_BY_ROBOTS", "UNSUPPORTED_ENCODING", "LABELS_ES", "label_es", "OUTCOMES_ES", "reason_table_es"]
 
 
 class Outcome(str, enum.Enum):
@@ -75,6 +75,8 @@ HTTP_STATUS = "HTTP {status}"            # failed: any status a crawler does not
 NOT_HTML = "not HTML ({type})"           # skipped: a Content-Type that is not HTML
 NO_ATTEMPT = "no attempt"                # failed before any request was sent (retries < 0 cannot happen)
 ERROR = "error ({detail})"               # failed: an exception reason_of has no name for
+DISALLOWED_BY_ROBOTS = "disallowed by robots.txt"  # skipped: the host's robots.txt asks crawlers not to fetch it
+UNSUPPORTED_ENCODING = "unsupported encoding ({encoding})"  # skipped: a body coded in a way not decoded here
 
 
 def http_reason(status: int) -> str:
@@ -146,10 +148,13 @@ def malformed_response(exc: BaseException) -> str | None:
 
 
 def _undecodable(cause: BaseException) -> bool:
-    from aiohttp.http_exceptions import ContentEncodingError, TransferEncodingError
-    if isinstance(cause, TransferEncodingError) and str(cause.message).startswith(_CUT_SHORT):
+    """False only for a body the connection cut short; anything else aiohttp's
+    parser refused mid-body (bad gzip, a bad chunk size, too many trailers:
+    the pure-Python parser's ``BadHttpMessage``) is in the bytes themselves."""
+    from aiohttp.http_exceptions import ContentLengthError
+    if isinstance(cause, ContentLengthError) or str(cause.message).startswith(_CUT_SHORT):
         return False  # a chunked body the connection cut short, as a Content-Length one: lost, not malformed
-    return isinstance(cause, (ContentEncodingError, TransferEncodingError))
+    return True
 
 
 # What both of aiohttp's parsers (C and Python) say when the connection ends before
@@ -233,6 +238,8 @@ LABELS_ES: dict[str, str] = {
     NOT_HTML: "no es HTML ({type})",
     NO_ATTEMPT: "ningún intento",
     ERROR: "error ({detail})",
+    DISALLOWED_BY_ROBOTS: "prohibida por robots.txt",
+    UNSUPPORTED_ENCODING: "codificación no soportada ({encoding})",
 }
 
 #: :class:`Outcome` in Spanish, as the notebooks' prose names them (singular, plural).

@@ -32,6 +32,7 @@ from support.web.reasons import (
     CONNECTION_LOST,
     CONNECTION_REFUSED,
     DEADLINE,
+    DISALLOWED_BY_ROBOTS,
     ERROR,
     HOST_NOT_FOUND,
     HTTP_STATUS,
@@ -55,6 +56,7 @@ from support.web.reasons import (
     TLS_ERROR,
     TOO_BIG,
     TOO_MANY_REDIRECTS,
+    UNSUPPORTED_ENCODING,
     IncompleteResponse,
     Outcome,
     ProtocolError,
@@ -75,7 +77,7 @@ __all__ = ["Outcome", "CrawlReport", "CrawlResult", "CrawlOptions", "options_of"
            "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MAX_BYTES", "MALFORMED_RESPONSE_WHY",
            "RETRY_AFTER_OVER_MAX", "RETRY_AFTER_PAST_DEADLINE", "CONNECTION_REFUSED", "CONNECTION_LOST",
            "TLS_ERROR", "HOST_NOT_FOUND", "MALFORMED_URL", "MALFORMED_RESPONSE", "PARSE_ERROR",
-           "HTTP_STATUS", "NOT_HTML", "NO_ATTEMPT", "ERROR", "LABELS_ES", "label_es", "OUTCOMES_ES", "reason_table_es"]
+           "HTTP_STATUS", "NOT_HTML", "NO_ATTEMPT", "ERROR", "DISALLOWED_BY_ROBOTS", "UNSUPPORTED_ENCODING", "LABELS_ES", "label_es", "OUTCOMES_ES", "reason_table_es"]
 
 
 # --------------------------------------------------------------------------
@@ -115,6 +117,11 @@ class CrawlOptions:
         the default is :data:`support.web.links.CRAWL_PARSER`.
     progress: called with the report so far each time a URL gets its outcome
         (once for a page and the hrefs it skipped), and once at the end.
+    obey_robots: read each host's ``/robots.txt`` once and skip the URLs it
+        disallows (:data:`DISALLOWED_BY_ROBOTS`). Only the asyncio crawler
+        (notebook 07) obeys it; the blocking, callbacks and trampoline
+        crawlers are lessons about concurrency run against the local site,
+        and ignore it.
 
     Counts are integers and durations finite numbers of seconds (None where
     it says "no limit"): any other value is a ``ValueError`` here, not a
@@ -134,6 +141,7 @@ class CrawlOptions:
     allowed_hosts: Collection[str] | None = None
     parser: str = CRAWL_PARSER
     progress: Callable[[Any], None] | None = field(default=None, compare=False)
+    obey_robots: bool = True
 
     def __post_init__(self):
         _count("concurrency", self.concurrency, least=1)
@@ -145,6 +153,7 @@ class CrawlOptions:
         _seconds("request_timeout", self.request_timeout, positive=True)
         _seconds("deadline", self.deadline, positive=False, none=True)
         _seconds("backoff", self.backoff, positive=False)
+        _check(isinstance(self.obey_robots, bool), "obey_robots must be True or False", self.obey_robots)
         _check(self.parser in PARSERS, f"parser must be one of {PARSERS}", self.parser)
         if self.allowed_hosts is not None:  # frozen: a set given by the caller cannot change under us
             if isinstance(self.allowed_hosts, str):
@@ -303,7 +312,11 @@ class CrawlResult(CrawlReport):
     requests sent again after a transient error; ``attempts``: url -> how
     many requests a URL that failed took (only those that took more than
     one). ``max_in_flight``: most requests the crawler had open at once
-    (never more than ``concurrency``).
+    (never more than ``concurrency``). ``paused``: host -> seconds every
+    request to it waited because it answered 429/503 with ``Retry-After``
+    (:mod:`support.crawlers.politeness`); :attr:`waited` is their sum.
+    ``robots``: host -> what its ``/robots.txt`` said (``"read"``,
+    ``"none (HTTP 404)"``, ``"unreachable (timeout)"``...).
     """
 
     concurrency: int = 0
@@ -320,6 +333,13 @@ class CrawlResult(CrawlReport):
     #                              (not HTML, too big, a redirect), or queued at the deadline
     bytes: int = 0               # body bytes read
     deadline_reached: bool = False
+    paused: dict[str, float] = field(default_factory=dict)
+    robots: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def waited(self) -> float:
+        """Seconds the crawl held back its requests because hosts asked it to (429/503 + Retry-After)."""
+        return sum(self.paused.values())
 
     @property
     def pages_per_second(self) -> float:

@@ -18,6 +18,19 @@ Four steps every crawler of the course needs once it has a response:
   with ``webencodings``.
 * :func:`retry_after` reads the ``Retry-After`` of a 429 or 503 (seconds or an
   HTTP date): how long the server asks the crawler to wait before asking again.
+* :func:`unsupported_coding` names a ``Content-Encoding`` or
+  ``Transfer-Encoding`` that aiohttp does not undo (``gzip, gzip``,
+  ``x-gzip``, ``Transfer-Encoding: gzip, chunked``): such a body would reach
+  the parser still compressed, so the crawler skips it with that reason
+  instead of "crawling" a page of zero links.
+
+Discussion: a valid gzip body followed by junk bytes is shown by browsers
+(they stop at the end of the gzip stream) but fails here as a malformed
+response ("Can not decode content-encoding"), not retried. Decoding what is
+valid would mean turning off aiohttp's streaming decompression and
+re-implementing four codings (gzip, deflate, br, zstd) with the decoded-bytes
+budget that stops decompression bombs; for a body the server itself
+corrupted, a failure named for what it is costs less and hides nothing.
 
 Discussion: none of this is the lesson of notebook 07 (the lesson is the
 queue and the workers), but a crawler that meets pages nobody here wrote
@@ -26,6 +39,7 @@ needs each step, and each one is a bug when it is missing (issue 15).
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import io
 import re
@@ -35,7 +49,8 @@ from typing import NamedTuple
 import webencodings
 
 __all__ = ["BodyTooBig", "read_body", "ContentType", "parse_content_type", "declared_type", "mime_type",
-           "sniff", "detect_encoding", "decode_html", "retry_after", "HTML_TYPES", "PRESCAN_BYTES"]
+           "sniff", "detect_encoding", "decode_html", "retry_after", "HTML_TYPES", "PRESCAN_BYTES",
+           "meta_tags", "unsupported_coding"]
 
 #: MIME types a crawler parses as HTML.
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -165,7 +180,21 @@ _CONTENT_CHARSET = re.compile(rb"""charset[\t\n\x0c\r ]*=[\t\n\x0c\r ]*(?:"([^"]
 
 
 def _lookup(label: str | bytes | None) -> str | None:
-    """The WHATWG name of an encoding label (``"latin1"`` -> ``"windows-1252"``), or None."""
+    """The WHATWG name of an encoding label (``"latin1"`` -> ``"windows-1252"``), or None.
+
+    A label WHATWG does not know but Python does (``"latin-1"``, ``"utf8"``
+    with an underscore, ``"cp1252"``...) is accepted when Python's name for
+    that codec is itself a WHATWG label: ``"latin-1"`` -> Python's
+    ``iso8859-1`` -> ``windows-1252``.
+
+    Discussion: a browser does not accept ``latin-1``; it ignores the label
+    and falls back to its locale's default encoding, which for Western
+    locales (Spanish and English among them) is windows-1252. Accepting the
+    alias gives the same text those browsers show, where ignoring it would
+    decode the page as UTF-8 and turn an ``ñ`` into U+FFFD (a link requested
+    as ``%EF%BF%BD``). Only aliases of codecs WHATWG names are accepted: a
+    Python-only codec (``rot13``, ``hex``, ``utf-7``) is no charset of the web.
+    """
     if label is None:
         return None
     if isinstance(label, bytes):
@@ -173,17 +202,31 @@ def _lookup(label: str | bytes | None) -> str | None:
     if not label.isascii():  # every WHATWG label is ASCII (and a raw header byte, a lone surrogate, cannot be looked up)
         return None
     encoding = webencodings.lookup(label)
+    if encoding is None:
+        try:
+            python_name = codecs.lookup(label.strip()).name
+        except (LookupError, ValueError):  # ValueError: a label with a NUL
+            return None
+        encoding = webencodings.lookup(python_name)
     return encoding.name if encoding is not None else None
 
 
-def _prescan(head: bytes) -> str | None:
-    """The encoding a ``<meta>`` in ``head`` declares (WHATWG "prescan a byte stream")."""
-    for match in _PRESCAN.finditer(head[:PRESCAN_BYTES]):
+def meta_tags(head: bytes):
+    """The attributes (lowercase name -> raw value) of each ``<meta>`` tag in
+    ``head``, in order, as WHATWG's prescan reads them: comments are skipped
+    whole, other tags skipped (a ``<meta`` inside a comment is not one)."""
+    for match in _PRESCAN.finditer(head):
         if match.group(1) is None:
             continue  # a comment or another tag
         attrs: dict[bytes, bytes] = {}
         for name, *values in _ATTRIBUTE.findall(match.group(1)):
             attrs.setdefault(name.lower(), next((v for v in values if v), b""))
+        yield attrs
+
+
+def _prescan(head: bytes) -> str | None:
+    """The encoding a ``<meta>`` in ``head`` declares (WHATWG "prescan a byte stream")."""
+    for attrs in meta_tags(head[:PRESCAN_BYTES]):
         label = attrs.get(b"charset")
         if label is None and attrs.get(b"http-equiv", b"").lower() == b"content-type":
             found = _CONTENT_CHARSET.search(attrs.get(b"content", b""))
@@ -242,3 +285,28 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     if when is None or when.tzinfo is None:  # a date must say GMT
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+# -- codings aiohttp does not undo ---------------------------------------------------
+
+#: ``Content-Encoding`` values aiohttp inflates (one coding, lowercase), and ``identity``.
+DECODED_CODINGS = frozenset({"gzip", "deflate", "br", "zstd", "identity"})
+
+
+def unsupported_coding(headers) -> str | None:
+    """``"Content-Encoding: gzip, gzip"`` (the header and its value) when the
+    body is coded in a way aiohttp does not undo, else None.
+
+    aiohttp inflates one ``Content-Encoding`` among :data:`DECODED_CODINGS`
+    and de-chunks ``Transfer-Encoding: chunked``; anything else (stacked
+    codings, ``x-gzip``, two ``Content-Encoding`` headers, a transfer coding
+    such as ``gzip, chunked``) reaches the reader still coded.
+    """
+    content = ", ".join(headers.getall("Content-Encoding", ()))
+    if content and content.strip().lower() not in DECODED_CODINGS:
+        return f"Content-Encoding: {content}"
+    transfer = ", ".join(headers.getall("Transfer-Encoding", ()))
+    codings = [c.strip().lower() for c in transfer.split(",") if c.strip()]
+    if any(c not in ("chunked", "identity") for c in codings):
+        return f"Transfer-Encoding: {transfer}"
+    return None
