@@ -9,7 +9,10 @@ import tracemalloc
 import aiohttp
 import pytest
 from hostile_server import HostileSite, html
+from multidict import CIMultiDict
 
+from support.web.reasons import malformed_response, reason_of
+from support.web.refresh import REFRESH_SCAN_BYTES, parse_refresh, refresh_target
 from support.web.response import (
     BodyTooBig,
     declared_type,
@@ -20,6 +23,7 @@ from support.web.response import (
     read_body,
     retry_after,
     sniff,
+    unsupported_coding,
 )
 
 BOMB_DECODED = 50_000_000  # 50 MB of zeros: about 50 KB of gzip
@@ -192,3 +196,83 @@ NOW = 1_800_000_000.0  # a fixed clock: 2027-01-15 08:00:00 UTC
 ])
 def test_retry_after(value, seconds):
     assert retry_after(value, now=NOW) == seconds
+
+
+# -- issue 19, point 9: Python charset aliases after the WHATWG lookup ------------------
+
+
+@pytest.mark.parametrize("label, encoding", [
+    ("latin-1", "windows-1252"),    # Python's alias of iso8859-1, which WHATWG reads as windows-1252
+    ("LATIN_1", "windows-1252"),
+    ("utf_8", "utf-8"),
+    ("cp1251", "windows-1251"),
+    ("latin1", "windows-1252"),     # a WHATWG label itself
+    ("rot13", "utf-8"),             # a Python codec, but no charset of the web: ignored
+    ("utf-7", "utf-8"),
+    ("hex", "utf-8"),
+])
+def test_a_python_alias_is_accepted_only_for_a_web_encoding(label, encoding):
+    assert detect_encoding(b"<p>x</p>", label) == encoding
+
+
+def test_latin_1_reads_an_enye():
+    assert decode_html("<a href='/año'>".encode("latin-1"), "latin-1") == "<a href='/año'>"  # before: '/a\ufffdo'
+
+
+# -- issue 19, point 11: refresh -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, url", [
+    ("0; url=/x", "/x"),
+    ("0;URL='/a b'", "/a b"),
+    ('5, url="http://e.example/y"  ', "http://e.example/y"),
+    ("0; /bare", "/bare"),
+    (" 3.5 ;url = /z", "/z"),
+    ("30", None),             # a reload, not a redirect
+    ("", None),
+    ("soon; url=/x", None),   # not a refresh: no delay
+    ("0x; url=/x", None),
+])
+def test_parse_refresh(value, url):
+    assert parse_refresh(value) == url
+
+
+def test_refresh_target_reads_the_header_first_then_the_meta_in_the_page_encoding():
+    page = '<head><!-- <meta http-equiv="refresh" content="0;url=/comment"> -->' \
+           '<meta http-equiv="REFRESH" content="0; url=/a\xf1o"></head>'
+    assert refresh_target(None, page.encode("latin-1"), "iso-8859-1") == "/año"
+    assert refresh_target("0; url=/h", page.encode("latin-1")) == "/h"
+    assert refresh_target(None, b"<p>refresh me</p>") is None
+    late = b"<head>" + b" " * REFRESH_SCAN_BYTES + b'<meta http-equiv="refresh" content="0;url=/late">'
+    assert refresh_target(None, late) is None  # only the first REFRESH_SCAN_BYTES are looked at
+
+
+# -- issue 19, point 8: codings aiohttp does not undo ----------------------------------------
+
+
+@pytest.mark.parametrize("headers, named", [
+    ({"Content-Encoding": "gzip"}, None),
+    ({"Content-Encoding": "identity"}, None),
+    ({"Transfer-Encoding": "chunked"}, None),
+    ({"Content-Encoding": "gzip, gzip"}, "Content-Encoding: gzip, gzip"),
+    ({"Content-Encoding": "x-gzip"}, "Content-Encoding: x-gzip"),
+    ({"Transfer-Encoding": "gzip, chunked"}, "Transfer-Encoding: gzip, chunked"),
+])
+def test_unsupported_coding(headers, named):
+    assert unsupported_coding(CIMultiDict(headers)) == named
+
+
+def test_two_content_encoding_headers_are_stacked_codings():
+    assert unsupported_coding(CIMultiDict([("Content-Encoding", "gzip"), ("Content-Encoding", "gzip")])) \
+        == "Content-Encoding: gzip, gzip"
+
+
+def test_too_many_trailers_from_the_python_parser_is_malformed_not_lost():
+    from aiohttp.http_exceptions import BadHttpMessage, ContentLengthError
+
+    bad = aiohttp.ClientPayloadError("Response payload is not completed")
+    bad.__cause__ = BadHttpMessage("Too many trailers received")
+    cut = aiohttp.ClientPayloadError("Response payload is not completed")
+    cut.__cause__ = ContentLengthError("Not enough data to satisfy content length header.")
+    assert malformed_response(bad) == "malformed response (Too many trailers received)"  # before: None
+    assert malformed_response(cut) is None and reason_of(cut) == "connection lost"

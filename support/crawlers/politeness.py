@@ -51,6 +51,11 @@ USER_AGENT = f"{ROBOTS_AGENT}/1.0 (crawler educativo del curso Corrutinas, noteb
 ROBOTS_MAX_BYTES = 512 * 1024
 
 
+#: Waits shorter than this are no wait: a virtual clock (looptime) rounds to the microsecond,
+#: and a sleep of 1e-15 s would not move it.
+_TICK = 1e-6
+
+
 def origin_of(url: str) -> str:
     """``"http://host:port"``: what robots.txt and the pacer are kept per."""
     parts = urlsplit(url)
@@ -79,7 +84,7 @@ class HostPacer:
         while True:
             now = self.clock()
             start = max(self.paused_until, self.next_start)
-            if start <= now:
+            if start - now < _TICK:
                 break
             await asyncio.sleep(start - now)  # a pause may grow meanwhile: look again
         self.next_start = now + self.interval
