@@ -1,4 +1,5 @@
-"""Shared fixtures: a local site on a free 127.0.0.1 port, stopped after use; virtual time for it.
+"""Shared fixtures: a local site on a free 127.0.0.1 port, stopped after use; virtual time for it; the
+hostile servers of ``tests/hostile_server.py`` (``make_hostile``, ``make_raw``), stopped after use too.
 
 And the ``realtime`` mark, put on every test that reads a wall clock (see
 ``tests/realtime.py``) and on every notebook cell: ``make test`` runs those on
@@ -12,6 +13,7 @@ import inspect
 import re
 
 import pytest
+from hostile_server import HostileSite, RawServer
 
 from support.labsite import LabSite
 
@@ -74,3 +76,28 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _reads_wall_clock(item) and "realtime" not in item.keywords:
             item.add_marker(pytest.mark.realtime)
+
+
+@pytest.fixture
+def make_hostile():
+    """Factory: ``make_hostile()`` -> a started :class:`HostileSite`, stopped at teardown."""
+    started = []
+
+    def make(**kwargs) -> HostileSite:
+        started.append(HostileSite(**kwargs).start())
+        return started[-1]
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def make_raw():
+    started = []
+
+    def make(answers: dict[str, bytes]) -> RawServer:
+        started.append(RawServer(answers).start())
+        return started[-1]
+    yield make
+    for server in started:
+        server.stop()

@@ -21,38 +21,13 @@ import aiohttp.connector
 import aiohttp.resolver
 import pytest
 from aiohttp import web
-from hostile_server import HostileSite, RawServer, html, ipv6_loopback_available, raw_page
+from hostile_server import html, ipv6_loopback_available, raw_page
 from realtime import within
 
 from support.crawlers.asyncio_crawler import crawl_sync
 from support.web.report import MAX_PAGES, REDIRECT_LOOP, TOO_BIG, TOO_MANY_REDIRECTS, label_es
 
 #: Slack for a noisy 2-core machine shared with other test runs, on top of a bound.
-
-
-@pytest.fixture
-def make_hostile():
-    """Factory: ``make_hostile()`` -> a started :class:`HostileSite`, stopped at teardown."""
-    started = []
-
-    def make(**kwargs) -> HostileSite:
-        started.append(HostileSite(**kwargs).start())
-        return started[-1]
-    yield make
-    for server in started:
-        server.stop()
-
-
-@pytest.fixture
-def make_raw():
-    started = []
-
-    def make(answers: dict[str, bytes]) -> RawServer:
-        started.append(RawServer(answers).start())
-        return started[-1]
-    yield make
-    for server in started:
-        server.stop()
 
 
 def links(*hrefs: str, extra: str = "") -> str:

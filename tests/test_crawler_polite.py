@@ -24,7 +24,7 @@ import pytest
 from aiohttp import web
 from hostile_server import html, raw_page
 from test_crawler import run_in_virtual_time
-from test_crawler_hostile import links, make_hostile, make_raw  # noqa: F401 (fixtures)
+from test_crawler_hostile import links
 
 from support.crawlers.asyncio_crawler import crawl, crawl_sync
 from support.crawlers.fetching import Fetched, fetch
@@ -80,7 +80,7 @@ class RateLimited:
 
 def crawl_rate_limited(server: RateLimited, **options):
     async def main():
-        runner, root = await serve_here(server)
+        runner, root = await serve_here(server.__call__)  # a coroutine function, as aiohttp wants
         try:
             return await crawl(root, **options), root
         finally:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from support.web.links import PageLinks, extract_page_links
+from support.web.refresh import refresh_target
 from support.web.report import (
     MAX_BYTES,
     NO_ATTEMPT,
@@ -47,7 +48,6 @@ from support.web.response import (
     retry_after,
     unsupported_coding,
 )
-from support.web.refresh import refresh_target
 
 __all__ = ["fetch", "Fetched", "page_links", "ParseThread", "TRANSIENT_STATUSES", "MAX_RETRY_AFTER", "PARSE_ON_LOOP_BYTES"]
 

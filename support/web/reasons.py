@@ -32,7 +32,8 @@ __all__ = ["Outcome", "reason_of", "http_reason", "malformed_response", "Protoco
            "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MALFORMED_RESPONSE_WHY",
            "RETRY_AFTER_OVER_MAX", "RETRY_AFTER_PAST_DEADLINE", "CONNECTION_REFUSED", "CONNECTION_LOST",
            "TLS_ERROR", "HOST_NOT_FOUND", "MALFORMED_URL", "MALFORMED_RESPONSE", "PARSE_ERROR", "HTTP_STATUS",
-           "NOT_HTML", "NO_ATTEMPT", "ERROR", "DISALLOWED_BY_ROBOTS", "UNSUPPORTED_ENCODING", "LABELS_ES", "label_es", "OUTCOMES_ES", "reason_table_es"]
+           "NOT_HTML", "NO_ATTEMPT", "ERROR", "DISALLOWED_BY_ROBOTS", "UNSUPPORTED_ENCODING",
+           "LABELS_ES", "label_es", "OUTCOMES_ES", "reason_table_es"]
 
 
 class Outcome(str, enum.Enum):

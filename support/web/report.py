@@ -77,7 +77,8 @@ __all__ = ["Outcome", "CrawlReport", "CrawlResult", "CrawlOptions", "options_of"
            "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MAX_BYTES", "MALFORMED_RESPONSE_WHY",
            "RETRY_AFTER_OVER_MAX", "RETRY_AFTER_PAST_DEADLINE", "CONNECTION_REFUSED", "CONNECTION_LOST",
            "TLS_ERROR", "HOST_NOT_FOUND", "MALFORMED_URL", "MALFORMED_RESPONSE", "PARSE_ERROR",
-           "HTTP_STATUS", "NOT_HTML", "NO_ATTEMPT", "ERROR", "DISALLOWED_BY_ROBOTS", "UNSUPPORTED_ENCODING", "LABELS_ES", "label_es", "OUTCOMES_ES", "reason_table_es"]
+           "HTTP_STATUS", "NOT_HTML", "NO_ATTEMPT", "ERROR", "DISALLOWED_BY_ROBOTS", "UNSUPPORTED_ENCODING",
+           "LABELS_ES", "label_es", "OUTCOMES_ES", "reason_table_es"]
 
 
 # --------------------------------------------------------------------------
