@@ -58,6 +58,21 @@ Guarantees (each one proved by ``tests/test_crawler_hostile.py``)
   of URLs and skipped hrefs met. A redirect loop says ``"redirect loop"``; a
   malformed answer says ``"malformed response (...)"`` and is not retried; a
   root URL that cannot be crawled is a ``ValueError`` before anything starts.
+  A body coded in a way that is not undone (``Content-Encoding: gzip, gzip``)
+  is skipped, ``"unsupported encoding (...)"``, never counted as crawled.
+* **Politeness** (:mod:`support.crawlers.politeness`, proved by
+  ``tests/test_crawler_polite.py``). Every request says who sends it
+  (:data:`~support.crawlers.politeness.USER_AGENT`). Each host's
+  ``/robots.txt`` is read once, before its first page, with the crawl's
+  session, timeout and pacing; a URL it disallows is skipped,
+  ``"disallowed by robots.txt"`` (``obey_robots=False`` turns this off;
+  ``result.robots`` says what each host answered). A 429 or 503 with
+  ``Retry-After`` pauses *every* worker's requests to that host, not only
+  the URL that got it, never past the deadline; after a 429 the host's
+  requests are also spaced out for the rest of the crawl. The report says
+  how long each host was paused (``result.paused``; ``result.waited`` in
+  total). A ``Refresh`` header or ``<meta http-equiv="refresh">`` with a URL
+  is followed as a redirect (same ``max_redirects``, same loop detection).
 
 Discussion: the state shared between workers (``seen``, the queue, the
 report) needs no lock here only because no ``await`` sits between a check
@@ -423,7 +438,8 @@ async def crawl(root_url: str, options: CrawlOptions | None = None, **knobs: Any
 
     ``options`` is a :class:`~support.web.report.CrawlOptions` (see its fields:
     concurrency, max_pages, max_depth, request_timeout, deadline, retries,
-    backoff, max_redirects, max_bytes, allowed_hosts, parser, progress);
+    backoff, max_redirects, max_bytes, allowed_hosts, parser, progress,
+    obey_robots);
     keywords replace single fields: ``await crawl(url, concurrency=20)``.
     At the ``deadline`` in-flight fetches are cancelled (failed: ``"deadline"``)
     and queued URLs are skipped (``"deadline"``). A bug in the crawler raises
