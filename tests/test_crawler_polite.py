@@ -308,3 +308,18 @@ def test_fetch_answers_a_fetched(make_hostile):
     assert page == Fetched("page", 200, b"<p>x</p>", "utf-8")
     assert redirect == Fetched("redirect", 301, location="/")
     assert missing == Fetched("fail", reason="HTTP 404", attempts=1)
+
+
+def test_a_valid_gzip_body_followed_by_junk_fails_named_and_is_not_retried(make_raw):
+    """Kept as it is, on purpose (support.web.response explains why): a browser shows this page."""
+    raw = make_raw({"/": raw_page(links("/junk").encode(), "Content-Type: text/html"),
+                    "/junk": raw_page(gzip.compress(PAGE) + b"J" * 70, "Content-Type: text/html",
+                                      "Content-Encoding: gzip")})
+    result = crawl_sync(raw.url, deadline=10, retries=2)
+    assert result.failed == {raw.url + "junk": "malformed response (Can not decode content-encoding: gzip)"}
+    assert raw.hits["/junk"] == 1
+
+
+def test_obey_robots_is_a_bool():
+    with pytest.raises(ValueError, match="obey_robots"):
+        crawl_sync("http://127.0.0.1:9/", obey_robots="no")

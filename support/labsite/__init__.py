@@ -34,6 +34,11 @@ What the site promises
 6. **It counts what it saw** (``site.stats``), so tests and notebooks assert
    on counters (requests at once, requests per path, fault answers) rather
    than on the wall clock.
+7. **No robots.txt unless asked.** ``/robots.txt`` is a 404 (no rules), as
+   any path it does not generate; ``LabSite(..., robots="User-agent: *\n...")``
+   (and ``serve(robots=...)``) serves that text there, for notebook 07's
+   polite crawler. It is not part of the generated pages: the pinned site is
+   the same with or without it.
 
 Layout (a module imports only from the rows above it)
 ------------------------------------------------------
