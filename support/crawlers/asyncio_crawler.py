@@ -228,14 +228,14 @@ class _Crawl:
                 self.fetching -= 1
             if got.kind != "redirect":
                 break
-            extra = got.location
+            location = got.location
             # A redirect is a page with a single link: its target goes through admission.
-            if extra is None:
+            if location is None:
                 result.fail(url, REDIRECT_WITHOUT_LOCATION)
                 self.settle(url)
                 return False
-            result.redirects[url] = extra
-            decision = self.links(extra, url)
+            result.redirects[url] = location
+            decision = self.links(location, url)
             if decision.url in chain:  # back into its own chain: it would never end
                 result.skip(url, REDIRECT_LOOP)
                 self.settle(url)
@@ -248,14 +248,14 @@ class _Crawl:
                     result.skip(decision.url, TOO_MANY_REDIRECTS)
                 self.settle(url)
                 return False
-            target = self.admit(extra, url, depth)  # a target it would not follow anyway says why
+            target = self.admit(location, url, depth)  # a target it would not follow anyway says why
             self.settle(url)
             if target is None:
                 return False
             url = target  # this worker fetches the target itself, right away
             chain.append(url)
         if got.kind == "page":
-            body, charset, value, extra = got.body, got.charset, got.status, (got.body, got.charset)
+            body, charset, status = got.body, got.charset, got.status
             if len(body) > PARSE_ON_LOOP_BYTES:  # off the loop: the other workers go on meanwhile
                 if self.parse_thread is None:
                     self.parse_thread = ParseThread()
@@ -265,12 +265,12 @@ class _Crawl:
                 except Exception:  # a parser that gives up on malformed HTML
                     self.parse_failed(url)
                 else:
-                    self.record(url, depth, value, len(body), links)
+                    self.record(url, depth, status, len(body), links)
                 return False
             if not self.queue.empty() and len(self.to_parse) < self.concurrency:
-                self.defer(url, depth, value, extra)
+                self.defer(url, depth, status, (body, charset))
                 return True
-            self.parse(url, depth, value, extra)
+            self.parse(url, depth, status, (body, charset))
         elif got.kind == "skip":
             result.skip(url, got.reason)
             self.settle(url)
