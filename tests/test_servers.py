@@ -24,7 +24,8 @@ from notebook_cells import exec_cells
 
 from support import osutil, servers
 from support.kernel.eventloop import EventLoop
-from support.servers import designs, loadgen, process
+from support.servers import loadgen, process
+from support.servers.designs import callbacks, generators, streams, threads
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def notebook():
     ns: dict = {}
     exec("import asyncio, functools, socket, threading\nfrom support import servers\n"
          "from support.kernel.eventloop import EventLoop\n"
-         "from support.crawlers.trampoline import Task, connect, send_all, wait_readable\n", ns)
+         "from support.kernel.tasks import Task, connect, send_all, wait_readable\n", ns)
     exec_cells("09", "def atender_bloqueante(", "def servir_hilos(", "def leer_peticion(",
                "def servir_generadores(", "async def atender_async(", "async def servir_streams(",
                namespace=ns, prefix=True)
@@ -246,7 +247,8 @@ def test_bad_requests_are_answered_400(design, backend):
 
 @pytest.mark.parametrize("design", list(servers.DESIGNS))
 def test_a_backend_that_fails_is_answered_502(design, monkeypatch):
-    monkeypatch.setattr(designs, "BACKEND_TIMEOUT", 0.3)
+    for module in (threads, callbacks, generators, streams):  # each design reads it from its own module
+        monkeypatch.setattr(module, "BACKEND_TIMEOUT", 0.3)
     silent = servers.listen()  # accepts (the kernel queues) but never answers
     closed = servers.listen()
     closed_address = closed.getsockname()

@@ -1,4 +1,4 @@
-"""Timers and cancellation on the toy loop (support.kernel.eventloop, support.crawlers.trampoline),
+"""Timers and cancellation on the toy loop (support.kernel.eventloop, support.kernel.tasks),
 in virtual time: the clock moves only when the loop would wait."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import pytest
 from notebook_cells import exec_cells
 from virtual_time import virtual_loop
 
-import support.crawlers.trampoline as reference
-from support.crawlers.trampoline import CancelledError, Task, fetch, sleep, with_timeout
+import support.kernel.tasks as reference
+from support.crawlers.trampoline import fetch
 from support.kernel.eventloop import EventLoop
+from support.kernel.tasks import CancelledError, Task, sleep, with_timeout
 
 
 def test_call_later_runs_callbacks_in_time_order_and_select_waits_for_the_nearest():

@@ -1,8 +1,8 @@
-"""support.crawlers.trampoline (the reference Future/Task and generator crawler) and
+"""support.kernel.tasks (the reference Future/Task), support.crawlers.trampoline (the generator crawler) and
 notebook 04's own definitions, which must behave the same.
 
 The notebook keeps its Future and Task visible (they are the lesson); the
-benchmark and notebook 05 import support.crawlers.trampoline. These tests extract the
+benchmark and notebook 05 import support.kernel.tasks. These tests extract the
 notebook's cells with nbformat, exec() them, and run the same scenarios on
 both copies.
 """
@@ -16,8 +16,9 @@ import pytest
 from notebook_cells import exec_cells
 
 from support.crawlers.callbacks import crawl_callbacks
-from support.crawlers.trampoline import Future, InvalidStateError, Task, crawl_trampoline, fetch
+from support.crawlers.trampoline import crawl_trampoline, fetch
 from support.kernel.eventloop import EventLoop
+from support.kernel.tasks import Future, InvalidStateError, Task
 from support.timeline import Timeline
 from support.web.report import CONNECTION_REFUSED, DEADLINE, MAX_PAGES
 

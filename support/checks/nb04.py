@@ -1,7 +1,7 @@
 """Checkers of notebook 04 (coroutines built from generators).
 
 The student's answers work with the notebook's own ``Future`` and ``Task``;
-the checkers drive them with the reference copies of :mod:`support.crawlers.trampoline`
+the checkers drive them with the reference copies of :mod:`support.kernel.tasks`
 (the two behave the same, as ``tests/test_trampoline.py`` proves), so a
 checker only relies on the protocol: ``result()``, ``set_result``,
 ``add_done_callback``, ``done()`` and generators that ``yield`` futures.
@@ -17,9 +17,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from support.crawlers.trampoline import Future, Task
 from support.exercises import LINE_BUDGET, Incorrect, call_with_limit, exercise, expect, not_a_coroutine
 from support.kernel.eventloop import EventLoop
+from support.kernel.tasks import Future, Task
 from support.labsite import LabSite
 
 

@@ -33,9 +33,6 @@ the toy loop would not be the same wait), so the comparison is fair, and it
 is what real servers wait on anyway (a database, another service).
 """
 
-from support.measure.aio_watch import (
-                                     asyncio_log as slow_callbacks,  # debug mode's slow-callback warnings, collected
-)
 from support.servers.designs import (
                                      DESIGNS,
                                      CallbackConnection,
@@ -67,7 +64,7 @@ from support.servers.running import ServerThread, Stop, listen
 __all__ = [
     "request", "parse_request", "answer", "response", "Stop", "ServerThread",
     "listen", "ask_backend", "serve_threads", "serve_callbacks", "serve_generators",
-    "serve_asyncio", "serve_aiohttp", "DESIGNS", "ServerProcess", "slow_callbacks", "END", "BACKLOG",
+    "serve_asyncio", "serve_aiohttp", "DESIGNS", "ServerProcess", "END", "BACKLOG",
     "BACKEND_TIMEOUT", "CallbackConnection", "ThreadPeak", "plot_scaling",
     "MAX_HEAD", "MAX_DIGITS", "head_complete", "bad_gateway", "backend_answered",
 ]

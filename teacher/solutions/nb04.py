@@ -1,13 +1,14 @@
 """Reference solutions of notebook 04's exercises, and typical wrong answers.
 
-They use the reference ``Future``, ``Task`` and ``fetch`` of
-:mod:`support.crawlers.trampoline`; in the notebook the same code is written with the
+They use the reference ``Future`` and ``Task`` of :mod:`support.kernel.tasks` and
+``fetch`` of :mod:`support.crawlers.trampoline`; in the notebook the same code is written with the
 notebook's own classes and ``Fetcher(loop, url).fetch()``.
 """
 
 from __future__ import annotations
 
-from support.crawlers.trampoline import Future, Task, fetch
+from support.crawlers.trampoline import fetch
+from support.kernel.tasks import Future, Task
 
 # -- 04.suma -----------------------------------------------------------------
 
