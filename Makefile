@@ -49,7 +49,7 @@ lab: $(COURSE)
 
 # The last pass repeats what reads the OS's memory figures as on macOS and
 # Windows: CORRUTINAS_SIN_PROC=1 hides /proc, /sys, `resource` and processor
-# pinning from the course's code (support/osutil.py). Notebooks 01 and 08 branch
+# pinning from the course's code (support/osutil/). Notebooks 01 and 08 branch
 # on it (threads' stacks, limits); notebook 07 only reads a child's RSS, whose
 # portable path tests/test_osutil_portable.py covers.
 SIN_PROC_TESTS := tests/test_osutil_portable.py tests/test_memory.py \
@@ -127,7 +127,7 @@ $(TEACHER): requirements-teacher.txt $(CI)
 teacher-tools: $(TEACHER)
 
 # Several students on a real JupyterHub at once, under per-student limits (Linux, root:
-# a pids cgroup each): tools/class_test.py, tools/class_hub/jupyterhub_config.py.
+# a pids cgroup each): tools/class_test/, tools/class_hub/jupyterhub_config.py.
 class-test: $(TEACHER) $(JS)/.installed
 	$(BIN)/python -m tools.class_test
 

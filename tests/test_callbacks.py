@@ -13,6 +13,7 @@ from realtime import within
 from support.crawlers.blocking import crawl_sequential, fetch
 from support.crawlers.callbacks import CallbackCrawler, Fetcher, crawl_callbacks, fetch_callbacks
 from support.kernel.eventloop import EventLoop
+from support.osutil import free_port
 from support.timeline import Timeline
 from support.web.report import CONNECTION_LOST, CONNECTION_REFUSED, DEADLINE, MALFORMED_RESPONSE, MAX_PAGES, CrawlOptions
 
@@ -87,14 +88,8 @@ def test_a_moderately_big_crawl_scales(make_site):
     assert site.stats.max_in_flight >= 50
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_refused_connection_is_a_failure_not_a_crash():
-    url = f"http://127.0.0.1:{_closed_port()}/"
+    url = f"http://127.0.0.1:{free_port()}/"
     report = crawl_callbacks(url, deadline=5)
     assert report.crawled == {}
     assert report.failed[url] == CONNECTION_REFUSED

@@ -1,4 +1,4 @@
-"""tools/class_test.py: what it checks and reports, without starting a hub (make class-test does)."""
+"""tools/class_test: what it checks and reports, without starting a hub (make class-test does)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from support import osutil
 from support.measure import c10k, classroom
 from support.measure.classroom import ClassroomWarning
+from support.osutil import cgroups
 
 
 @pytest.fixture
@@ -59,9 +61,9 @@ def test_cgroup_headroom_is_the_tightest_along_the_path(monkeypatch, tmp_path):
     (inner / "pids.current").write_text("18\n")
     (outer / "pids.max").write_text("max\n")   # unlimited reads as no limit
     (outer / "pids.current").write_text("300\n")
-    monkeypatch.setattr(classroom, "_own_cgroup_dirs", lambda: [inner, outer])
-    assert classroom.cgroup_pids_max() == 1024
-    assert classroom.cgroup_pids_headroom() == 1024 - 18
+    monkeypatch.setattr(cgroups, "own_cgroup_dirs", lambda: [inner, outer])
+    assert osutil.cgroup_pids_max() == 1024
+    assert osutil.cgroup_pids_headroom() == 1024 - 18
 
 
 def test_the_slider_follows_the_scale_and_the_budget(no_limits, monkeypatch):
@@ -98,5 +100,5 @@ def test_the_connection_budget_counts_open_files_with_osutil(monkeypatch):
     # osutil.open_fds counts handles on Windows too (classroom's own copy said 0 there)
     monkeypatch.setattr(classroom.osutil, "fd_limit", lambda: 1_000)
     monkeypatch.setattr(classroom.osutil, "open_fds", lambda: 300)
-    monkeypatch.setattr(classroom, "local_port_range", lambda: None)
+    monkeypatch.setattr(classroom.osutil, "local_port_range", lambda: None)
     assert classroom.connection_budget(reserve=100) == 600

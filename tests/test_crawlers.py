@@ -13,6 +13,7 @@ import pytest
 
 from support.crawlers.blocking import parse_response
 from support.crawlers.registry import CRAWLERS, crawl_with
+from support.osutil import free_port
 from support.web.report import (
     CONNECTION_LOST,
     CONNECTION_REFUSED,
@@ -68,14 +69,8 @@ def test_max_pages_means_the_same_for_every_crawler(make_site, name):
     assert MAX_PAGES in report.reasons()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_every_crawler_gives_the_same_reasons_for_the_same_failures(make_site):
-    refused = f"http://127.0.0.1:{_closed_port()}/"
+    refused = f"http://127.0.0.1:{free_port()}/"
     site = make_site(pages=30, faults={"error500": 0.2})
     broken = {site.url_of(p) for p in site.faulty_pages("error500")}
     options = CrawlOptions(retries=0, deadline=60)

@@ -15,6 +15,7 @@ import pytest
 from support import osutil
 from support.measure import memory
 from support.measure.memory import KIB, MIB
+from support.osutil import cpu, switch
 
 
 def run_module(module: str, *args: str, env: dict | None = None) -> dict:
@@ -69,7 +70,7 @@ def test_soft_limits_and_machine_facts():
 
 
 def test_without_proc_the_stack_figures_are_none_and_the_rest_measured(monkeypatch):
-    monkeypatch.setattr(osutil, "HAS_PROC", False)
+    monkeypatch.setattr(switch, "HAS_PROC", False)
     m = memory.thread_memory(20, isolated=False)
     assert m["stack_reserved"] is None and m["stack_resident_per_thread"] is None
     assert m["rss_per_thread"] > 0 and m["vms_per_thread"] > 0
@@ -110,9 +111,9 @@ def test_other_programs_counts_a_process_that_is_not_ours(tmp_path):
 
 def test_other_programs_leaves_out_this_process_and_its_children(monkeypatch):
     clock = {"all": 100.0, "own": 10.0, "reaped": 1.0}
-    monkeypatch.setattr(osutil, "busy_seconds", lambda: clock["all"])
-    monkeypatch.setattr(osutil, "cpu_seconds", lambda pids=None: clock["own"])
-    monkeypatch.setattr(osutil, "reaped_children_cpu_seconds", lambda: clock["reaped"])
+    monkeypatch.setattr(cpu, "busy_seconds", lambda: clock["all"])
+    monkeypatch.setattr(cpu, "cpu_seconds", lambda pids=None: clock["own"])
+    monkeypatch.setattr(cpu, "reaped_children_cpu_seconds", lambda: clock["reaped"])
     with osutil.OtherPrograms() as others:
         clock.update(all=103.0, own=12.0, reaped=2.0)  # 3 s of CPU on the machine, all of it ours
     assert others.cores == 0 and not others.busy()
@@ -143,17 +144,17 @@ def test_the_switch_reports_no_more_than_the_real_fd_limit(monkeypatch):
     # CORRUTINAS_SIN_PROC=1 on Linux: `resource` is hidden from the course, but the
     # kernel still enforces its limit: a hard limit of 1,024 is what a budget can use
     real = _FakeRlimits(soft=256, hard=1024)
-    monkeypatch.setattr(osutil, "_rlimits", real)
-    monkeypatch.setattr(osutil, "resource", None)
+    monkeypatch.setattr(switch, "_rlimits", real)
+    monkeypatch.setattr(switch, "resource", None)
     assert osutil.fd_limit() == 1024 and real.soft == 1024  # raised, and not 8,192
     roomy = _FakeRlimits(soft=256, hard=real.RLIM_INFINITY)
-    monkeypatch.setattr(osutil, "_rlimits", roomy)
+    monkeypatch.setattr(switch, "_rlimits", roomy)
     assert osutil.fd_limit() == osutil.WINDOWS_FDS and roomy.soft == 65536
 
 
 def test_on_macos_an_unlimited_hard_limit_falls_back_to_open_max(monkeypatch):
     mac = _FakeRlimits(soft=256, hard=_FakeRlimits.RLIM_INFINITY, cap=osutil.MACOS_OPEN_MAX)
-    monkeypatch.setattr(osutil, "_rlimits", mac)
-    monkeypatch.setattr(osutil, "resource", mac)
+    monkeypatch.setattr(switch, "_rlimits", mac)
+    monkeypatch.setattr(switch, "resource", mac)
     assert osutil.raise_fd_limit() == 10240 and mac.soft == 10240  # it stayed at 256
     assert osutil.raise_fd_limit(wanted=2000) == 10240  # never lowered

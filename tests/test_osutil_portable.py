@@ -15,9 +15,10 @@ import psutil
 import pytest
 
 from support import osutil
+from support.osutil import switch
 
 LINUX = sys.platform.startswith("linux")
-PORTABLE = osutil.SIN_PROC or not LINUX
+PORTABLE = osutil.PRETEND_NO_PROC or not LINUX
 
 
 def test_readings_that_work_everywhere():
@@ -46,7 +47,7 @@ def test_without_proc_the_portable_path_answers():
     assert psutil.Process().memory_info().rss > 0  # libraries keep their own way in
 
 
-@pytest.mark.skipif(not (osutil.SIN_PROC and LINUX), reason="the switch is off")
+@pytest.mark.skipif(not (osutil.PRETEND_NO_PROC and LINUX), reason="the switch is off")
 def test_the_switch_refuses_the_course_s_own_reads():
     with pytest.raises(FileNotFoundError, match="CORRUTINAS_SIN_PROC"):
         Path("/proc/self/status").read_text()  # this file is the course's own code
@@ -55,21 +56,21 @@ def test_the_switch_refuses_the_course_s_own_reads():
 
 
 def test_the_guard_tells_whose_read_it_is():
-    assert osutil._is_course_file(osutil.__file__)
-    assert osutil._is_course_file(__file__)
-    assert osutil._is_course_file("<string>")  # python -c in a child
-    assert osutil._is_course_file(os.path.join(os.sep, "tmp", "ipykernel_4242", "123456.py"))  # a notebook cell
-    assert not osutil._is_course_file(psutil.__file__)
-    assert not osutil._is_course_file("<frozen runpy>")
-    assert osutil._is_stdlib_file(os.__file__) and not osutil._is_stdlib_file(psutil.__file__)
+    assert switch._is_course_file(switch.__file__)
+    assert switch._is_course_file(__file__)
+    assert switch._is_course_file("<string>")  # python -c in a child
+    assert switch._is_course_file(os.path.join(os.sep, "tmp", "ipykernel_4242", "123456.py"))  # a notebook cell
+    assert not switch._is_course_file(psutil.__file__)
+    assert not switch._is_course_file("<frozen runpy>")
+    assert switch._is_stdlib_file(os.__file__) and not switch._is_stdlib_file(psutil.__file__)
 
 
 def test_the_guard_lets_other_files_and_events_through():
-    osutil._refuse_linux_files("open", ("/etc/hostname", "r", 0))
-    osutil._refuse_linux_files("socket.connect", (None, ("127.0.0.1", 80)))
-    osutil._refuse_linux_files("open", (3, "r", 0))  # an already open descriptor
+    switch._refuse_linux_files("open", ("/etc/hostname", "r", 0))
+    switch._refuse_linux_files("socket.connect", (None, ("127.0.0.1", 80)))
+    switch._refuse_linux_files("open", (3, "r", 0))  # an already open descriptor
     with pytest.raises(FileNotFoundError):
-        osutil._refuse_linux_files("open", (Path("/proc/self/smaps"), "r", 0))
+        switch._refuse_linux_files("open", (Path("/proc/self/smaps"), "r", 0))
 
 
 def test_soft_limit():

@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Iterable
 
+from support import osutil
 from support.labsite.faults import FAULT_DEFAULTS, FAULTS
 from support.labsite.server import LabSite
 
@@ -53,13 +54,7 @@ class ExternalSite:
 
     def cpu_seconds(self) -> float:
         """CPU seconds the site's process has used so far (user + system)."""
-        import psutil  # only here: the site itself never needs it
-
-        try:
-            times = psutil.Process(self.process.pid).cpu_times()
-        except psutil.Error:
-            return float("nan")
-        return times.user + times.system
+        return osutil.process_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         """Terminate the child process (SIGTERM, then SIGKILL after 5 s). Safe twice."""

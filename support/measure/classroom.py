@@ -27,13 +27,12 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from pathlib import Path
 
 from support import osutil
 from support.fmt import num
 
 __all__ = ["ENV", "scale", "scaled", "thread_budget", "connection_budget", "threads", "connections",
-           "slider", "cgroup_pids_max", "cgroup_pids_headroom", "local_port_range", "ClassroomWarning"]
+           "slider", "ClassroomWarning"]
 
 #: The environment variable of the class-size setting.
 ENV = "CORRUTINAS_ESCALA"
@@ -67,82 +66,19 @@ def scaled(n: int, minimum: int = 1) -> int:
     return max(min(n, minimum), round(n * scale()))
 
 
-def _own_cgroup_dirs() -> list[Path]:
-    """The ``pids`` cgroup folders of this process, innermost first (v1 and v2)."""
-    if not osutil.HAS_PROC:
-        return []
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return []
-    found = []
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if "pids" in controllers.split(","):
-            base = Path("/sys/fs/cgroup/pids")
-        elif controllers == "":
-            base = Path("/sys/fs/cgroup")
-        else:
-            continue
-        here = base / path.lstrip("/")
-        while True:
-            found.append(here)
-            if here == base:
-                break
-            here = here.parent
-    return found
-
-
-def cgroup_pids_max() -> int | None:
-    """The tightest ``pids.max`` along this process's cgroup path, or None (unlimited)."""
-    limits = [osutil.read_int(str(folder / "pids.max")) for folder in _own_cgroup_dirs()]
-    limits = [x for x in limits if x is not None]
-    return min(limits) if limits else None
-
-
-def cgroup_pids_headroom() -> int | None:
-    """How many more threads the cgroups of this process allow (``pids.max`` minus
-    ``pids.current``, the tightest along the path), or None without a limit."""
-    room = None
-    for folder in _own_cgroup_dirs():
-        limit = osutil.read_int(str(folder / "pids.max"))  # "max" (unlimited) reads as None
-        current = osutil.read_int(str(folder / "pids.current"))
-        if limit is not None and current is not None:
-            room = limit - current if room is None else min(room, limit - current)
-    return room
-
-
 def _nproc_headroom() -> int | None:
     """``RLIMIT_NPROC`` minus this user's threads now (not enforced for root)."""
     limit = osutil.soft_limit("NPROC")
     if not limit or (hasattr(os, "geteuid") and os.geteuid() == 0):
         return None
-    try:
-        import psutil
-
-        uid = os.geteuid()
-        used = sum(p.info["num_threads"] or 0 for p in psutil.process_iter(["uids", "num_threads"])
-                   if p.info["uids"] and p.info["uids"].real == uid)
-    except Exception:
-        used = threading.active_count()
-    return limit - used
+    used = osutil.user_threads()
+    return limit - (threading.active_count() if used is None else used)
 
 
 def thread_budget(reserve: int = THREAD_RESERVE) -> int | None:
     """Threads this process may still start (None: no limit known)."""
-    rooms = [r for r in (cgroup_pids_headroom(), _nproc_headroom()) if r is not None]
+    rooms = [r for r in (osutil.cgroup_pids_headroom(), _nproc_headroom()) if r is not None]
     return max(0, min(rooms) - reserve) if rooms else None
-
-
-def local_port_range() -> int | None:
-    """How many local ports the OS hands out to outgoing connections, or None."""
-    text = None
-    if osutil.HAS_PROC:
-        try:
-            text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        except OSError:
-            text = None
-    return int(text[1]) - int(text[0]) + 1 if text and len(text) == 2 else None
 
 
 def connection_budget(reserve: int = FD_RESERVE) -> int:
@@ -150,7 +86,7 @@ def connection_budget(reserve: int = FD_RESERVE) -> int:
     files (raised first as far as allowed) minus those open and ``reserve``,
     and at most the local port range."""
     room = osutil.fd_limit() - osutil.open_fds() - reserve
-    ports = local_port_range()
+    ports = osutil.local_port_range()
     if ports is not None:
         room = min(room, ports - reserve)
     return max(0, room)

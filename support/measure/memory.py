@@ -52,7 +52,6 @@ from collections import Counter
 
 from support import osutil
 from support.fmt import num
-from support.measure import classroom
 
 __all__ = ["thread_memory", "task_memory", "os_thread_limits", "extrapolate", "thread_caps", "shown",
            "MAX_THREADS", "KIB", "MIB", "GIB"]
@@ -70,18 +69,18 @@ _MAPPING = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S+)")
 def _mappings() -> dict[tuple[int, int, str], int] | None:
     """Every mapping of this process: (start, end, permissions) -> resident bytes;
     None where there is no ``/proc`` (the stack figures are then not measured)."""
-    if not osutil.HAS_PROC:
+    lines = osutil.smaps()
+    if lines is None:
         return None
     out: dict[tuple[int, int, str], int] = {}
     key = None
-    with open("/proc/self/smaps") as f:
-        for line in f:
-            m = _MAPPING.match(line)
-            if m:
-                key = (int(m.group(1), 16), int(m.group(2), 16), m.group(3))
-                out[key] = 0
-            elif line.startswith("Rss:") and key is not None:
-                out[key] = int(line.split()[1]) * KIB
+    for line in lines:
+        m = _MAPPING.match(line)
+        if m:
+            key = (int(m.group(1), 16), int(m.group(2), 16), m.group(3))
+            out[key] = 0
+        elif line.startswith("Rss:") and key is not None:
+            out[key] = int(line.split()[1]) * KIB
     return out
 
 
@@ -233,16 +232,16 @@ def os_thread_limits() -> dict:
     ``None`` means the limit could not be read (not Linux, no such cgroup) or
     is unlimited.
     """
-    pids_max = classroom.cgroup_pids_max()  # along this process's own cgroup path (v1 or v2)
+    pids_max = osutil.cgroup_pids_max()  # along this process's own cgroup path (v1 or v2)
     return {
-        "threads_max": osutil.read_int("/proc/sys/kernel/threads-max"),
-        "pid_max": osutil.read_int("/proc/sys/kernel/pid_max"),
+        "threads_max": osutil.sysctl("kernel/threads-max"),
+        "pid_max": osutil.sysctl("kernel/pid_max"),
         "rlimit_nproc": osutil.soft_limit("NPROC"),
-        "max_map_count": osutil.read_int("/proc/sys/vm/max_map_count"),
+        "max_map_count": osutil.sysctl("vm/max_map_count"),
         "cgroup_pids_max": pids_max,
         "rlimit_stack": osutil.soft_limit("STACK"),
         "python_stack_size": threading.stack_size(),  # 0: the platform default
-        "overcommit_memory": osutil.read_int("/proc/sys/vm/overcommit_memory"),
+        "overcommit_memory": osutil.sysctl("vm/overcommit_memory"),
         "ram": osutil.memory_total(),
         "root": hasattr(os, "geteuid") and os.geteuid() == 0,
     }
