@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from support.crawlers import isolated
+from support.crawlers.registry import CRAWLERS, CrawlerSpec
 from support.labsite import SiteGraph
 from support.measure.simulate import ideal_time
-from tools.bench import report, runner, targets, worker
+from tools.bench import report, runner, targets
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_SCRAPY = importlib.util.find_spec("scrapy") is not None
@@ -43,10 +45,9 @@ def test_efficiency_pages_per_second_and_cpu_per_page():
 
 
 def test_every_registry_crawler_is_an_entry_then_the_presets_then_scrapy():
-    crawlers, _ = worker._registry()
     names = list(ENTRIES)
-    assert names[:len(crawlers)] == list(crawlers)
-    assert names[len(crawlers):] == list(runner.PRESETS) + ["scrapy"]
+    assert names[:len(CRAWLERS)] == list(CRAWLERS)
+    assert names[len(CRAWLERS):] == list(runner.PRESETS) + ["scrapy"]
     selectolax = ENTRIES["asyncio-selectolax"]
     assert selectolax.crawler == "asyncio" and selectolax.arguments() == [
         "--crawler", "asyncio", "--option", "parser=selectolax"]
@@ -57,18 +58,18 @@ def test_every_registry_crawler_is_an_entry_then_the_presets_then_scrapy():
     assert ENTRIES["scrapy"].module == "tools.bench.scrapy_worker" and not ENTRIES["scrapy"].arguments()
 
 
-def test_a_crawler_added_to_the_registry_is_benchmarked_with_its_docstring(monkeypatch):
-    crawlers, options = worker._registry()
-
+def test_a_crawler_added_to_the_registry_is_benchmarked_with_its_docstring_and_spec(monkeypatch):
     def crawl_new(root_url, opts):
         """A new crawler. It honours every option.
 
         More text that the tables do not show.
         """
-    monkeypatch.setattr(worker, "_registry", lambda: ({**crawlers, "new": crawl_new}, options))
-    new = next(e for e in runner.entries() if e.name == "new")
+    monkeypatch.setitem(CRAWLERS, "new", CrawlerSpec(crawl_new))
+    monkeypatch.setitem(CRAWLERS, "newer", CrawlerSpec(crawl_new, threaded=True, in_flight=None))
+    new, newer = (next(e for e in runner.entries() if e.name == name) for name in ("new", "newer"))
     assert new.note == "A new crawler" and new.crawler == "new" and new.pinned
-    assert new.concurrency(runner.REGIMES["cpu"]) == 100  # it honours C unless IN_FLIGHT says not
+    assert new.concurrency(runner.REGIMES["cpu"]) == 100  # it honours C unless its spec says not
+    assert not newer.pinned and newer.concurrency(runner.REGIMES["cpu"]) is None  # the spec, read by the bench
 
 
 def test_the_table_shows_skipped_and_incomplete_rows():
@@ -196,16 +197,16 @@ def test_a_run_that_misses_pages_is_not_hidden_by_the_median(monkeypatch):
 
 
 def test_worker_options_and_result_protocol():
-    assert worker.option("parser=selectolax") == ("parser", "selectolax")
-    assert worker.option("retries=2") == ("retries", 2) and worker.option("deadline=null") == ("deadline", None)
+    assert isolated.option("parser=selectolax") == ("parser", "selectolax")
+    assert isolated.option("retries=2") == ("retries", 2) and isolated.option("deadline=null") == ("deadline", None)
     with pytest.raises(Exception, match="NAME=VALUE"):
-        worker.option("parser")
+        isolated.option("parser")
     out = "noise\nBENCH-RESULT {\"pages\": 3}\nmore noise\nBENCH-RESULT {\"pages\": 4}\n"
-    assert worker.read_result(out) == {"pages": 4} and worker.read_result("nothing") is None
+    assert isolated.read_result(out) == {"pages": 4} and isolated.read_result("nothing") is None
 
 
 def run_worker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tools.bench.worker", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "support.crawlers.isolated", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -215,7 +216,7 @@ def test_the_worker_crawls_a_local_site_and_reports_one_result_line(make_site, c
     done = run_worker("--crawler", crawler, "--url", site.url, "--concurrency", "4", "--pages", "12",
                       "--timeout", "30", *options)
     assert done.returncode == 0, done.stderr
-    result = worker.read_result(done.stdout)
+    result = isolated.read_result(done.stdout)
     assert result["crawler"] == crawler and result["pages"] == 12 and result["failed"] == 0
     assert 0 < result["cpu"] and 0 < result["wall"] < 30 and 5 < result["rss_mb"] < 1000
 

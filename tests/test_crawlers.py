@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 
 from support.crawlers.blocking import parse_response
-from support.crawlers.registry import CRAWLERS, crawl_with
+from support.crawlers.registry import CORE_OPTIONS, CRAWLERS, FOLLOWS_C, OPTIONS, CrawlerSpec, crawl_with
 from support.osutil import free_port
+from support.timeline import Timeline
+from support.web import links
 from support.web.report import (
     CONNECTION_LOST,
     CONNECTION_REFUSED,
@@ -21,9 +24,12 @@ from support.web.report import (
     HOST_NOT_FOUND,
     MALFORMED_RESPONSE,
     MALFORMED_URL,
+    MAX_DEPTH,
     MAX_PAGES,
     TIMEOUT,
     TLS_ERROR,
+    TOO_BIG,
+    TOO_MANY_REDIRECTS,
     CrawlOptions,
     CrawlReport,
     IncompleteResponse,
@@ -58,15 +64,6 @@ def test_every_crawler_crawls_the_same_site_the_same_way(make_site):
         assert report.skipped == first.skipped, name
         assert report.reasons() == first.reasons(), name
     assert site.stats.by_path.most_common(1)[0][1] == len(NAMES)  # each page once per crawler
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_max_pages_means_the_same_for_every_crawler(make_site, name):
-    site = make_site(pages=30)
-    report = crawl_with(name, site.url, CrawlOptions(max_pages=7, concurrency=3))
-    robots = 1 if name == "asyncio" else 0  # the asyncio crawler reads /robots.txt first (CrawlOptions.obey_robots)
-    assert len(report.crawled) == 7 and site.stats.requests == 7 + robots
-    assert MAX_PAGES in report.reasons()
 
 
 def test_every_crawler_gives_the_same_reasons_for_the_same_failures(make_site):
@@ -178,7 +175,163 @@ def test_a_crawler_measured_in_its_own_process(make_site):
 
     site = make_site(pages=20)
     m = measure_isolated("sequential", site.url, 2, max_pages=5)
-    assert m["crawled"] == 5 and m["failed"] == 0 and m["seconds"] > 0 and m["peak_growth_kb"] >= 0
+    assert m["crawled"] == 5 and m["failed"] == 0 and m["wall"] > 0 and m["peak_growth_kb"] >= 0
     assert site.stats.requests == 5  # the child crawled this site, over HTTP
     with pytest.raises(ValueError, match="unknown crawler"):
         measure_isolated("threads", site.url, 2)
+
+
+# --------------------------------------------------------------------------
+# The registry's specs: every option a crawler claims, proved on that crawler
+# --------------------------------------------------------------------------
+# Each probe crawls with one option set and checks what only a crawler that
+# honours it can show: outcomes and reasons, the site's counters, the spans
+# of a timeline, the delays asked of a (fake) sleep. None bounds the wall clock.
+
+
+def _silent_server():
+    """A listening socket that never accepts: connections succeed, no answer ever comes."""
+    return socket.create_server(("127.0.0.1", 0))
+
+
+def _probe_max_pages(make_site, name):
+    site = make_site(pages=30)
+    report = crawl_with(name, site.url, CrawlOptions(max_pages=7, concurrency=3))
+    pages = site.stats.requests - site.stats.by_path["/robots.txt"]  # the asyncio crawler asks for robots.txt first
+    assert len(report.crawled) == 7 and pages == 7
+    assert MAX_PAGES in report.reasons()
+
+
+def _probe_request_timeout(make_site, name):
+    with _silent_server() as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        report = crawl_with(name, url, CrawlOptions(request_timeout=0.2, deadline=5, retries=0))
+    assert report.failed == {url: TIMEOUT}  # not DEADLINE: the request's own timer ended it
+
+
+def _probe_deadline(make_site, name):
+    with _silent_server() as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        report = crawl_with(name, url, CrawlOptions(request_timeout=60, deadline=0.2, retries=0))
+    assert report.failed == {url: DEADLINE}
+
+
+def _probe_timeline(make_site, name):
+    site = make_site(pages=10)
+    timeline = Timeline()
+    report = crawl_with(name, site.url, CrawlOptions(timeline=timeline, concurrency=3))
+    assert report.crawled and {urlsplit(u).path for u in report.crawled} <= set(timeline.keys())
+
+
+def _probe_allowed_hosts(make_site, name):
+    # The site's absolute links name 127.0.0.1; crawled from "localhost", they are another host.
+    site = make_site(pages=10)
+    root = site.url.replace("127.0.0.1", "localhost")
+    alone = crawl_with(name, root, CrawlOptions(concurrency=3))
+    allowed = crawl_with(name, root, CrawlOptions(concurrency=3, allowed_hosts={f"127.0.0.1:{site.port}"}))
+    assert not {u for u in alone.crawled if urlsplit(u).hostname == "127.0.0.1"}
+    assert {u for u in allowed.crawled if urlsplit(u).hostname == "127.0.0.1"}
+
+
+def _probe_parser(make_site, name, monkeypatch):
+    site = make_site(pages=8)
+    built = []
+    soup = links.BeautifulSoup
+
+    def counting(markup, features=None, *args, **kwargs):
+        built.append(features)
+        return soup(markup, features, *args, **kwargs)
+
+    monkeypatch.setattr(links, "BeautifulSoup", counting)
+    crawl_with(name, site.url, CrawlOptions(parser="selectolax", concurrency=3))
+    assert built == []  # selectolax builds no BeautifulSoup
+    report = crawl_with(name, site.url, CrawlOptions(parser="lxml", concurrency=3))
+    assert built and set(built) == {"lxml"} and len(built) >= len(report.crawled)
+
+
+def _probe_max_depth(make_site, name):
+    site = make_site(pages=30)
+    depths = site.graph.depths()
+    report = crawl_with(name, site.url, CrawlOptions(max_depth=1, concurrency=3))
+    assert max(depths) > 1 and MAX_DEPTH in report.reasons()
+    assert len(report.crawled) == sum(1 for d in depths if d <= 1)
+
+
+def _probe_retries(make_site, name):
+    site = make_site(pages=30, faults={"error500": 0.2})
+    broken = {site.url_of(p) for p in site.faulty_pages("error500")}
+    report = crawl_with(name, site.url, CrawlOptions(retries=2, backoff=0, concurrency=3))
+    met = [url for url in broken if url in report.failed]
+    assert met and all(site.stats.get_by_path[urlsplit(u).path] == 3 for u in met)  # 1 + 2 retries
+
+
+def _probe_backoff(make_site, name, monkeypatch):
+    site = make_site(pages=30, faults={"error500": 0.2})
+    asked, real_sleep = [], asyncio.sleep
+
+    async def fake_sleep(delay, *args, **kwargs):  # virtual: note the delay, do not wait it
+        if delay > 0:
+            asked.append(delay)
+        return await real_sleep(0, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    crawl_with(name, site.url, CrawlOptions(retries=2, backoff=7.0, concurrency=3))
+    assert 7.0 in asked and 14.0 in asked  # backoff, then 2 x backoff
+
+
+def _probe_max_redirects(make_site, name):
+    site = make_site(pages=30, faults={"redirect_chain": 0.2})
+    assert TOO_MANY_REDIRECTS in crawl_with(name, site.url, CrawlOptions(max_redirects=0)).reasons()
+
+
+def _probe_max_bytes(make_site, name):
+    site = make_site(pages=10)
+    report = crawl_with(name, site.url, CrawlOptions(max_bytes=200))
+    assert report.skipped.get(site.url) == TOO_BIG or TOO_BIG in report.reasons()
+    assert not report.crawled
+
+
+def _probe_progress(make_site, name):
+    site = make_site(pages=10)
+    calls = []
+    report = crawl_with(name, site.url, CrawlOptions(progress=lambda r: calls.append(len(r.crawled))))
+    assert len(calls) >= len(report.crawled) and calls[-1] == len(report.crawled)
+
+
+PROBES = {
+    "max_pages": _probe_max_pages, "request_timeout": _probe_request_timeout, "deadline": _probe_deadline,
+    "timeline": _probe_timeline, "allowed_hosts": _probe_allowed_hosts, "parser": _probe_parser,
+    "max_depth": _probe_max_depth, "retries": _probe_retries, "backoff": _probe_backoff,
+    "max_redirects": _probe_max_redirects, "max_bytes": _probe_max_bytes, "progress": _probe_progress,
+}
+
+
+def test_every_option_has_a_probe_and_every_crawler_claims_the_core():
+    assert set(PROBES) == set(OPTIONS)
+    for name, spec in CRAWLERS.items():
+        assert CORE_OPTIONS <= spec.honours, name
+    with pytest.raises(ValueError, match="missing.*request_timeout"):
+        CrawlerSpec(crawl_with, honours=CORE_OPTIONS - {"request_timeout"})
+
+
+@pytest.mark.parametrize("name, option", [(name, option) for name, spec in CRAWLERS.items()
+                                          for option in OPTIONS if option in spec.honours])
+def test_each_crawler_honours_each_option_its_spec_claims(make_site, monkeypatch, name, option):
+    probe = PROBES[option]
+    if "monkeypatch" in probe.__code__.co_varnames:
+        probe(make_site, name, monkeypatch)
+    else:
+        probe(make_site, name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_requests_in_flight_are_what_the_spec_says(make_site, name):
+    site = make_site(pages=30, latency=0.05)
+    crawl_with(name, site.url, CrawlOptions(concurrency=3))
+    in_flight = CRAWLERS[name].in_flight
+    if in_flight == FOLLOWS_C:
+        assert site.stats.max_in_flight == 3
+    elif in_flight is None:  # one per URL discovered, all at once
+        assert site.stats.max_in_flight > 3
+    else:
+        assert site.stats.max_in_flight == in_flight

@@ -10,7 +10,7 @@ measures where a crawl of real pages spends its time::
 It serves the documentation with ``python -m http.server`` in a child process
 (its own core's worth of work, as a real server would be), then runs each
 crawl in a fresh child process of its own (``--one``: this same module, with
-the benchmark's result line, :func:`tools.bench.worker.emit`), so that one
+the benchmark's result line, :func:`support.crawlers.isolated.emit`), so that one
 crawl's memory does not count in the next, and prints one row per crawl: wall
 seconds, CPU seconds, pages crawled, pages skipped and why, peak RSS. With
 ``--scrapy`` (needs ``requirements-bench.txt``) it also runs
@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from tools.bench.worker import emit, read_result
+from support.crawlers.isolated import emit, read_result
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -44,12 +44,14 @@ from collections import deque
 from typing import Any, Collection
 from urllib.parse import urlsplit
 
+from support.kernel.tasks import READ_CHUNK
 from support.timeline import Timeline
 from support.web.links import LinkFilter, extract_links, normalize
 from support.web.report import (
     DEADLINE,
     MAX_PAGES,
     PARSE_ERROR,
+    REQUEST_TIMEOUT,
     CrawlOptions,
     CrawlReport,
     IncompleteResponse,
@@ -83,7 +85,7 @@ def build_request(url: str) -> tuple[str, int, bytes]:
     return host, port, request.encode("ascii")
 
 
-def fetch_raw(url: str, timeline: Timeline | None = None, timeout: float = 10.0) -> bytes:
+def fetch_raw(url: str, timeline: Timeline | None = None, timeout: float = REQUEST_TIMEOUT) -> bytes:
     """The raw bytes of the server's answer to a GET of ``url`` (head and body).
 
     HTTP/1.0 without keep-alive: the server closes the connection after the
@@ -101,7 +103,7 @@ def fetch_raw(url: str, timeline: Timeline | None = None, timeout: float = 10.0)
         chunks = []
         with _span(timeline, key, "receive"):
             while True:
-                chunk = sock.recv(4096)
+                chunk = sock.recv(READ_CHUNK)  # notebook 01 shows recv(4096); the compared crawlers read alike
                 if not chunk:  # b"": the server closed the connection
                     break
                 chunks.append(chunk)
@@ -133,7 +135,7 @@ def parse_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
     return int(parts[1]), headers, body
 
 
-def fetch(url: str, timeline: Timeline | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
+def fetch(url: str, timeline: Timeline | None = None, timeout: float = REQUEST_TIMEOUT) -> tuple[int, bytes]:
     """HTTP/1.0 GET of ``url`` over a blocking socket: ``(status, body)``.
 
     With a ``timeline``, records the spans "connect", "send" and "receive"

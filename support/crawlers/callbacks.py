@@ -17,10 +17,10 @@ Requests, responses, link handling and the ``max_pages`` rule are the ones of
 callback crawlers crawl exactly the same pages.
 
 Options it honours: ``concurrency`` (fetches in flight), ``max_pages``,
-``deadline``, ``timeline``, ``allowed_hosts``, ``parser``. It ignores
-``request_timeout`` (the hand-written loop has no timers: only ``deadline``
-bounds a crawl of a server that never answers), ``max_depth``, ``retries``,
-``backoff``, ``max_redirects``, ``max_bytes`` and ``progress``.
+``request_timeout`` (a timer of the loop, ``call_later``, aborts a fetch that
+takes longer), ``deadline``, ``timeline``, ``allowed_hosts``, ``parser``. It
+ignores ``max_depth``, ``retries``, ``backoff``, ``max_redirects``,
+``max_bytes`` and ``progress``.
 
 Discussion: a blocking ``fetch`` is one function whose local variables live
 on its thread's stack while it waits. Here the "function" is cut in three
@@ -43,10 +43,21 @@ from urllib.parse import urlsplit
 
 from support.crawlers.blocking import Frontier, build_request, parse_response
 from support.kernel.eventloop import EventLoop
+from support.kernel.tasks import READ_CHUNK
 from support.osutil import raise_fd_limit
 from support.timeline import Timeline
 from support.web.links import extract_links, normalize
-from support.web.report import DEADLINE, PARSE_ERROR, CrawlOptions, CrawlReport, http_reason, options_of, reason_of
+from support.web.report import (
+    DEADLINE,
+    PARSE_ERROR,
+    REQUEST_TIMEOUT,
+    TIMEOUT,
+    CrawlOptions,
+    CrawlReport,
+    http_reason,
+    options_of,
+    reason_of,
+)
 
 __all__ = ["Fetcher", "CallbackCrawler", "crawl_callbacks", "fetch_callbacks"]
 
@@ -58,14 +69,17 @@ class Fetcher:
     the fetch ends, successfully or not, ``on_done(fetcher)`` is called once,
     on the loop's thread; then ``status`` and ``body`` hold the answer, or
     ``error`` says why there is none. With a ``timeline``, the phases
-    "connect", "send" and "receive" are recorded under the URL's path.
+    "connect", "send" and "receive" are recorded under the URL's path. A
+    fetch not done ``timeout`` seconds after ``start()`` is aborted with
+    :data:`~support.web.report.TIMEOUT` (a timer of the loop).
     """
 
     def __init__(self, loop: EventLoop, url: str, on_done: Callable[["Fetcher"], None],
-                 timeline: Timeline | None = None, recv_size: int = 65536):
+                 timeline: Timeline | None = None, recv_size: int = READ_CHUNK,
+                 timeout: float = REQUEST_TIMEOUT):
         self.loop, self.url, self.on_done, self.timeline = loop, url, on_done, timeline
         self.key = urlsplit(url).path or "/"
-        self.recv_size = recv_size
+        self.recv_size, self.timeout, self.timer = recv_size, timeout, None
         self.sock: socket.socket | None = None
         # State that a blocking fetch would keep in local variables:
         self.request = b""
@@ -83,6 +97,7 @@ class Fetcher:
 
     def start(self) -> None:
         """Start connecting; the loop calls ``on_connected`` when it is done."""
+        self.timer = self.loop.call_later(self.timeout, self.abort, TIMEOUT)
         try:
             host, port, self.request = build_request(self.url)
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -160,6 +175,8 @@ class Fetcher:
         self.abort(reason_of(exc))
 
     def _finish(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
         self.done = True
         self.on_done(self)
 
@@ -181,13 +198,13 @@ class Fetcher:
         self.phase = ""
 
 
-def fetch_callbacks(url: str, timeline: Timeline | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
+def fetch_callbacks(url: str, timeline: Timeline | None = None, timeout: float = REQUEST_TIMEOUT) -> tuple[int, bytes]:
     """``(status, body)`` of one GET driven by callbacks (the same contract as
     :func:`support.crawlers.blocking.fetch`); raises ``OSError`` when the fetch fails."""
     loop, result = EventLoop(), []
     try:
-        Fetcher(loop, url, result.append, timeline).start()
-        loop.run(timeout=timeout)
+        Fetcher(loop, url, result.append, timeline, timeout=timeout).start()
+        loop.run(timeout=math.inf)  # the fetch's own timer ends it
     finally:
         loop.close()
     fetcher = result[0]
@@ -226,7 +243,8 @@ class CallbackCrawler:
         if len(self.in_flight) >= self.max_connections:
             self.waiting.append(url)
             return
-        fetcher = Fetcher(self.loop, url, self.on_page, self.options.timeline)
+        fetcher = Fetcher(self.loop, url, self.on_page, self.options.timeline,
+                          timeout=self.options.request_timeout)
         self.in_flight[url] = fetcher
         self.max_in_flight = max(self.max_in_flight, len(self.in_flight))
         fetcher.start()

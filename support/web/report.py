@@ -74,7 +74,8 @@ __all__ = ["Outcome", "CrawlReport", "CrawlResult", "CrawlOptions", "options_of"
            "malformed_response",
            "ProtocolError", "IncompleteResponse",
            "MAX_PAGES", "MAX_DEPTH", "DEADLINE", "STOPPED", "TIMEOUT", "TOO_BIG", "REDIRECT",
-           "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MAX_BYTES", "MALFORMED_RESPONSE_WHY",
+           "TOO_MANY_REDIRECTS", "REDIRECT_WITHOUT_LOCATION", "REDIRECT_LOOP", "MAX_BYTES", "REQUEST_TIMEOUT",
+           "MALFORMED_RESPONSE_WHY",
            "RETRY_AFTER_OVER_MAX", "RETRY_AFTER_PAST_DEADLINE", "CONNECTION_REFUSED", "CONNECTION_LOST",
            "TLS_ERROR", "HOST_NOT_FOUND", "MALFORMED_URL", "MALFORMED_RESPONSE", "PARSE_ERROR",
            "HTTP_STATUS", "NOT_HTML", "NO_ATTEMPT", "ERROR", "DISALLOWED_BY_ROBOTS", "UNSUPPORTED_ENCODING",
@@ -90,6 +91,8 @@ __all__ = ["Outcome", "CrawlReport", "CrawlResult", "CrawlOptions", "options_of"
 #: fit, while a crawl of C requests holds at most C times this. (The labsite's
 #: "huge" pages, 5 MB, stay over it.)
 MAX_BYTES = 4_000_000
+#: Default ``request_timeout``, seconds: one for every crawler and every fetch helper.
+REQUEST_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ class CrawlOptions:
 
     concurrency: int = 10
     max_pages: int | None = None
-    request_timeout: float = 10.0
+    request_timeout: float = REQUEST_TIMEOUT
     deadline: float | None = None
     timeline: Timeline | None = field(default=None, compare=False)
     max_depth: int | None = None

@@ -36,11 +36,12 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from support import osutil
-from tools.bench import scrapy_worker, worker
+from support.crawlers import isolated
+from support.crawlers.registry import CRAWLERS, FOLLOWS_C
+from tools.bench import scrapy_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 UNBOUNDED = 10**9  # the concurrency of a crawler with no limit, for the simulation
-FOLLOWS_C = "C"  # Entry.in_flight of a crawler that honours CrawlOptions.concurrency
 
 #: Crawls shorter than this are run ``repeat`` times and the median run is
 #: reported: on a shared machine one short run can be off by several percent.
@@ -75,7 +76,7 @@ class Entry:
     note: str
     crawler: str | None = None  # the registry key; None for Scrapy
     options: tuple[tuple[str, object], ...] = ()  # CrawlOptions fields besides C, N, deadline
-    module: str = worker.__name__
+    module: str = isolated.__name__
     in_flight: int | str | None = FOLLOWS_C  # requests it keeps in flight: C, a number, None = one per URL
     pinned: bool = True  # run on the crawlers' processors only (see cpu_split)
 
@@ -89,21 +90,14 @@ class Entry:
         return args
 
 
-#: Crawlers of the registry that do not honour ``CrawlOptions.concurrency``:
-#: how many requests they keep in flight (None: one per URL discovered). The
-#: ideal of each is simulated at that concurrency.
-IN_FLIGHT = {"sequential": 1, "thread_per_url": None, "trampoline": None}
-#: Crawlers built on threads: not pinned (see cpu_split).
-THREADED = {"pool", "thread_per_url"}
 #: More rows for a registry crawler with other options: name -> (crawler, options).
 PRESETS = {"asyncio-selectolax": ("asyncio", (("parser", "selectolax"),))}
 
 
 def entries() -> list[Entry]:
     """Every crawler of the registry, then the presets, then Scrapy."""
-    crawlers, _ = worker._registry()
-    out = [Entry(name, worker.first_line(func), crawler=name, in_flight=IN_FLIGHT.get(name, FOLLOWS_C),
-                 pinned=name not in THREADED) for name, func in crawlers.items()]
+    out = [Entry(name, spec.note, crawler=name, in_flight=spec.in_flight, pinned=not spec.threaded)
+           for name, spec in CRAWLERS.items()]  # the spec says what it keeps in flight, and whether threads
     for name, (crawler, options) in PRESETS.items():
         base = next(e for e in out if e.crawler == crawler)
         settings = ", ".join(f"{k}={v}" for k, v in options)
@@ -264,7 +258,7 @@ def run_once(entry: Entry, regime: Regime, site, ideal: float, expected: int,
     other = ((osutil.busy_seconds() - busy0) - (osutil.reaped_children_cpu_seconds() - children0)
              - row.server_cpu)
     row.others = max(other, 0.0) / elapsed if elapsed > 0 else None
-    data = worker.read_result(out)
+    data = isolated.read_result(out)
     if proc.returncode != 0 or data is None:
         tail = (err.strip().splitlines() or ["no output"])[-1]
         row.error = f"error (exit {proc.returncode}): {tail[:120]}"

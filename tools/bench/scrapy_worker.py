@@ -2,7 +2,7 @@
 
 One crawl of the local site, run by the benchmark in a fresh process of its
 own (so that its peak RSS and CPU seconds are Scrapy's alone), with the same
-command line as :mod:`tools.bench.worker` minus ``--crawler``::
+command line as :mod:`support.crawlers.isolated` minus ``--crawler``::
 
     python -m tools.bench.scrapy_worker --url http://127.0.0.1:PORT/ --concurrency 100 --pages 2000
 
@@ -12,7 +12,7 @@ documented settings for breadth-first order: ``DEPTH_PRIORITY = 1`` and FIFO
 queues), ``C`` requests in flight (``CONCURRENT_REQUESTS`` and
 ``CONCURRENT_REQUESTS_PER_DOMAIN``), no robots.txt, no delay, no autothrottle,
 no telnet console, no extensions but the page-count stop. It prints the
-worker's result line (:func:`tools.bench.worker.emit`): pages crawled, pages
+worker's result line (:func:`support.crawlers.isolated.emit`): pages crawled, pages
 failed, wall seconds and CPU seconds from the spider's opening to its closing,
 and the process's peak RSS.
 
@@ -26,7 +26,7 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-from tools.bench.worker import arguments, emit, start
+from support.crawlers.isolated import arguments, emit, start
 
 
 def run(url: str, concurrency: int, pages: int, timeout: float) -> dict:
