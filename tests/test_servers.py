@@ -24,8 +24,7 @@ from notebook_cells import exec_cells
 
 from support import osutil, servers
 from support.kernel.eventloop import EventLoop
-from support.servers import loadgen, process
-from support.servers.designs import callbacks, generators, streams, threads
+from support.servers import loadgen, process, protocol
 
 
 @pytest.fixture(scope="module")
@@ -247,8 +246,7 @@ def test_bad_requests_are_answered_400(design, backend):
 
 @pytest.mark.parametrize("design", list(servers.DESIGNS))
 def test_a_backend_that_fails_is_answered_502(design, monkeypatch):
-    for module in (threads, callbacks, generators, streams):  # each design reads it from its own module
-        monkeypatch.setattr(module, "BACKEND_TIMEOUT", 0.3)
+    monkeypatch.setattr(protocol, "BACKEND_TIMEOUT", 0.3)  # every design reads it there, when it asks
     silent = servers.listen()  # accepts (the kernel queues) but never answers
     closed = servers.listen()
     closed_address = closed.getsockname()

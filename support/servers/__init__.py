@@ -34,30 +34,30 @@ is what real servers wait on anyway (a database, another service).
 """
 
 from support.servers.designs import (
-                                     DESIGNS,
-                                     CallbackConnection,
-                                     serve_aiohttp,
-                                     serve_asyncio,
-                                     serve_callbacks,
-                                     serve_generators,
-                                     serve_threads,
+    DESIGNS,
+    CallbackConnection,
+    serve_aiohttp,
+    serve_asyncio,
+    serve_callbacks,
+    serve_generators,
+    serve_threads,
 )
 from support.servers.plots import plot_scaling
 from support.servers.process import ServerProcess, ThreadPeak
 from support.servers.protocol import (
-                                     BACKEND_TIMEOUT,
-                                     BACKLOG,
-                                     END,
-                                     MAX_DIGITS,
-                                     MAX_HEAD,
-                                     answer,
-                                     ask_backend,
-                                     backend_answered,
-                                     bad_gateway,
-                                     head_complete,
-                                     parse_request,
-                                     request,
-                                     response,
+    BACKEND_TIMEOUT,
+    BACKLOG,
+    END,
+    MAX_DIGITS,
+    MAX_HEAD,
+    answer,
+    ask_backend,
+    backend_answered,
+    bad_gateway,
+    head_complete,
+    parse_request,
+    request,
+    response,
 )
 from support.servers.running import ServerThread, Stop, listen
 

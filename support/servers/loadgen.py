@@ -121,26 +121,25 @@ async def generate(port: int, conns: int, requests: int, path: str = "/", durati
     background: list[float] = []
     background_failures: Counter = Counter()
 
+    async def timed(request: bytes, into: list[float], failed: Counter) -> None:
+        """One request: its latency into ``into``, or its failure counted in ``failed``."""
+        t0 = time.perf_counter()
+        failure = await _one(port, request, timeout)
+        if failure is None:
+            into.append(time.perf_counter() - t0)
+        else:
+            failed[failure] += 1
+
     async def worker():
         for _ in tickets:  # the shared iterator hands out exactly `requests` tickets
             if time.perf_counter() >= deadline:
                 return
-            t0 = time.perf_counter()
-            failure = await _one(port, payload, timeout)
-            if failure is None:
-                latencies.append(time.perf_counter() - t0)
-            else:
-                failures[failure] += 1
+            await timed(payload, latencies, failures)
 
     async def background_worker():
         slow = f"GET {background_path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode("ascii")
         while not stopping.is_set() and time.perf_counter() < deadline:
-            t0 = time.perf_counter()
-            failure = await _one(port, slow, timeout)
-            if failure is None:
-                background.append(time.perf_counter() - t0)
-            else:
-                background_failures[failure] += 1
+            await timed(slow, background, background_failures)
 
     extra = [asyncio.create_task(background_worker())
              for _ in range(background_conns if background_path else 0)]

@@ -1,6 +1,8 @@
 """Design 2: callbacks on the hand-written selector loop (notebook 02).
 
-``serve(listener, stop, backend)`` as every design (see :mod:`support.servers`).
+Each connection is a :class:`CallbackConnection`, a chain of callbacks that
+reads, asks the backend (with a ``call_later`` timer for its silence) and
+replies; the stop bell's own callback closes them all.
 """
 
 from __future__ import annotations
@@ -8,16 +10,7 @@ from __future__ import annotations
 import socket
 
 from support.kernel.eventloop import EventLoop
-from support.servers.protocol import (
-    BACKEND_TIMEOUT,
-    answer,
-    ask_backend,
-    backend_answered,
-    bad_gateway,
-    head_complete,
-    parse_request,
-    response,
-)
+from support.servers import protocol
 from support.servers.running import Stop
 
 
@@ -43,14 +36,14 @@ class CallbackConnection:
         if not chunk:
             return self.close()
         try:
-            if not head_complete(self.data):
+            if not protocol.head_complete(self.data):
                 return
-            self.kind, self.value = parse_request(self.data)
+            self.kind, self.value = protocol.parse_request(self.data)
         except ValueError as exc:
-            return self.reply(response(str(exc).encode(), 400))
+            return self.reply(protocol.response(str(exc).encode(), 400))
         self.loop.remove(self.conn)
         if self.kind != "wait":
-            return self.reply(response(answer(self.kind, self.value)))
+            return self.reply(protocol.response(protocol.answer(self.kind, self.value)))
         self.up = socket.socket()
         self.up.setblocking(False)
         try:
@@ -59,28 +52,28 @@ class CallbackConnection:
             pass
         except OSError as exc:
             return self.backend_failed(exc)
-        self.timer = self.loop.call_later(BACKEND_TIMEOUT, self.backend_failed,
-                                          TimeoutError(f"no answer in {BACKEND_TIMEOUT} s"))
+        self.timer = self.loop.call_later(protocol.BACKEND_TIMEOUT, self.backend_failed,
+                                          TimeoutError(f"no answer in {protocol.BACKEND_TIMEOUT} s"))
         self.loop.add_writer(self.up, self.on_backend_connected)
 
     def on_backend_connected(self) -> None:
         try:
-            self.up.send(ask_backend(self.value))  # one short line: it fits in the buffer
+            self.up.send(protocol.ask_backend(self.value))  # one short line: it fits in the buffer
         except OSError as exc:  # refused
             return self.backend_failed(exc)
         self.loop.add_reader(self.up, self.on_backend_answer)
 
     def on_backend_answer(self) -> None:
         try:
-            backend_answered(self.up.recv(16))
+            protocol.backend_answered(self.up.recv(16))
         except OSError as exc:
             return self.backend_failed(exc)
         self.drop_backend()
-        self.reply(response(answer(self.kind, self.value)))
+        self.reply(protocol.response(protocol.answer(self.kind, self.value)))
 
     def backend_failed(self, exc: OSError) -> None:
         self.drop_backend()
-        self.reply(response(bad_gateway(exc), 502))
+        self.reply(protocol.response(protocol.bad_gateway(exc), 502))
 
     def drop_backend(self) -> None:
         if self.timer is not None:

@@ -1,6 +1,8 @@
 """Design 3: generator coroutines on the trampoline (notebook 04).
 
-``serve(listener, stop, backend)`` as every design (see :mod:`support.servers`).
+One :class:`~support.kernel.tasks.Task` per connection, straight-line code
+with ``yield from``; the bell cancels every task, and their ``with`` blocks
+close the sockets.
 """
 
 from __future__ import annotations
@@ -9,22 +11,13 @@ import socket
 
 from support.kernel.eventloop import EventLoop
 from support.kernel.tasks import Task, connect, send_all, wait_readable, with_timeout
-from support.servers.protocol import (
-    BACKEND_TIMEOUT,
-    answer,
-    ask_backend,
-    backend_answered,
-    bad_gateway,
-    head_complete,
-    parse_request,
-    response,
-)
+from support.servers import protocol
 from support.servers.running import Stop
 
 
 def _read_request(loop: EventLoop, conn: socket.socket):
     data = b""
-    while not head_complete(data):
+    while not protocol.head_complete(data):
         yield from wait_readable(loop, conn)
         chunk = conn.recv(4096)
         if not chunk:
@@ -36,9 +29,9 @@ def _read_request(loop: EventLoop, conn: socket.socket):
 def _ask_generator(loop: EventLoop, backend, value: float):
     with socket.socket() as up:
         yield from connect(loop, up, backend)
-        yield from send_all(loop, up, ask_backend(value))
+        yield from send_all(loop, up, protocol.ask_backend(value))
         yield from wait_readable(loop, up)
-        backend_answered(up.recv(16))
+        protocol.backend_answered(up.recv(16))
 
 
 def _handle_generator(loop: EventLoop, conn: socket.socket, backend):
@@ -47,17 +40,17 @@ def _handle_generator(loop: EventLoop, conn: socket.socket, backend):
             data = yield from _read_request(loop, conn)
             if data is None:
                 return
-            kind, value = parse_request(data)
+            kind, value = protocol.parse_request(data)
         except ValueError as exc:
-            yield from send_all(loop, conn, response(str(exc).encode(), 400))
+            yield from send_all(loop, conn, protocol.response(str(exc).encode(), 400))
             return
         if kind == "wait":
             try:
-                yield from with_timeout(loop, _ask_generator(loop, backend, value), BACKEND_TIMEOUT)
+                yield from with_timeout(loop, _ask_generator(loop, backend, value), protocol.BACKEND_TIMEOUT)
             except OSError as exc:  # refused, reset, TimeoutError
-                yield from send_all(loop, conn, response(bad_gateway(exc), 502))
+                yield from send_all(loop, conn, protocol.response(protocol.bad_gateway(exc), 502))
                 return
-        yield from send_all(loop, conn, response(answer(kind, value)))
+        yield from send_all(loop, conn, protocol.response(protocol.answer(kind, value)))
 
 
 def serve_generators(listener: socket.socket, stop: Stop, backend) -> None:

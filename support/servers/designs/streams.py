@@ -1,6 +1,6 @@
-"""Design 4: asyncio streams (notebook 05), and aiohttp.web serving the same protocol (the benchmark's reference).
-
-``serve(listener, stop, backend)`` as every design (see :mod:`support.servers`).
+"""Design 4: asyncio streams (notebook 05), and aiohttp.web serving the same
+protocol (the benchmark's industrial reference); both ask the backend with
+:func:`_ask_asyncio`, under ``asyncio.timeout``.
 """
 
 from __future__ import annotations
@@ -8,30 +8,18 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from support.servers.protocol import (
-    BACKEND_TIMEOUT,
-    BACKLOG,
-    END,
-    MAX_HEAD,
-    answer,
-    ask_backend,
-    backend_answered,
-    bad_gateway,
-    parse_request,
-    request,
-    response,
-)
+from support.servers import protocol
 from support.servers.running import Stop
 
 
 async def _ask_asyncio(backend, value: float) -> None:
     """Ask the backend to wait ``value`` s; ``OSError`` (``TimeoutError`` past
-    :data:`BACKEND_TIMEOUT`) if it fails. The connection is closed on every way out."""
-    async with asyncio.timeout(BACKEND_TIMEOUT):
+    :data:`~support.servers.protocol.BACKEND_TIMEOUT`) if it fails. The connection is closed on every way out."""
+    async with asyncio.timeout(protocol.BACKEND_TIMEOUT):
         up_reader, up_writer = await asyncio.open_connection(*backend)
         try:
-            up_writer.write(ask_backend(value))
-            backend_answered(await up_reader.read(16))
+            up_writer.write(protocol.ask_backend(value))
+            protocol.backend_answered(await up_reader.read(16))
         finally:
             up_writer.close()
 
@@ -39,21 +27,21 @@ async def _ask_asyncio(backend, value: float) -> None:
 async def _handle_asyncio(reader, writer, backend) -> None:
     try:
         try:
-            data = await reader.readuntil(END)  # the stream's limit is MAX_HEAD (start_server)
-            kind, value = parse_request(data)
+            data = await reader.readuntil(protocol.END)  # the stream's limit is MAX_HEAD (start_server)
+            kind, value = protocol.parse_request(data)
         except asyncio.LimitOverrunError:
-            writer.write(response(f"request head longer than {MAX_HEAD} bytes".encode(), 400))
+            writer.write(protocol.response(f"request head longer than {protocol.MAX_HEAD} bytes".encode(), 400))
             return
         except ValueError as exc:
-            writer.write(response(str(exc).encode(), 400))
+            writer.write(protocol.response(str(exc).encode(), 400))
             return
         reply = None
         if kind == "wait":
             try:
                 await _ask_asyncio(backend, value)
             except OSError as exc:  # refused, reset, TimeoutError
-                reply = response(bad_gateway(exc), 502)
-        writer.write(reply or response(answer(kind, value)))
+                reply = protocol.response(protocol.bad_gateway(exc), 502)
+        writer.write(reply or protocol.response(protocol.answer(kind, value)))
         await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
@@ -83,7 +71,7 @@ async def _serve_streams(listener, stop: Stop, handler) -> None:
         finally:
             handlers.discard(asyncio.current_task())
 
-    server = await asyncio.start_server(tracked, sock=listener, backlog=BACKLOG, limit=MAX_HEAD)
+    server = await asyncio.start_server(tracked, sock=listener, backlog=protocol.BACKLOG, limit=protocol.MAX_HEAD)
     await _until_rung(stop)
     server.close()
     for task in list(handlers):
@@ -105,15 +93,15 @@ def serve_aiohttp(listener: socket.socket, stop: Stop, backend) -> None:
 
     async def handle(req: web.Request) -> web.Response:
         try:
-            kind, value = parse_request(request(req.path))
+            kind, value = protocol.parse_request(protocol.request(req.path))
         except ValueError as exc:
             return web.Response(status=400, body=str(exc).encode())
         if kind == "wait":
             try:
                 await _ask_asyncio(backend, value)
             except OSError as exc:  # refused, reset, TimeoutError
-                return web.Response(status=502, body=bad_gateway(exc))
-        return web.Response(body=answer(kind, value))
+                return web.Response(status=502, body=protocol.bad_gateway(exc))
+        return web.Response(body=protocol.answer(kind, value))
 
     async def main():
         app = web.Application()
@@ -122,7 +110,7 @@ def serve_aiohttp(listener: socket.socket, stop: Stop, backend) -> None:
         # (aiohttp's default waits 60 s for it)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        await web.SockSite(runner, listener, backlog=BACKLOG).start()
+        await web.SockSite(runner, listener, backlog=protocol.BACKLOG).start()
         await _until_rung(stop)
         await runner.cleanup()
 

@@ -1,6 +1,7 @@
-"""Design 1: a thread per connection (blocking sockets, notebook 01).
+"""Design 1: a thread per connection, blocking sockets (notebook 01).
 
-``serve(listener, stop, backend)`` as every design (see :mod:`support.servers`).
+The accepting loop starts one thread per client; at stop, :class:`_Held` shuts
+down every socket a handler is blocked on, so each thread ends and is joined.
 """
 
 from __future__ import annotations
@@ -9,16 +10,7 @@ import contextlib
 import socket
 import threading
 
-from support.servers.protocol import (
-    BACKEND_TIMEOUT,
-    answer,
-    ask_backend,
-    backend_answered,
-    bad_gateway,
-    head_complete,
-    parse_request,
-    response,
-)
+from support.servers import protocol
 from support.servers.running import Stop
 
 
@@ -55,11 +47,11 @@ class _Held:
 
 
 def _ask_blocking(backend, value: float, held: _Held) -> None:
-    with socket.create_connection(backend, timeout=BACKEND_TIMEOUT) as up:
+    with socket.create_connection(backend, timeout=protocol.BACKEND_TIMEOUT) as up:
         held.add(up)
         try:
-            up.sendall(ask_backend(value))
-            backend_answered(up.recv(16))
+            up.sendall(protocol.ask_backend(value))
+            protocol.backend_answered(up.recv(16))
         finally:
             held.discard(up)
 
@@ -68,22 +60,22 @@ def _handle_blocking(conn: socket.socket, backend, held: _Held) -> None:
     with conn:
         try:
             data = b""
-            while not head_complete(data):
+            while not protocol.head_complete(data):
                 chunk = conn.recv(4096)
                 if not chunk:
                     return
                 data += chunk
-            kind, value = parse_request(data)
+            kind, value = protocol.parse_request(data)
             reply = None
             if kind == "wait":
                 try:
                     _ask_blocking(backend, value, held)
                 except OSError as exc:  # refused, reset, silent past BACKEND_TIMEOUT
-                    reply = response(bad_gateway(exc), 502)
-            conn.sendall(reply or response(answer(kind, value)))
+                    reply = protocol.response(protocol.bad_gateway(exc), 502)
+            conn.sendall(reply or protocol.response(protocol.answer(kind, value)))
         except ValueError as exc:
             with contextlib.suppress(OSError):
-                conn.sendall(response(str(exc).encode(), 400))
+                conn.sendall(protocol.response(str(exc).encode(), 400))
         except OSError:  # the client reset or went away: only this connection ends
             pass
         finally:
