@@ -1,4 +1,4 @@
-"""JupyterHub configuration of the class test (``make class-test``, ``tools/class_test.py``).
+"""JupyterHub configuration of the class test (``make class-test``, ``tools/class_test``).
 
 A real JupyterHub on 127.0.0.1 with what a class server needs, readable as a
 starting point for a small single-machine hub (docs/guia_docente.md, section 4,
@@ -13,7 +13,7 @@ has the settings for Zero to JupyterHub and The Littlest JupyterHub):
 * a service token for the test driver (it creates students, starts their
   servers and runs kernels over the REST and websocket APIs).
 
-``tools/class_test.py`` starts ``jupyterhub -f`` this file with the values below
+``tools/class_test`` starts ``jupyterhub -f`` this file with the values below
 in the environment (``CLASS_*``); nothing here is specific to one machine.
 """
 
