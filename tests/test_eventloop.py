@@ -246,7 +246,7 @@ TICK = 1 / 64  # virtual CPU per round of the sleeper (exact in binary: no round
 def _busy_sleeper(loop, clock, seconds, tick=TICK):
     """A coroutine that loops on ``sleep(loop, 0)`` for ``seconds`` of virtual
     time, spending ``tick`` of (virtual) CPU per round."""
-    from support.crawlers.trampoline import sleep
+    from support.kernel.tasks import sleep
 
     start = clock()
     rounds = 0
@@ -258,7 +258,7 @@ def _busy_sleeper(loop, clock, seconds, tick=TICK):
 
 
 def test_a_coroutine_looping_on_sleep_zero_does_not_starve_a_ready_socket():
-    from support.crawlers.trampoline import Task
+    from support.kernel.tasks import Task
     from virtual_time import virtual_loop
 
     loop, clock = virtual_loop()
@@ -285,7 +285,7 @@ def test_a_coroutine_looping_on_sleep_zero_does_not_starve_a_ready_socket():
 
 
 def test_run_timeout_is_checked_every_turn_even_with_callbacks_always_ready():
-    from support.crawlers.trampoline import Task
+    from support.kernel.tasks import Task
     from virtual_time import virtual_loop
 
     loop, clock = virtual_loop()

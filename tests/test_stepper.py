@@ -10,7 +10,7 @@ import socket
 import pytest
 from virtual_time import virtual_loop
 
-from support.crawlers.trampoline import Task, sleep, wait_readable
+from support.kernel.tasks import Task, sleep, wait_readable
 from support.kernel.stepper import Question, Stepper, table, timeline_text
 from support.kernel.stepper_view import Vista
 

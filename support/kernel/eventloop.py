@@ -11,7 +11,7 @@ Notebook 04 teaches it time: ``call_later``/``call_at`` push a :class:`Timer`
 on a heap, and ``select`` waits no longer than until the nearest timer is due
 (asyncio's ``loop._scheduled`` is the same heap, read the same way in
 ``BaseEventLoop._run_once``). The generator ``sleep`` and ``Task.cancel`` built
-on it live in :mod:`support.crawlers.trampoline`.
+on it live in :mod:`support.kernel.tasks`.
 
 Discussion: a turn is fair, as asyncio's ``_run_once``. Each turn asks the
 selector once (with timeout 0 when callbacks are already ready), queues the

@@ -11,7 +11,7 @@ its generator is suspended on, read from the frame) and the pending futures
 with who waits on each.
 
 Tasks are duck-typed (``name``, ``done()``, ``coro``, ``waiting_on``), so the
-notebook's own ``Task`` and :class:`support.crawlers.trampoline.Task` both
+notebook's own ``Task`` and :class:`support.kernel.tasks.Task` both
 work; tasks reached through futures (a task waiting on another, a future's
 ``step`` callback) are found on their own.
 
