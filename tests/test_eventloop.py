@@ -258,8 +258,9 @@ def _busy_sleeper(loop, clock, seconds, tick=TICK):
 
 
 def test_a_coroutine_looping_on_sleep_zero_does_not_starve_a_ready_socket():
-    from support.kernel.tasks import Task
     from virtual_time import virtual_loop
+
+    from support.kernel.tasks import Task
 
     loop, clock = virtual_loop()
     t0, served, selects = clock(), [], []
@@ -285,8 +286,9 @@ def test_a_coroutine_looping_on_sleep_zero_does_not_starve_a_ready_socket():
 
 
 def test_run_timeout_is_checked_every_turn_even_with_callbacks_always_ready():
-    from support.kernel.tasks import Task
     from virtual_time import virtual_loop
+
+    from support.kernel.tasks import Task
 
     loop, clock = virtual_loop()
     Task(_busy_sleeper(loop, clock, 0.5))

@@ -10,9 +10,9 @@ import socket
 import pytest
 from virtual_time import virtual_loop
 
-from support.kernel.tasks import Task, sleep, wait_readable
 from support.kernel.stepper import Question, Stepper, table, timeline_text
 from support.kernel.stepper_view import Vista
+from support.kernel.tasks import Task, sleep, wait_readable
 
 
 def _scenario(log):
