@@ -13,6 +13,7 @@ import gc
 import io
 import logging
 import math
+import os
 import socket
 import struct
 import sys
@@ -40,11 +41,11 @@ def notebook():
     exec("import asyncio, functools, socket, threading\nfrom support import servers\n"
          "from support.kernel.eventloop import EventLoop\n"
          "from support.kernel.tasks import Task, connect, send_all, wait_readable\n", ns)
-    exec_cells("09", "def atender_bloqueante(", "def servir_hilos(", "def leer_peticion(",
-               "def servir_generadores(", "async def atender_async(", "async def servir_streams(",
-               namespace=ns, prefix=True)
-    return {"threads": ns["servir_hilos"], "generators": ns["servir_generadores"],
-            "asyncio": ns["servir_asyncio"]}
+    exec_cells("09", "def atender_bloqueante(", "def servir_hilos(", "class LeerYPreguntar", "class ConexionCallbacks",
+               "def servir_callbacks(", "def leer_peticion(", "def servir_generadores(",
+               "async def atender_async(", "async def servir_streams(", namespace=ns, prefix=True)
+    return {"threads": ns["servir_hilos"], "callbacks": ns["servir_callbacks"],
+            "generators": ns["servir_generadores"], "asyncio": ns["servir_asyncio"]}
 
 
 def _listening(port: int) -> bool:
@@ -135,7 +136,7 @@ def test_reference_designs_serve_and_stop_clean(design, backend):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
-@pytest.mark.parametrize("design", ["threads", "generators", "asyncio"])
+@pytest.mark.parametrize("design", ["threads", "callbacks", "generators", "asyncio"])
 def test_the_notebooks_designs_behave_like_the_reference(design, notebook, backend):
     threads_before = threading.active_count()
     results = {}
@@ -147,6 +148,65 @@ def test_the_notebooks_designs_behave_like_the_reference(design, notebook, backe
     assert results["notebook"].ok == results["support"].ok == 90
     assert results["notebook"].failures == results["support"].failures == {}
     assert threading.active_count() == threads_before
+
+
+def test_thread_limit_fails_thread_start_as_a_pids_limit_does_and_restores_it():
+    with servers.thread_limit(2) as refused:
+        started = [threading.Thread(target=threading.Event().wait, args=(0.5,), name=f"t{i}") for i in range(3)]
+        started[0].start()
+        started[1].start()
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            started[2].start()
+    assert refused == ["t2"]
+    started[2].start()  # outside the block, Thread.start is itself again
+    for t in started:
+        t.join()
+
+
+@pytest.mark.parametrize("source", ["notebook", "support"])
+def test_under_a_thread_limit_the_threaded_server_loses_one_request_per_refused_thread(source, notebook, backend):
+    # 250 connections waiting 50 ms on the backend want more than 50 threads at once:
+    # each thread that cannot start is one connection closed unanswered, and the
+    # server goes on with the threads it has (it does not fall over whole)
+    serve = notebook["threads"] if source == "notebook" else servers.serve_threads
+    with servers.thread_limit(50) as refused:
+        with servers.ServerThread(serve, backend.address) as server:
+            result = loadgen.run(server.port, conns=250, requests=500, path="/wait/50", timeout=10)
+    assert refused and result.failures == {"connection lost": len(refused)}, (len(refused), result.failures)
+    assert result.ok + result.failed == 500
+
+
+@pytest.mark.parametrize("source", ["notebook", "support"])
+def test_under_the_same_thread_limit_the_single_threaded_servers_lose_nothing(source, notebook, backend):
+    serve = notebook["asyncio"] if source == "notebook" else servers.serve_asyncio
+    with servers.thread_limit(50) as refused:
+        with servers.ServerThread(serve, backend.address) as server:
+            result = loadgen.run(server.port, conns=250, requests=500, path="/wait/50", timeout=10)
+    assert (refused, result.ok, result.failures) == ([], 500, {})
+
+
+def test_under_a_real_pids_limit_the_threaded_server_fails_as_thread_limit_says(backend):
+    """What servers.thread_limit stands for, on the real limit where this machine lets us set one
+    (root and a pids cgroup, as tools/class_test.py does): the threaded design in its own
+    process, moved into a cgroup with room for 20 more threads, loses requests and keeps serving."""
+    from tools.class_test import Cgroups
+
+    try:
+        cgroups = Cgroups("corrutinas-test-")
+        cgroups.make(str(os.getpid()), 10_000)
+    except SystemExit as exc:  # no pids controller, or not root
+        pytest.skip(str(exc))
+    (path,) = cgroups.made
+    try:
+        with servers.ServerProcess("threads", backend.address) as proc:
+            (path / "cgroup.procs").write_text(str(proc.pid))
+            (path / "pids.max").write_text(str(cgroups.current(str(os.getpid())) + 20))
+            result = loadgen.run(proc.port, conns=250, requests=500, path="/wait/50", timeout=10)
+            proc.stop()  # raises if the design fell over (its exit code and stderr)
+    finally:
+        cgroups.remove()
+    assert set(result.failures) == {"connection lost"} and result.ok > 0, result
+    assert result.ok + result.failed == 500
 
 
 def test_threads_design_holds_a_thread_per_connection(backend):

@@ -59,12 +59,12 @@ from support.servers.protocol import (
     request,
     response,
 )
-from support.servers.running import ServerThread, Stop, listen
+from support.servers.running import ServerThread, Stop, listen, thread_limit
 
 __all__ = [
     "request", "parse_request", "answer", "response", "Stop", "ServerThread",
     "listen", "ask_backend", "serve_threads", "serve_callbacks", "serve_generators",
     "serve_asyncio", "serve_aiohttp", "DESIGNS", "ServerProcess", "END", "BACKLOG",
     "BACKEND_TIMEOUT", "CallbackConnection", "ThreadPeak", "plot_scaling",
-    "MAX_HEAD", "MAX_DIGITS", "head_complete", "bad_gateway", "backend_answered",
+    "MAX_HEAD", "MAX_DIGITS", "head_complete", "bad_gateway", "backend_answered", "thread_limit",
 ]

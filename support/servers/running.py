@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
-from typing import Callable
+from typing import Callable, Iterator
 
 from support.osutil import raise_fd_limit
 from support.servers.protocol import BACKLOG
@@ -92,3 +93,34 @@ class ServerThread:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<ServerThread {self.name} 127.0.0.1:{self.port} {state}>"
+
+
+@contextlib.contextmanager
+def thread_limit(more: int) -> Iterator[list[str]]:
+    """Within the block, ``Thread.start`` fails once ``more`` threads beyond those
+    alive at entry are running in this process, the way it fails under a
+    cgroup ``pids.max`` or ``RLIMIT_NPROC`` (``RuntimeError: can't start new
+    thread``), on any machine and for root too (the kernel does not apply
+    ``RLIMIT_NPROC`` to root). Yields the list of the names of the threads
+    refused, for counting.
+
+    Discussion: a real ``pids.max`` counts every thread of the cgroup (the
+    kernel's, a sibling notebook's) and needs a cgroup to set; this cap counts
+    this process's Python threads only, so a lesson can say "n more threads"
+    and get the same failure at the same place on every machine.
+    """
+    limit = threading.active_count() + more
+    original = threading.Thread.start
+    refused: list[str] = []
+
+    def start(self: threading.Thread) -> None:
+        if threading.active_count() >= limit:
+            refused.append(self.name)
+            raise RuntimeError("can't start new thread")
+        original(self)
+
+    threading.Thread.start = start
+    try:
+        yield refused
+    finally:
+        threading.Thread.start = original

@@ -94,7 +94,12 @@ def serve_threads(listener: socket.socket, stop: Stop, backend) -> None:
         conn.settimeout(None)
         held.add(conn)
         t = threading.Thread(target=_handle_blocking, args=(conn, backend, held), daemon=True)
-        t.start()
+        try:
+            t.start()
+        except RuntimeError:  # "can't start new thread" (a pids limit): this connection only
+            held.discard(conn)
+            conn.close()
+            continue
         threads.append(t)
         if len(threads) > 2 * keep:  # forget ended threads: the list stays about the live ones
             threads = [t for t in threads if t.is_alive()]
