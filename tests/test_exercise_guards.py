@@ -17,7 +17,6 @@ import time
 import pytest
 from realtime import within
 
-from support.checks import nb01, nb05
 from support.exercises import WRONG, Incorrect, call_with_limit, guards, run_async, run_check
 
 LIMIT = 0.5
@@ -138,7 +137,7 @@ def test_results_and_exceptions_come_back_as_if_called_here():
 
 
 def test_a_checker_with_a_sync_answer_that_never_returns(monkeypatch):
-    monkeypatch.setattr(nb01, "DEADLINE", LIMIT)
+    monkeypatch.setattr(guards, "LIMIT", LIMIT)  # the checkers' one setting
     start = time.perf_counter()
     verdict = run_check("01.separar_respuesta", _spin)
     within(time.perf_counter() - start, VERDICT, "the verdict")
@@ -241,7 +240,7 @@ def test_a_finished_coroutine_leaves_no_task_behind_and_nothing_on_stderr(capfd,
 
 @pytest.mark.parametrize("name", ["05.descargar_todas", "05.obtener_o_none", "05.mapa_acotado"])
 def test_a_checker_reports_a_blocked_loop(name, monkeypatch):
-    monkeypatch.setattr(nb05, "LIMIT", LIMIT)
+    monkeypatch.setattr(guards, "LIMIT", LIMIT)
     start = time.perf_counter()
     verdict = run_check(name, _sleeps_blocking)
     within(time.perf_counter() - start, VERDICT, "the verdict")

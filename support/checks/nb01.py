@@ -18,18 +18,12 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from support.exercises import call_with_limit, exercise, expect, not_a_coroutine
+from support.exercises import call_with_limit, exercise, expect, not_a_coroutine, short
 from support.fmt import seg
 from support.labsite import LabSite
 
 LATENCY = 0.1
-DEADLINE = 5.0
 _HANG_HINT = "¿Un join que espera a un hilo que nunca termina, o un bucle sin fin?"
-
-
-def _short(value: Any, width: int = 70) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 5] + " ...)"
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
@@ -57,18 +51,18 @@ _CASES = [
                "Cada cabecera es 'Nombre: valor': corta solo en los primeros ':' y pasa el nombre a minúsculas.")
 def _check_separar_respuesta(fn: Callable[[bytes], Any]) -> str:
     for raw, (status, headers, body) in _CASES:
-        got = call_with_limit(_call, fn, raw, limit=DEADLINE)
+        got = call_with_limit(_call, fn, raw)
         first = raw.split(b"\r\n", 1)[0].decode()
         expect(isinstance(got, tuple) and len(got) == 3,
                f"con la respuesta '{first}...' devolviste {type(got).__name__}, no una tupla (estado, cabeceras, cuerpo).")
         g_status, g_headers, g_body = got
-        expect(type(g_status) is int, f"el estado debe ser un int (200), no {g_status!r}.")
-        expect(g_status == status, f"con '{first}' el estado es {status}, devolviste {g_status!r}.")
+        expect(type(g_status) is int, f"el estado debe ser un int (200), no {short(g_status)}.")
+        expect(g_status == status, f"con '{first}' el estado es {status}, devolviste {short(g_status)}.")
         expect(isinstance(g_headers, dict), f"las cabeceras deben ser un dict, no {type(g_headers).__name__}.")
         expect(g_headers == headers,
-               f"con '{first}' esperaba las cabeceras {headers}, devolviste {_short(g_headers, 200)}.")
+               f"con '{first}' esperaba las cabeceras {headers}, devolviste {short(g_headers, 200)}.")
         expect(isinstance(g_body, bytes), f"el cuerpo debe ser bytes, no {type(g_body).__name__}.")
-        expect(g_body == body, f"con '{first}' el cuerpo es {body!r}, devolviste {_short(g_body)}.")
+        expect(g_body == body, f"con '{first}' el cuerpo es {body!r}, devolviste {short(g_body)}.")
     return "separas bien estado, cabeceras y cuerpo (también con ':' en un valor y líneas vacías en el cuerpo)"
 
 
@@ -90,7 +84,7 @@ def _check_statuses(result: Any, expected: dict[str, int]) -> None:
     wrong = {u: result[u] for u in expected if result[u] != expected[u]}
     some = next(iter(wrong), None)
     expect(not wrong, f"{len(wrong)} estados no coinciden, por ejemplo {some}: "
-                      f"esperaba {expected.get(some)!r} y devolviste {_short(wrong.get(some))}.",
+                      f"esperaba {expected.get(some)!r} y devolviste {short(wrong.get(some))}.",
            "Guarda solo el estado: fetch(url) devuelve (estado, cuerpo), toma el [0].")
 
 
@@ -101,7 +95,7 @@ def _check_descargar_todas(fn: Callable[[list[str]], dict]) -> str:
     with LabSite(pages=20, latency=LATENCY, seed=1) as site:
         expected = _expected(site, 11)
         start = time.perf_counter()
-        result = call_with_limit(_call, fn, list(expected), limit=DEADLINE, hint=_HANG_HINT)
+        result = call_with_limit(_call, fn, list(expected), hint=_HANG_HINT)
         seconds = time.perf_counter() - start
         peak = site.stats.max_in_flight
     _check_statuses(result, expected)
@@ -125,7 +119,7 @@ def _check_descargar_con_pool(fn: Callable[[list[str], int], dict]) -> str:
         for workers in (3, 5):
             site.reset_stats()
             start = time.perf_counter()
-            result = call_with_limit(_call, fn, list(expected), workers, limit=DEADLINE, hint=_HANG_HINT)
+            result = call_with_limit(_call, fn, list(expected), workers, hint=_HANG_HINT)
             seconds = time.perf_counter() - start
             peak = site.stats.max_in_flight
             _check_statuses(result, expected)

@@ -19,7 +19,7 @@ import time
 from typing import Any, Callable
 
 from support.crawlers.blocking import parse_response
-from support.exercises import Incorrect, call_with_limit, exercise, expect
+from support.exercises import Incorrect, call_with_limit, exercise, expect, limit, short
 from support.fmt import num, seg
 from support.labsite import LabSite
 
@@ -61,12 +61,12 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
     ours.setblocking(False)
     writer = threading.Thread(target=_send_and_close, args=(theirs,), daemon=True)
     try:
-        counter, eof_turns = call_with_limit(_drive, cls, selector, ours, writer, limit=5.0,
+        counter, eof_turns = call_with_limit(_drive, cls, selector, ours, writer, limit=limit(),
                                              hint="¿Un bucle dentro de on_readable? Lee una vez por llamada: "
                                                   "el bucle del selector te volverá a llamar.")
         writer.join(timeout=2)
         total = getattr(counter, "total", None)
-        expect(isinstance(total, int), f"counter.total debe ser un int, es {total!r}.")
+        expect(isinstance(total, int), f"counter.total debe ser un int, es {short(total)}.")
         expect(total == PAYLOAD, f"llegaron {num(PAYLOAD)} bytes y contaste {num(total)}.",
                "Suma len(chunk) (los bytes que recv devolvió de verdad), no 1 ni 4096 por llamada.")
         expect(ours.fileno() != -1 or not selector.get_map(),
@@ -122,7 +122,7 @@ def _check_descargar_con_plazo(fn: Callable[[str, float], Any]) -> str:
         try:
             status, _headers, body = parse_response(raw)
         except ValueError:
-            raise Incorrect(f"lo que devolviste no es una respuesta HTTP completa: {raw[:40]!r}...",
+            raise Incorrect(f"lo que devolviste no es una respuesta HTTP completa: {short(raw, 50)}",
                             "Devuelve todo lo recibido (cabeceras incluidas), b''.join(partes), "
                             "después de que recv devuelva b''.") from None
         expect(status == 200 and body == site.html_of(1).encode(),

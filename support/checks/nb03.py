@@ -19,7 +19,7 @@ import math
 from itertools import islice
 from typing import Any, Callable
 
-from support.exercises import call_with_limit, exercise, expect, guards, not_a_coroutine
+from support.exercises import call_with_limit, exercise, expect, guards, not_a_coroutine, short
 
 #: Lines of Python one checker may run (the student's code and its own): far
 #: above what a correct answer needs, small enough to give up in well under a second.
@@ -192,10 +192,10 @@ def _check_total_de_tandas(total_de_tandas):
             hint = ("El valor de `yield from tanda()` es lo que tanda() devuelve con `return`: "
                     "acumúlalo (`total += ...`) en lugar de reemplazarlo.")
         expect(value == want,
-               f"total_de_tandas({n}) con los envíos {sends} devolvió {value!r} "
+               f"total_de_tandas({n}) con los envíos {sends} devolvió {short(value)} "
                f"(StopIteration.value), se esperaba {want}.", hint)
     finished, value = _drive(total_de_tandas(0), [])
     expect(finished and value == 0,
-           f"total_de_tandas(0) debería terminar enseguida devolviendo 0; devolvió {value!r}.",
+           f"total_de_tandas(0) debería terminar enseguida devolviendo 0; devolvió {short(value)}.",
            "Con n=0 no hay tandas: el total es 0.")
     return "los send atraviesan el yield from y el return de cada tanda llega al total"

@@ -17,7 +17,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from support.exercises import LINE_BUDGET, Incorrect, call_with_limit, exercise, expect, not_a_coroutine
+from support.exercises import LINE_BUDGET, Incorrect, call_with_limit, exercise, expect, limit, not_a_coroutine, short
+from support.fmt import seg
 from support.kernel.eventloop import EventLoop
 from support.kernel.tasks import Future, Task
 from support.labsite import LabSite
@@ -44,7 +45,7 @@ def _coroutine(fn, *args) -> Any:
 def _outcome(task: Task) -> str:
     """What a finished task ended with, as text for a verdict."""
     exc = task.exception()
-    return f"lanzó {type(exc).__name__}: {exc}" if exc is not None else f"devolvió {task.result()!r}"
+    return f"lanzó {type(exc).__name__}: {str(exc)[:200]}" if exc is not None else f"devolvió {short(task.result())}"
 
 
 # -- 04.suma -----------------------------------------------------------------
@@ -115,7 +116,7 @@ def _check_primero(primero):
     futures[1].set_result("b")
     expect(winner.done(), "terminó f1 y el Future devuelto sigue pendiente.",
            "Anota un callback en **cada** futuro con add_done_callback.")
-    expect(winner.result() == "b", f"terminó f1 con 'b' y tu Future tiene {winner.result()!r}.",
+    expect(winner.result() == "b", f"terminó f1 con 'b' y tu Future tiene {short(winner.result())}.",
            "El callback recibe el futuro que terminó: usa su result().")
     try:
         futures[0].set_result("a")
@@ -124,7 +125,7 @@ def _check_primero(primero):
         raise Incorrect(f"al terminar otro futuro después, tu código lanzó {type(exc).__name__}: {exc}",
                         "Un Future se resuelve una sola vez: en el callback, comprueba "
                         "`if not ganador.done()` antes de set_result.") from None
-    expect(winner.result() == "b", f"después de terminar los demás, tu Future tiene {winner.result()!r}, no 'b'.",
+    expect(winner.result() == "b", f"después de terminar los demás, tu Future tiene {short(winner.result())}, no 'b'.",
            "Solo cuenta el primero: los siguientes no deben cambiar el resultado.")
     early = [Future("f0"), Future("f1")]
     early[1].set_result("ya")
@@ -150,7 +151,7 @@ def _check_primero(primero):
     except Exception as exc:  # what whoever waits on your Future would get
         outcome = exc
     expect(outcome is error,
-           f"el primero en terminar falló con ConnectionResetError y `result()` de tu Future da {outcome!r}.",
+           f"el primero en terminar falló con ConnectionResetError y `result()` de tu Future da {short(outcome)}.",
            "Entrega la misma excepción con `set_exception`; los que terminen después no cuentan.")
     return "tu Future se resuelve con el primero que termina, con su valor o su error, y los demás no molestan"
 
@@ -161,9 +162,9 @@ LATENCY = 0.15
 
 
 def _start_and_run(descargar_todas, loop: EventLoop, urls: list[str]) -> Task:
-    """The student's coroutine as a Task on ``loop``, and the loop run until it is idle (10 s at most)."""
+    """The student's coroutine as a Task on ``loop``, and the loop run until it is idle (the time limit at most)."""
     task = Task(_coroutine(descargar_todas, loop, urls), "descargar_todas")
-    loop.run(10.0)
+    loop.run(limit())
     return task
 
 
@@ -176,9 +177,9 @@ def check_descargar_todas(descargar_todas):
         expected = {url: 200 for url in urls[:-1]} | {urls[-1]: 404}
         loop = EventLoop()
         try:
-            task = call_with_limit(_start_and_run, descargar_todas, loop, urls, lines=LINE_BUDGET, limit=12.0)
+            task = call_with_limit(_start_and_run, descargar_todas, loop, urls, lines=LINE_BUDGET, limit=limit(1.2))
         except TimeoutError:  # the toy loop's own timeout
-            raise Incorrect("el bucle siguió esperando más de 10 s.",
+            raise Incorrect(f"el bucle siguió esperando más del tiempo límite ({seg(limit())}).",
                             "¿Quedó algún socket registrado sin que nadie lo atienda?") from None
         finally:
             loop.close()

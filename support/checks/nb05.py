@@ -20,11 +20,9 @@ from __future__ import annotations
 import time
 
 from support.checks.common import Probe
-from support.exercises import Incorrect, exercise, expect, require_async, run_async
+from support.exercises import Incorrect, exercise, expect, require_async, run_async, short
 from support.fmt import seg
 
-#: Seconds a student's coroutine may take before the checker stops it.
-LIMIT = 3.0
 _HANG_HINT = "¿Esperas algo que nunca llega, o un bucle sin salida?"
 
 
@@ -34,7 +32,7 @@ _HANG_HINT = "¿Esperas algo que nunca llega, o un bucle sin salida?"
 @exercise("05.descargar_todas", "descargar todas las URLs a la vez, resultados en orden",
           "Crea todas las corrutinas primero y espéralas juntas: `await asyncio.gather(*...)`.")
 def check_descargar_todas(answer):
-    require_async(answer, "descargar_todas")
+    answer = require_async(answer, "descargar_todas")
     urls = [f"/page/{i}" for i in range(8)]
     # The first URLs are the slowest: results in completion order would come reversed.
     probe = Probe({u: 0.02 + 0.01 * (len(urls) - i) for i, u in enumerate(urls)})
@@ -44,7 +42,7 @@ def check_descargar_todas(answer):
         result = await answer(probe, urls)
         return result, time.perf_counter() - start
 
-    result, seconds = run_async(scenario, limit=LIMIT, hint=_HANG_HINT)
+    result, seconds = run_async(scenario, hint=_HANG_HINT)
     expect(probe.calls == len(urls), f"llamaste a obtener {probe.calls} veces para {len(urls)} URLs.",
            "Llama a obtener(url) una vez por URL.")
     expect(probe.max_in_flight == len(urls),
@@ -53,7 +51,7 @@ def check_descargar_todas(answer):
            "`await` dentro del `for` espera cada tarea antes de crear la siguiente: "
            "crea todas y espéralas juntas con gather.")
     expect(isinstance(result, (list, tuple)) and list(result) == [u.upper() for u in urls],
-           f"los resultados no están en el orden de las URLs: {result!r}",
+           f"los resultados no están en el orden de las URLs: {short(result)}",
            "gather devuelve los resultados en el orden en que le pasas las corrutinas; "
            "as_completed los da en orden de llegada.")
     return f"las {len(urls)} descargas fueron a la vez ({seg(seconds)}) y los resultados están en orden"
@@ -63,7 +61,7 @@ def check_descargar_todas(answer):
           "Envuelve el await en `async with asyncio.timeout(segundos):` (o usa asyncio.wait_for) "
           "y captura TimeoutError.")
 def check_obtener_o_none(answer):
-    require_async(answer, "obtener_o_none")
+    answer = require_async(answer, "obtener_o_none")
     probe = Probe({"/rapida": 0.01, "/lenta": 1.0})
 
     async def scenario():
@@ -75,15 +73,15 @@ def check_obtener_o_none(answer):
         return fast, slow, seconds, cancelled
 
     try:
-        fast, slow, seconds, cancelled = run_async(scenario, limit=LIMIT, hint=_HANG_HINT)
+        fast, slow, seconds, cancelled = run_async(scenario, hint=_HANG_HINT)
     except TimeoutError:
         raise Incorrect("se te escapó un TimeoutError: la descarga lenta tenía que devolver None.",
                         "Rodea el `async with asyncio.timeout(...)` con try/except TimeoutError.") from None
-    expect(fast == "/RAPIDA", f"una descarga rápida devolvió {fast!r} en vez de su resultado '/RAPIDA'.",
+    expect(fast == "/RAPIDA", f"una descarga rápida devolvió {short(fast)} en vez de su resultado '/RAPIDA'.",
            "Si obtener termina a tiempo, devuelve lo que devolvió.")
     expect(seconds < 0.6, f"la descarga lenta tardó {seg(seconds)} con un límite de 0,1 s.",
            "Sin tiempo límite, `await obtener(url)` espera lo que haga falta.")
-    expect(slow is None, f"la descarga lenta devolvió {slow!r} en vez de None.",
+    expect(slow is None, f"la descarga lenta devolvió {short(slow)} en vez de None.",
            "Captura TimeoutError y devuelve None.")
     expect(cancelled, "devolviste None a tiempo, pero la descarga lenta siguió corriendo: nadie la canceló.",
            "asyncio.wait(..., timeout=...) no cancela lo que queda pendiente; "
@@ -94,7 +92,7 @@ def check_obtener_o_none(answer):
 @exercise("05.mapa_acotado", "aplicar una corrutina a muchos elementos, como mucho N a la vez",
           "Un único asyncio.Semaphore(limite) compartido, y dentro de cada tarea `async with semaforo:`.")
 def check_mapa_acotado(answer):
-    require_async(answer, "mapa_acotado")
+    answer = require_async(answer, "mapa_acotado")
     cases = [(12, 3), (4, 10), (5, 1)]
     for n, limit in cases:
         items = [f"x{i}" for i in range(n)]
@@ -103,7 +101,7 @@ def check_mapa_acotado(answer):
         async def scenario(probe=probe, items=items, limit=limit):  # this case's values
             return await answer(probe, items, limit)
 
-        result = run_async(scenario, limit=LIMIT, hint=_HANG_HINT)
+        result = run_async(scenario, hint=_HANG_HINT)
         expected = min(n, limit)
         expect(probe.calls == n, f"con {n} elementos llamaste a fn {probe.calls} veces.",
                "Llama a fn(x) una vez por elemento.")
@@ -115,7 +113,7 @@ def check_mapa_acotado(answer):
                f"a la vez; se podían {expected}.",
                "Crea todas las tareas a la vez (gather) y deja que el semáforo las frene.")
         expect(isinstance(result, (list, tuple)) and list(result) == [x.upper() for x in items],
-               f"los resultados no están en el orden de los elementos: {result!r}",
+               f"los resultados no están en el orden de los elementos: {short(result)}",
                "Devuelve lo que da gather: respeta el orden de entrada.")
     # One slow item first: while it holds one slot, the others must flow through the rest.
     items = [f"x{i}" for i in range(12)]
@@ -124,7 +122,7 @@ def check_mapa_acotado(answer):
     async def slow_first():
         return await answer(probe, items, 3)
 
-    run_async(slow_first, limit=LIMIT, hint=_HANG_HINT)
+    run_async(slow_first, hint=_HANG_HINT)
     expect(probe.finished[-1] == "x0",
            f"con un elemento lento, {len(items) - 1 - probe.finished.index('x0')} de los rápidos esperaron "
            "a que terminara: trabajas por lotes.",

@@ -22,16 +22,14 @@ import time
 import weakref
 
 from support.checks.common import Probe
-from support.exercises import exercise, expect, require_async, run_async
+from support.exercises import describe_error, excuse_block, exercise, expect, require_async, run_async, short
 from support.fmt import seg
 
-#: Seconds a scenario may take before the checker gives up on it.
-LIMIT = 5.0
 
 
 def _run(scenario):
     try:
-        return run_async(scenario, limit=LIMIT, hint="¿Atrapas la cancelación y sigues esperando?")
+        return run_async(scenario, hint="¿Atrapas la cancelación y sigues esperando?")
     except BaseExceptionGroup as eg:  # an untouched stub raised inside a TaskGroup: still pending
         if any(isinstance(e, NotImplementedError) for e in _errors_in(eg)):
             raise NotImplementedError from None
@@ -51,7 +49,7 @@ def _errors_in(exc: BaseException) -> list[BaseException]:
           "Crea las tareas dentro de `async with asyncio.TaskGroup() as grupo:` y devuelve "
           "`[t.result() for t in tareas]` después del bloque.")
 def check_todas_o_ninguna(answer):
-    require_async(answer, "todas_o_ninguna")
+    answer = require_async(answer, "todas_o_ninguna")
     urls = [f"/page/{i}" for i in range(6)]
     probe = Probe({u: 0.05 + 0.01 * (len(urls) - i) for i, u in enumerate(urls)})
 
@@ -63,7 +61,7 @@ def check_todas_o_ninguna(answer):
            f"como mucho {probe.max_in_flight} llamada(s) a la vez; tenían que ir las {len(urls)} juntas.",
            "Crea todas las tareas antes de esperar ninguna.")
     expect(isinstance(result, (list, tuple)) and list(result) == [u.upper() for u in urls],
-           f"los resultados no están en el orden de las URLs: {result!r}",
+           f"los resultados no están en el orden de las URLs: {short(result)}",
            "Guarda las tareas en una lista y lee sus resultados en ese orden.")
 
     bad = Probe({u: (0.01 if u == "/rota" else 0.5) for u in urls + ["/rota"]},
@@ -81,7 +79,7 @@ def check_todas_o_ninguna(answer):
     expect(errors is not None, "una URL falló y tu corrutina no lanzó ningún error.",
            "No atrapes el error: que llegue a quien llamó.")
     expect(any(isinstance(e, ConnectionError) for e in errors),
-           f"el error que llegó no es el de la URL rota: {errors!r}",
+           f"el error que llegó no es el de la URL rota: {'; '.join(describe_error(e, 120) for e in errors[:3])}",
            "Deja pasar el error original (el TaskGroup lo envuelve en un ExceptionGroup).")
     expect(not still_running,
            f"cuando el error te llegó, {len(still_running)} llamada(s) seguían corriendo: quedaron huérfanas.",
@@ -96,7 +94,7 @@ def check_todas_o_ninguna(answer):
           "Atrapa `Exception` (no `BaseException`, ni un `except:` desnudo): "
           "CancelledError no es una Exception y debe seguir su camino.")
 def check_con_reintentos(answer):
-    require_async(answer, "con_reintentos")
+    answer = require_async(answer, "con_reintentos")
 
     class Flaky:
         """Fails ``failures`` times, then answers."""
@@ -126,10 +124,10 @@ def check_con_reintentos(answer):
 
     value, ok_calls, bad_calls, last = _run(retries)
     expect(value == "/X" and ok_calls == 3,
-           f"con 2 fallos y 3 intentos devolviste {value!r} tras {ok_calls} llamada(s).",
+           f"con 2 fallos y 3 intentos devolviste {short(value)} tras {ok_calls} llamada(s).",
            "Reintenta mientras queden intentos y devuelve el primer resultado bueno.")
     expect(bad_calls == 3 and last == "fallo 3",
-           f"con 5 fallos y 3 intentos hiciste {bad_calls} llamada(s) y lanzaste {last!r}.",
+           f"con 5 fallos y 3 intentos hiciste {bad_calls} llamada(s) y lanzaste {short(last)}.",
            "Tras el último intento, lanza la última excepción (`raise` dentro del except, o guárdala).")
 
     async def cancelled():
@@ -153,7 +151,7 @@ def check_con_reintentos(answer):
 @exercise("06.visitar_una_vez", "una descarga por URL, sin carreras y sin poner en fila",
           "Marca la URL como vista ANTES del primer await (`vistas.add(url)` justo después de comprobarla).")
 def check_visitar_una_vez(answer):
-    require_async(answer, "visitar_una_vez")
+    answer = require_async(answer, "visitar_una_vez")
     urls = [f"/page/{i}" for i in range(5)] * 4
     allowed = Probe({u: 0.01 for u in urls})
     download = Probe({u: 0.1 for u in urls})
@@ -196,34 +194,51 @@ def check_lanzar(answer):
            "lanzar debe ser una función normal (def, no async def): la llamas sin await.",
            "Dentro de una función normal también puedes llamar a asyncio.create_task.")
 
+    async def waits_on_nobody():
+        await asyncio.get_running_loop().create_future()  # nobody else holds it
+
+    def launch(coro, vivas):
+        try:
+            return answer(coro, vivas)
+        except BaseException:
+            coro.close()  # never started: no "never awaited" warning
+            raise
+
+    def collect() -> None:
+        gc.collect(0)  # run_async keeps the collector off: all the run's objects are still young
+        excuse_block()  # the checker's collection, not the answer's, held the loop
+
     async def scenario():
         vivas: set = set()
         done = asyncio.Event()
 
-        async def waits_on_nobody():
-            await asyncio.get_running_loop().create_future()  # nobody else holds it
-
-        async def short():
+        async def short_one():
             await done.wait()
             return "hecho"
 
-        coro = waits_on_nobody()
-        try:
-            ref = weakref.ref(answer(coro, vivas))
-        except BaseException:
-            coro.close()  # never started: no "never awaited" warning
-            raise
-        del coro  # its suspended frame would hold the future, and the future the task
+        # 1. A task nobody else holds survives the collector while it runs.
+        ref = weakref.ref(launch(waits_on_nobody(), vivas))  # its frame holds the future, the future the task
         await asyncio.sleep(0)
-        gc.collect()
+        collect()
         alive = ref() is not None
         if alive:
             ref().cancel()
-        task = answer(short(), vivas)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        # 2. One task ends while another, held only by `vivas`, still runs: that one survives too.
+        task = launch(short_one(), vivas)
+        other = weakref.ref(launch(waits_on_nobody(), vivas))
+        await asyncio.sleep(0)
         done.set()
         result = await task if isinstance(task, asyncio.Task) else None
         await asyncio.sleep(0)
-        return alive, task, result, len(vivas)
+        collect()
+        other_alive = other() is not None
+        if other_alive:
+            other().cancel()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return alive, other_alive, task, result, len(vivas)
 
     loop_messages: list = []
 
@@ -231,12 +246,16 @@ def check_lanzar(answer):
         asyncio.get_running_loop().set_exception_handler(lambda _l, ctx: loop_messages.append(ctx["message"]))
         return await scenario()
 
-    alive, task, result, left = _run(quiet)
-    expect(isinstance(task, asyncio.Task), f"lanzar devolvió {task!r} en vez de la tarea.",
+    alive, other_alive, task, result, left = _run(quiet)
+    expect(isinstance(task, asyncio.Task), f"lanzar devolvió {short(task)} en vez de la tarea.",
            "Devuelve lo que te da asyncio.create_task.")
     expect(alive, "la tarea fue destruida mientras corría: nadie guardaba una referencia fuerte.",
            "El bucle solo guarda referencias débiles; agrégala a `vivas`.")
-    expect(result == "hecho", f"la tarea devolvió {result!r}.", "Lanza la corrutina que te pasan, tal cual.")
+    expect(other_alive, "cuando una tarea terminó, otra que seguía corriendo fue destruida por el recolector: "
+           "al terminar, la primera sacó de `vivas` más que a sí misma.",
+           "El callback debe quitar solo la tarea que terminó: `add_done_callback(vivas.discard)` "
+           "(el callback recibe esa tarea), no `vivas.clear()`.")
+    expect(result == "hecho", f"la tarea devolvió {short(result)}.", "Lanza la corrutina que te pasan, tal cual.")
     expect(left == 0, f"al terminar todas, `vivas` todavía tiene {left} tarea(s): el conjunto crece sin fin.",
            "Al terminar, la tarea debe salir de `vivas`: add_done_callback(vivas.discard).")
     return "la tarea sobrevive al recolector y sale del conjunto al terminar"

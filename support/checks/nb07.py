@@ -27,7 +27,7 @@ import time
 
 import aiohttp
 
-from support.exercises import call_with_limit, exercise, expect, require_async, require_sync, run_async
+from support.exercises import call_with_limit, exercise, expect, limit, require_async, require_sync, run_async, short
 from support.fmt import seg
 from support.labsite import LabSite, SiteGraph
 from support.measure.simulate import ideal_time
@@ -39,7 +39,7 @@ from support.measure.simulate import ideal_time
           hint="Un for intento in range(reintentos + 1): pide; si el estado no es 503, devuelve "
                "(estado, texto); si es 503 y quedan intentos, await asyncio.sleep(espera * 2 ** intento).")
 def _check_reintentar(descargar) -> str:
-    require_async(descargar, "descargar")
+    descargar = require_async(descargar, "descargar")
     with LabSite(pages=6, faults={"error503": 1.0}, fault_options={"error503_times": 2}) as site:
 
         async def trial():
@@ -47,28 +47,28 @@ def _check_reintentar(descargar) -> str:
                 t0 = time.perf_counter()
                 ok = await asyncio.wait_for(descargar(sesion, site.url_of(1), reintentos=2, espera=0.05), 3)
                 t_ok = time.perf_counter() - t0
-                short = await asyncio.wait_for(descargar(sesion, site.url_of(2), reintentos=1, espera=0.01), 3)
+                few = await asyncio.wait_for(descargar(sesion, site.url_of(2), reintentos=1, espera=0.01), 3)
                 missing = await asyncio.wait_for(descargar(sesion, site.url + "no/existe", reintentos=3, espera=0.01), 3)
-                return ok, t_ok, short, missing
+                return ok, t_ok, few, missing
 
-        ok, t_ok, short, missing = run_async(trial, limit=10)
+        ok, t_ok, few, missing = run_async(trial, limit=limit(2))
         hits = site.stats.by_path
-        expect(short is not None, "si la respuesta sigue siendo 503 después del último reintento, "
+        expect(few is not None, "si la respuesta sigue siendo 503 después del último reintento, "
                "devuelve ese último (503, texto); devolviste None.",
                "En el último intento devuelve (estado, texto) sea cual sea el estado.")
-        for answer in (ok, short, missing):
+        for answer in (ok, few, missing):
             expect(isinstance(answer, tuple) and len(answer) == 2,
-                   f"descargar tiene que devolver (estado, texto); devolvió {answer!r:.80}.")
+                   f"descargar tiene que devolver (estado, texto); devolvió {short(answer)}.")
         expect(ok[0] == 200 and "Pagina 1" in str(ok[1]),
                f"una página que contesta 503 dos veces y después 200, con reintentos=2, "
-               f"tiene que terminar en 200; devolviste el estado {ok[0]!r}.")
+               f"tiene que terminar en 200; devolviste el estado {short(ok[0])}.")
         expect(hits["/page/1"] == 3, f"con dos 503 y reintentos=2 hacen falta 3 peticiones; hiciste {hits['/page/1']}.")
         expect(t_ok >= 0.8 * (0.05 + 0.1),
                f"entre intentos hay que esperar espera, después 2*espera (0,15 s en total); "
                f"tardaste {seg(t_ok, 3)}.", "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir.")
-        expect(short[0] == 503 and hits["/page/2"] == 2,
+        expect(few[0] == 503 and hits["/page/2"] == 2,
                f"con reintentos=1 son 2 peticiones como mucho, y se devuelve el último 503; "
-               f"hiciste {hits['/page/2']} y devolviste {short[0]!r}.")
+               f"hiciste {hits['/page/2']} y devolviste {short(few[0])}.")
         expect(missing[0] == 404 and hits["/no/existe"] == 1,
                f"un 404 no se reintenta (no va a cambiar): hiciste {hits['/no/existe']} peticiones.")
     return "reintentas solo lo pasajero, con espera exponencial"
@@ -83,10 +83,10 @@ _PAGES, _LATENCY, _C = 24, 0.08, 4
           hint="Una tarea por URL en un solo asyncio.TaskGroup (grupo.create_task por cada enlace nuevo), "
                "un asyncio.Semaphore(C) alrededor de cada descarga y un conjunto de URLs vistas.")
 def _check_crawler_acotado(crawler_acotado) -> str:
-    require_async(crawler_acotado, "crawler_acotado")
+    crawler_acotado = require_async(crawler_acotado, "crawler_acotado")
     with LabSite(pages=_PAGES, latency=_LATENCY, seed=6) as site:
         t0 = time.perf_counter()
-        found = run_async(crawler_acotado, site.url, _C, limit=10)
+        found = run_async(crawler_acotado, site.url, _C, limit=limit(2))
         elapsed = time.perf_counter() - t0
         expect(found is not None and not isinstance(found, str),
                "crawler_acotado tiene que devolver el conjunto de URLs rastreadas.")
@@ -133,7 +133,7 @@ def _check_simular_ideal(simular) -> str:
     require_sync(simular, "simular")
     for graph, c, latency in _cases():
         got = call_with_limit(simular, graph, c, latency)
-        expect(isinstance(got, (int, float)), f"simular tiene que devolver un número de segundos; devolvió {got!r:.60}.")
+        expect(isinstance(got, (int, float)), f"simular tiene que devolver un número de segundos; devolvió {short(got)}.")
         want = ideal_time(graph, c, latency)
         expect(math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9),
                f"con {len(graph)} páginas, C={c} y L={seg(latency, 2)}: tu simulación da {seg(got, 3)}, "

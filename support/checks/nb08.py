@@ -23,10 +23,10 @@ import pickle
 import threading
 import time
 
-from support.exercises import Incorrect, call_with_limit, exercise, expect, not_a_coroutine, require_async, run_async
+from support.exercises import (Incorrect, call_with_limit, exercise, expect, not_a_coroutine, require_async,
+                                run_async, short)
 from support.measure.c10k import count_links, sample_pages
 
-LIMIT = 3.0
 
 # -- 08.elegir -----------------------------------------------------------------
 
@@ -74,7 +74,7 @@ def check_elegir(answer):
     for scenario, question in SCENARIOS.items():
         got = not_a_coroutine(call_with_limit(answer, scenario),
                               "elegir es una corrutina: aquí no hay nada que esperar.")
-        expect(got in CHOICES, f"para «{scenario}» devolviste {got!r}.",
+        expect(got in CHOICES, f"para «{scenario}» devolviste {short(got)}.",
                f"Devuelve uno de {', '.join(CHOICES)} (en minúsculas).")
         if answer_digest(scenario, got) != _RIGHT[scenario]:
             wrong.append((scenario, got, question))
@@ -134,12 +134,12 @@ _BATCH = 3  # 7 pages in batches of 3: 3 tasks, the last one short
                "loop.run_in_executor(pool, c10k.count_links_many, un_lote) por lote, asyncio.gather para "
                "esperarlas todas, y después una sola lista con los números de todos los lotes, en orden.")
 def check_contar_por_lotes(answer):
-    require_async(answer, "contar_por_lotes")
+    answer = require_async(answer, "contar_por_lotes")
     pool = RecordingPool()
     expected = [count_links(html) for html in _PAGES]
     batches = -(-len(_PAGES) // _BATCH)
     try:
-        got = run_async(answer, list(_PAGES), pool, _BATCH, limit=LIMIT, hint="¿Esperas algo que nunca llega?")
+        got = run_async(answer, list(_PAGES), pool, _BATCH, hint="¿Esperas algo que nunca llega?")
     finally:
         pool.shutdown()
     expect(pool.submitted > 0, "no le pasaste ningún trabajo al pool: todo corrió en el bucle (o en otro pool).",
@@ -150,7 +150,7 @@ def check_contar_por_lotes(answer):
            "Un trabajo por lote (c10k.count_links_many recibe la lista de páginas del lote), no uno por página; "
            "y no olvides el último lote, que puede ser más corto.")
     expect(isinstance(got, (list, tuple)) and list(got) == expected,
-           f"devolviste {got!r:.80}; se esperaba {expected}.",
+           f"devolviste {short(got)}; se esperaba {short(expected)}.",
            "Devuelve una sola lista plana con la cantidad de enlaces de cada página, en el orden de las páginas "
            "(cada lote devuelve su propia lista: hay que juntarlas).")
     expect(pool.max_pending == batches,

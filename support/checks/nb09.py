@@ -20,17 +20,15 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from support.exercises import exercise, expect, require_async, run_async
+from support.exercises import exercise, expect, require_async, run_async, short
 from support.fmt import kib, mib, num, seg
 from support.servers import answer
 
-#: Seconds a student's coroutine may take before the checker gives up on it.
-LIMIT = 5.0
 
 
 def _within_limit(scenario, *args):
     """``await scenario(*args)`` on a fresh loop, under the exercises' time limit."""
-    return run_async(scenario, *args, limit=LIMIT,
+    return run_async(scenario, *args,
                      hint="¿Esperas algo que nunca llega? Todo `await` necesita una salida.")
 
 
@@ -89,7 +87,7 @@ async def _send_to_slow_reader(fn, chunks: list[bytes]):
 @exercise("09.enviar_todo", "escribir todos los trozos sin llenar el búfer",
           "Después de cada `escritor.write(trozo)`, `await escritor.drain()`.")
 def check_enviar_todo(answer_fn):
-    require_async(answer_fn, "enviar_todo")
+    answer_fn = require_async(answer_fn, "enviar_todo")
     chunks = [bytes([65 + i % 26]) * 65536 for i in range(96)]  # 6 MiB, each chunk different
     received, biggest = _within_limit(_send_to_slow_reader, answer_fn, chunks)
     total = sum(map(len, chunks))
@@ -137,14 +135,14 @@ async def _with_heartbeat(fn, n: int, pool):
 @exercise("09.calcular_sin_congelar", "calcular en el pool sin congelar el bucle",
           "`await asyncio.get_running_loop().run_in_executor(pool, servers.answer, \"cpu\", n)`.")
 def check_calcular_sin_congelar(answer_fn):
-    require_async(answer_fn, "calcular_sin_congelar")
+    answer_fn = require_async(answer_fn, "calcular_sin_congelar")
     n = 3_000_000
     t0 = time.perf_counter()
     expected = answer("cpu", n)
     alone = time.perf_counter() - t0
     with _CountingPool() as pool:
         result, gap = _within_limit(_with_heartbeat, answer_fn, n, pool)
-    expect(result == expected, f"devolviste {result!r}; se esperaba {expected!r}.",
+    expect(result == expected, f"devolviste {short(result)}; se esperaba {short(expected)}.",
            "Devuelve lo que devuelve servers.answer(\"cpu\", n).")
     expect(pool.submitted >= 1, "no enviaste nada al pool que recibes.",
            "Usa ese pool: `loop.run_in_executor(pool, ...)`; `to_thread` o `None` usan otro.")
@@ -189,15 +187,15 @@ async def _read_cases(fn):
           "`async with asyncio.timeout(segundos): return await lector.readuntil(servers.END)`, "
           "y captura TimeoutError y asyncio.IncompleteReadError devolviendo None.")
 def check_leer_con_limite(answer_fn):
-    require_async(answer_fn, "leer_con_limite")
+    answer_fn = require_async(answer_fn, "leer_con_limite")
     got = _within_limit(_read_cases, answer_fn)
     for name in ("entera", "en dos partes"):
         result, _ = got[name]
-        expect(result == _REQUEST, f"con una petición {name} devolviste {result!r}.",
+        expect(result == _REQUEST, f"con una petición {name} devolviste {short(result)}.",
                "Lee hasta la línea vacía que cierra la petición: `readuntil(servers.END)`.")
     for name in ("silencio", "media y silencio", "media y cierre"):
         result, seconds = got[name]
-        expect(result is None, f"con un cliente que envía '{name}' devolviste {result!r} en vez de None.",
+        expect(result is None, f"con un cliente que envía '{name}' devolviste {short(result)} en vez de None.",
                "Si la petición no llega entera, devuelve None.")
     seconds = got["silencio"][1]
     expect(seconds < 0.2 + 0.5, f"con un cliente callado esperaste {seg(seconds)}; el límite era 0,2 s.",

@@ -41,15 +41,21 @@ from support.exercises.guards import (  # noqa: F401
     LINE_BUDGET,
     Incorrect,
     call_with_limit,
+    describe_error,
+    excuse_block,
     expect,
+    limit,
     not_a_coroutine,
     require_async,
     require_sync,
     run_async,
+    short,
+    thread_errors,
 )
 
 __all__ = ["check", "run_check", "exercise", "Incorrect", "expect", "Verdict", "registry",
-           "call_with_limit", "run_async", "require_async", "require_sync", "not_a_coroutine"]
+           "call_with_limit", "run_async", "require_async", "require_sync", "not_a_coroutine",
+           "short", "limit", "excuse_block"]
 
 PENDING, WRONG, RIGHT = "pendiente", "incorrecto", "correcto"
 # Marks every default font draws (DejaVu, Segoe UI, the Mac fonts), not emoji: a
@@ -124,6 +130,21 @@ def run_check(name: str, answer: Any) -> Verdict:
         raise KeyError(f"no exercise called {name!r}; known: {', '.join(sorted(_REGISTRY))}")
     if answer is None or answer is Ellipsis:
         return Verdict(name, PENDING, "todavía no hay respuesta; completa la celda de arriba.")
+    with thread_errors() as crashed:
+        verdict = _judge(ex, answer)
+    if crashed and verdict.status != PENDING:  # a thread of the answer died: that explains the rest
+        thread, error = crashed[0]
+        more = f" (y {len(crashed) - 1} hilo(s) más)" if len(crashed) > 1 else ""
+        seen = f" Después: {verdict.message}" if verdict.status == WRONG else ""
+        return Verdict(name, WRONG, f"un hilo de tu código ({thread}) terminó con {describe_error(error)}"
+                                    f"{more}.{seen}",
+                       "Un hilo que lanza una excepción muere en silencio y su trabajo se pierde. Si es un "
+                       "TypeError de argumentos: `args` es una tupla, `args=(url,)` con la coma.")
+    return verdict
+
+
+def _judge(ex: Exercise, answer: Any) -> Verdict:
+    name = ex.name
     try:
         note = ex.checker(answer)
     except NotImplementedError:
@@ -133,7 +154,7 @@ def run_check(name: str, answer: Any) -> Verdict:
     except Incorrect as exc:
         return Verdict(name, WRONG, exc.message, exc.hint or ex.hint)
     except Exception as exc:  # the student's code crashed: that is a verdict too
-        return Verdict(name, WRONG, f"tu código lanzó {type(exc).__name__}: {exc}", ex.hint)
+        return Verdict(name, WRONG, f"tu código lanzó {describe_error(exc)}", ex.hint)
     return Verdict(name, RIGHT, note or ex.title)
 
 

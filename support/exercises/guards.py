@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import gc
 import inspect
+import reprlib
 import sys
 import threading
 import time
-from typing import Any, Callable
+import weakref
+from typing import Any, Callable, Iterator
 
 from support.fmt import num
 
 __all__ = ["Incorrect", "expect", "call_with_limit", "run_async", "require_async", "require_sync",
-           "not_a_coroutine", "LIMIT", "LINE_BUDGET"]
+           "not_a_coroutine", "LIMIT", "LINE_BUDGET", "BLOCKED_OVER", "short", "limit", "excuse_block",
+           "thread_errors", "describe_error"]
 
 
 class Incorrect(Exception):
@@ -53,7 +58,9 @@ def expect(condition: bool, message: str, hint: str = "") -> None:
 # callback tells the two failures apart: if it stopped beating, the loop was
 # blocked, not waiting.
 
-#: Time limit (s) for one guarded call when the checker gives none.
+#: Time limit (s) for one guarded call: the ONE setting of every checker's limits (a
+#: checker that needs more or less asks :func:`limit` for a multiple of it). Tests
+#: lower it, so that an answer that never ends costs them a second, not five.
 LIMIT = 5.0
 #: Lines of Python a guarded call may run when the checker sets a line budget.
 LINE_BUDGET = 200_000
@@ -61,8 +68,12 @@ LINE_BUDGET = 200_000
 STOP_GRACE = 0.2
 #: The heartbeat's period (s) on an exercise's event loop ...
 HEARTBEAT = 0.05
-#: ... and how late (s) it may be before the loop counts as blocked (half the limit, if less).
+#: ... and how late (s) it may be at the limit before the loop counts as blocked (half the limit, if less).
 BLOCKED_AFTER = 0.25
+#: The longest the loop may go without running a callback, over the whole run (s):
+#: a longer block (``time.sleep(0.05)`` inside ``async def``, a computation with no
+#: ``await``) is a wrong answer even when the coroutine ends in time.
+BLOCKED_OVER = 0.04
 
 _STILL_RUNNING = ("Sigue ejecutándose en un hilo en segundo plano: o está dentro de una llamada "
                   "bloqueante que no se puede interrumpir (y se detendrá cuando esa llamada vuelva), "
@@ -78,6 +89,64 @@ _BLOCKING_HINT = ("Dentro de `async def`, espera con `await asyncio.sleep(...)`;
                   "Un bucle sin ningún `await` tampoco devuelve el control al bucle de eventos.")
 _LOOP_HINT = ("Revisa que cada vuelta del bucle avance hacia su salida: que llegue a un `yield` o a un "
               "`return`, y que cambie la variable que lo controla.")
+
+
+def limit(factor: float = 1.0) -> float:
+    """A checker's time limit: ``factor`` times :data:`LIMIT`, read when the check runs."""
+    return LIMIT * factor
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict, _REPR.maxtuple = 40, 40, 6, 4, 6
+_REPR.maxlevel = 3
+
+
+def short(value: Any, width: int = 80) -> str:
+    """``repr(value)`` for a verdict, never longer than ``width`` characters: every
+    value a verdict shows goes through here (a page of HTML is not a message)."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a student's __repr__ may raise
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= width else text[: width - 4] + " ..."
+
+
+def describe_error(exc: BaseException, width: int = 300) -> str:
+    """``Type: message`` of an exception; for an ``ExceptionGroup``, the ones inside it."""
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = _leaves(exc)
+        inner = "; ".join(f"{type(e).__name__}: {str(e)[:120]}" for e in leaves[:3])
+        more = f" (y {len(leaves) - 3} más)" if len(leaves) > 3 else ""
+        text = f"{type(exc).__name__} con {len(leaves)} excepción(es) dentro: {inner}{more}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= width else text[: width - 4] + " ..."
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+@contextlib.contextmanager
+def thread_errors() -> Iterator[list[tuple[str, BaseException]]]:
+    """Record, while inside, the exceptions that end a thread (``threading.excepthook``):
+    a student's thread that crashes (``args=(url)`` without the comma) is a verdict,
+    not a traceback lost in the kernel's log."""
+    seen: list[tuple[str, BaseException]] = []
+    previous = threading.excepthook
+
+    def record(args) -> None:
+        if args.exc_type is SystemExit or isinstance(args.exc_value, _Stop):
+            return
+        seen.append((getattr(args.thread, "name", "?"), args.exc_value))
+
+    threading.excepthook = record
+    try:
+        yield seen
+    finally:
+        threading.excepthook = previous
 
 
 def _seconds(value: float) -> str:
@@ -222,17 +291,61 @@ def call_with_limit(fn: Callable[..., Any], *args: Any, limit: float | None = No
                     hint or "¿Un bucle sin salida, o una espera a algo que nunca llega?")
 
 
+_WATCHED: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WatchedLoop]" = weakref.WeakKeyDictionary()
+
+
 class _WatchedLoop:
-    """A fresh event loop, run in the guarded thread, with a heartbeat seen from outside."""
+    """A fresh event loop, run in the guarded thread, with a heartbeat seen from outside.
+
+    The heartbeat also keeps the longest gap between two beats over the whole run
+    (:attr:`longest_block`, the longest turn of the loop: see :meth:`_time_the_polls`):
+    a loop blocked for 50 ms in the middle of a run that ends in time is still a blocked loop. ``fault`` is a verdict found inside the
+    run (a missing ``await``, see :func:`require_async`) that wins over any other."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.last_beat = time.monotonic()
+        self.last_beat = self.polled = time.monotonic()
+        self.longest_block = 0.0
+        self.fault: Incorrect | None = None
         self.executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="exercise-executor")
+        _WATCHED[self.loop] = self
+        self._time_the_polls()
+
+    def _time_the_polls(self) -> None:
+        """Measure the time the loop spends between two polls of its selector: the
+        callbacks it runs in one turn. A blocked turn (``time.sleep``, a long
+        computation) is long whatever the machine's load; the gaps between beats
+        also grow when another thread of the process holds the GIL, or when the
+        machine is busy, and would blame a correct answer for them."""
+        selector = getattr(self.loop, "_selector", None)  # SelectorEventLoop; Proactor has none
+        if selector is None:
+            self._per_turn = False
+            return
+        self._per_turn = True
+        poll = selector.select
+
+        def select(timeout=None):
+            self._turn_ended()
+            try:
+                return poll(timeout)
+            finally:
+                self.polled = time.monotonic()
+
+        selector.select = select
+
+    def _turn_ended(self) -> None:
+        self.longest_block = max(self.longest_block, time.monotonic() - self.polled)
 
     def _beat(self) -> None:
-        self.last_beat = time.monotonic()
+        now = time.monotonic()
+        if not self._per_turn:
+            self.longest_block = max(self.longest_block, now - self.last_beat - HEARTBEAT)
+        self.last_beat = now
         self.loop.call_later(HEARTBEAT, self._beat)
+
+    def excuse(self) -> None:
+        """The checker's own blocking work (a ``gc.collect()``) does not count as the answer's."""
+        self.last_beat = self.polled = time.monotonic()
 
     def blocked_for(self) -> float:
         """Seconds since the loop last ran a callback (about HEARTBEAT when it is not blocked)."""
@@ -240,7 +353,13 @@ class _WatchedLoop:
 
     def run(self, coroutine_function: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         async def main():
-            return await coroutine_function(*args, **kwargs)
+            try:
+                return await coroutine_function(*args, **kwargs)
+            finally:  # a block just before the end has no poll after it
+                if self._per_turn:
+                    self._turn_ended()
+                else:
+                    self.longest_block = max(self.longest_block, self.blocked_for() - HEARTBEAT)
 
         # ours, so that leaving does not wait for it; but the interpreter joins its
         # threads at exit (concurrent.futures does): see executor_busy()
@@ -282,6 +401,22 @@ class _WatchedLoop:
             pass
 
 
+def excuse_block() -> None:
+    """Called by a checker on an exercise's loop right after its own blocking step."""
+    try:
+        watched = _WATCHED.get(asyncio.get_running_loop())
+    except RuntimeError:
+        return
+    if watched is not None:
+        watched.excuse()
+
+
+def _blocked_verdict(watched: _WatchedLoop) -> Incorrect:
+    return Incorrect(f"tu corrutina bloqueó el bucle de eventos {num(watched.longest_block * 1000, 0)} ms "
+                     f"seguidos (más de {num(BLOCKED_OVER * 1000, 0)} ms sin devolverle el control): "
+                     "¿`time.sleep` dentro de `async def`, o un cálculo sin `await`?", _BLOCKING_HINT)
+
+
 def run_async(fn: Callable[..., Any], *args: Any, limit: float | None = None, hint: str = "", **kwargs: Any) -> Any:
     """Return ``await fn(*args, **kwargs)``, run on a fresh event loop in a daemon thread.
 
@@ -295,9 +430,24 @@ def run_async(fn: Callable[..., Any], *args: Any, limit: float | None = None, hi
     """
     limit = LIMIT if limit is None else limit
     watched = _WatchedLoop()
-    run = _Guarded(lambda: watched.run(fn, args, kwargs), name="exercise-loop")
-    if run.done.wait(limit):
+    collecting = gc.isenabled()
+    gc.disable()  # a collection of a big kernel's heap would look like a blocked loop
+    try:
+        run = _Guarded(lambda: watched.run(fn, args, kwargs), name="exercise-loop")
+        finished = run.done.wait(limit)
+    finally:
+        if collecting:
+            gc.enable()
+    if finished:
+        if watched.fault is not None:  # a missing await explains everything that follows
+            raise watched.fault
+        if watched.longest_block > BLOCKED_OVER:
+            raise _blocked_verdict(watched)
         return run.outcome()
+    if watched.fault is not None:
+        watched.stop()
+        run.stop()
+        raise watched.fault
     blocked = watched.blocked_for()
     watched.stop()  # a waiting loop stops at its next turn and cancels what is left
     if blocked < min(BLOCKED_AFTER, limit / 2):
@@ -318,10 +468,46 @@ def run_async(fn: Callable[..., Any], *args: Any, limit: float | None = None, hi
 # -- the wrong kind of function ---------------------------------------------------------
 
 
-def require_async(fn: Any, name: str) -> None:
-    """Fail unless ``fn`` is an ``async def`` function (the exercise awaits it)."""
+def require_async(fn: Any, name: str) -> Callable[..., Any]:
+    """Fail unless ``fn`` is an ``async def`` function (the exercise awaits it); return
+    ``fn`` wrapped so that a result that was never awaited (a coroutine, a future, a
+    list of them: ``return asyncio.gather(...)`` without ``await``) is the verdict
+    "falta `await`", whatever the checker looks at next. Checkers call the wrapper."""
     expect(inspect.iscoroutinefunction(fn), f"{name} debe ser una corrutina: defínela con `async def`.",
            f"Escribe `async def {name}(...)` y usa `await` dentro.")
+
+    async def awaited(*args: Any, **kwargs: Any) -> Any:
+        result = await fn(*args, **kwargs)
+        what = _unawaited(result)
+        if what:
+            fault = Incorrect(f"{name} devolvió {what} sin esperarlo: falta `await`.",
+                              "Sin `await`, devuelves la promesa de un resultado, no el resultado: "
+                              "`return await asyncio.gather(...)`, `resultado = await tarea`.")
+            watched = _WATCHED.get(asyncio.get_running_loop())
+            if watched is not None and watched.fault is None:
+                watched.fault = fault
+            raise fault
+        return result
+
+    awaited.__wrapped__ = fn
+    return awaited
+
+
+def _unawaited(value: Any) -> str:
+    """What in ``value`` was never awaited ("" if nothing); closes or cancels it, so
+    that Python does not warn about it on top of the verdict."""
+    items = list(value) if isinstance(value, (list, tuple, set)) else [value]
+    pending = [v for v in items if inspect.isawaitable(v) or isinstance(v, concurrent.futures.Future)]
+    if not pending:
+        return ""
+    for item in pending:
+        if inspect.iscoroutine(item):
+            item.close()
+        elif hasattr(item, "cancel"):
+            item.cancel()
+    kind = type(pending[0]).__name__
+    kind = {"coroutine": "una corrutina", "_GatheringFuture": "el Future de gather"}.get(kind, f"un {kind}")
+    return kind if value is pending[0] else f"una lista con {len(pending)} objeto(s) esperables ({kind}, ...)"
 
 
 def require_sync(fn: Any, name: str) -> None:

@@ -121,9 +121,17 @@ def _nunca_sale(coro, vivas):
     return tarea
 
 
+def _vacia_el_conjunto(coro, vivas):
+    """The first task to finish drops every other reference (issue 21)."""
+    tarea = asyncio.create_task(coro)
+    vivas.add(tarea)
+    tarea.add_done_callback(lambda _: vivas.clear())
+    return tarea
+
+
 WRONG_ANSWERS = {
     "06.todas_o_ninguna": [_con_gather, _en_serie],
     "06.con_reintentos": [_traga_la_cancelacion, _base_exception, _sin_reintentos],
     "06.visitar_una_vez": [_await_en_medio, _lock_sobre_la_descarga],
-    "06.lanzar": [_creada_y_soltada, _nunca_sale],
+    "06.lanzar": [_creada_y_soltada, _nunca_sale, _vacia_el_conjunto],
 }
