@@ -42,10 +42,14 @@ def test_typical_wrong_answers_are_rejected(name):
     module, _ = _solutions(name)
     wrong = module.WRONG_ANSWERS.get(name, [])
     assert len(wrong) >= 2, f"{name}: list at least two typical wrong answers"
-    for answer in wrong:
+    for entry in wrong:
+        answer, names = entry if isinstance(entry, tuple) else (entry, "")
         verdict = run_check(name, answer)
-        assert verdict.status == WRONG, f"{name} accepted a wrong answer: {verdict}"
+        assert verdict.status == WRONG, f"{name} accepted a wrong answer ({answer.__name__}): {verdict}"
         assert verdict.hint, f"{name}: a wrong answer must come with a hint"
+        assert names in verdict.message, f"{name}: the verdict on {answer.__name__} must name the mistake " \
+                                         f"({names!r}): {verdict}"
+        assert len(str(verdict)) < 900, f"{name}: a verdict of {len(str(verdict))} characters: {verdict}"
 
 
 @pytest.mark.parametrize("name", EXERCISES)

@@ -16,9 +16,10 @@ gives a verdict instead of hanging the notebook.
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 from typing import Any, Callable
 
-from support.exercises import call_with_limit, exercise, expect, not_a_coroutine, short
+from support.exercises import call_with_limit, draw, exercise, expect, not_a_coroutine, short
 from support.fmt import seg
 from support.labsite import LabSite
 
@@ -69,10 +70,20 @@ def _check_separar_respuesta(fn: Callable[[bytes], Any]) -> str:
 # -- the threaded exercises -------------------------------------------------------
 
 
-def _expected(site: LabSite, count: int) -> dict[str, int]:
-    urls = {site.url_of(i): 200 for i in range(1, count)}
-    urls[site.url + "no-existe"] = 404
-    return urls
+def _expected(site: LabSite, count: int, exercise_name: str) -> dict[str, int]:
+    """``count - 1`` pages of the site and one missing path, drawn for this run."""
+    rng = draw(exercise_name)
+    pages = rng.sample(range(1, site.pages), count - 1)
+    urls = {site.url_of(i): 200 for i in pages}
+    missing = "".join(rng.choice("abcdefghijkmnpqrstuvwxyz") for _ in range(6))
+    urls[f"{site.url}{missing}/{rng.randrange(1000)}"] = 404
+    return dict(rng.sample(sorted(urls.items()), len(urls)))  # in an order of its own
+
+
+def _returned(result: Any) -> Any:
+    """What the answer returned, as it was when it returned: a dict that threads go on
+    filling after the function returned must not be read later, when they are done."""
+    return dict(result) if isinstance(result, dict) else result
 
 
 def _check_statuses(result: Any, expected: dict[str, int]) -> None:
@@ -88,17 +99,47 @@ def _check_statuses(result: Any, expected: dict[str, int]) -> None:
            "Guarda solo el estado: fetch(url) devuelve (estado, cuerpo), toma el [0].")
 
 
+def _check_requests(site: LabSite, expected: dict[str, int]) -> None:
+    """Each URL was asked of the server exactly once (the server's own counter)."""
+    paths = {urlsplit(u).path: u for u in expected}
+    asked = site.stats.get_by_path
+    never = [p for p in paths if asked[p] == 0]
+    expect(not never, f"el servidor no recibió ninguna petición de {len(never)} de las {len(paths)} URLs "
+                      f"(por ejemplo {never[0] if never else ''}), y aun así diste su estado.",
+           "Descarga cada URL con fetch(url): el estado sale de la respuesta del servidor.")
+    twice = [p for p in paths if asked[p] > 1]
+    expect(not twice, f"pediste {len(twice)} URL(s) más de una vez (por ejemplo {twice[0] if twice else ''}).",
+           "Una descarga por URL.")
+
+
+def _check_facts(site: LabSite, expected: dict[str, int], result: Any, seconds: float) -> None:
+    """What the server saw, then the time, then the statuses: a result that no request
+    explains is the first thing to say."""
+    if seconds < LATENCY * 0.9:
+        time.sleep(2 * LATENCY)  # the answer's own threads, if any, reach the server meanwhile
+    _check_requests(site, expected)
+    _too_fast(seconds)
+    _check_statuses(result, expected)
+
+
+def _too_fast(seconds: float) -> None:
+    expect(seconds >= LATENCY * 0.9,
+           f"tu función volvió en {seg(seconds)}, menos de lo que tarda el servidor en contestar una sola "
+           f"petición ({seg(LATENCY, 1)}): devolvió antes de que terminaran las descargas.",
+           "Espera a cada hilo con join() (después de lanzarlos todos) antes de devolver el dict.")
+
+
 @exercise("01.descargar_todas", "un hilo por URL, todos esperando a la vez",
           hint="Primero lanza todos los hilos (start) guardándolos en una lista; "
                "después, en otro bucle, espera a cada uno (join). Pasa args=(url,) con la coma.")
 def _check_descargar_todas(fn: Callable[[list[str]], dict]) -> str:
     with LabSite(pages=20, latency=LATENCY, seed=1) as site:
-        expected = _expected(site, 11)
+        expected = _expected(site, 11, "01.descargar_todas")
         start = time.perf_counter()
-        result = call_with_limit(_call, fn, list(expected), hint=_HANG_HINT)
+        result = _returned(call_with_limit(_call, fn, list(expected), hint=_HANG_HINT))
         seconds = time.perf_counter() - start
+        _check_facts(site, expected, result, seconds)
         peak = site.stats.max_in_flight
-    _check_statuses(result, expected)
     n = len(expected)
     expect(peak > n // 2, f"el servidor vio como mucho {peak} petición(es) a la vez, de {n}: "
                           "las descargas fueron una detrás de otra.",
@@ -114,15 +155,15 @@ def _check_descargar_todas(fn: Callable[[list[str]], dict]) -> str:
                "pool.map(fetch, urls); de cada resultado (estado, cuerpo) guarda el estado.")
 def _check_descargar_con_pool(fn: Callable[[list[str], int], dict]) -> str:
     with LabSite(pages=20, latency=LATENCY, seed=2) as site:
-        expected = _expected(site, 12)
+        expected = _expected(site, 12, "01.descargar_con_pool")
         notes = []
         for workers in (3, 5):
             site.reset_stats()
             start = time.perf_counter()
-            result = call_with_limit(_call, fn, list(expected), workers, hint=_HANG_HINT)
+            result = _returned(call_with_limit(_call, fn, list(expected), workers, hint=_HANG_HINT))
             seconds = time.perf_counter() - start
             peak = site.stats.max_in_flight
-            _check_statuses(result, expected)
+            _check_facts(site, expected, result, seconds)
             expect(peak <= workers,
                    f"con trabajadores={workers} el servidor vio {peak} peticiones a la vez: el pool no está acotado.",
                    "Pasa max_workers=trabajadores al crear el ThreadPoolExecutor (su valor por defecto "

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from support.crawlers.blocking import parse_response
 from support.exercises import Incorrect, call_with_limit, exercise, expect, limit, short
+from support.exercises.guards import opened_sockets
 from support.fmt import num, seg
 from support.labsite import LabSite
 
@@ -36,6 +37,31 @@ def _send_and_close(sock: socket.socket) -> None:
                 time.sleep(0.002)  # a few separate arrivals, so several readable events
         except OSError:
             pass  # the checker closed its end early (e.g. the student's callback raised)
+
+
+class _WatchedSocket(socket.socket):
+    """The student's end of the pair: counts the reads that found nothing to read,
+    and remembers whether it was still in the selector when it was closed."""
+
+    def watch(self, selector: selectors.BaseSelector) -> "_WatchedSocket":
+        self.selector, self.would_block, self.closed_while_registered = selector, 0, False
+        return self
+
+    def recv(self, *args):
+        try:
+            return super().recv(*args)
+        except BlockingIOError:
+            self.would_block += 1
+            raise
+
+    def close(self):
+        if self.fileno() != -1 and self.selector is not None:
+            try:
+                self.selector.get_key(self)
+                self.closed_while_registered = True
+            except (KeyError, ValueError, RuntimeError):  # not registered, or the selector is closed
+                pass
+        super().close()
 
 
 def _drive(cls, selector: selectors.BaseSelector, ours: socket.socket, writer: threading.Thread) -> tuple[Any, int]:
@@ -57,7 +83,8 @@ def _drive(cls, selector: selectors.BaseSelector, ours: socket.socket, writer: t
                "si es b'', self.selector.unregister(self.sock) y después self.sock.close().")
 def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
     selector = selectors.DefaultSelector()
-    ours, theirs = socket.socketpair()
+    pair, theirs = socket.socketpair()
+    ours = _WatchedSocket(pair.family, pair.type, pair.proto, fileno=pair.detach()).watch(selector)
     ours.setblocking(False)
     writer = threading.Thread(target=_send_and_close, args=(theirs,), daemon=True)
     try:
@@ -65,10 +92,20 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
                                              hint="¿Un bucle dentro de on_readable? Lee una vez por llamada: "
                                                   "el bucle del selector te volverá a llamar.")
         writer.join(timeout=2)
+        expect(ours.would_block == 0,
+               f"recv lanzó BlockingIOError {num(ours.would_block)} veces: tu callback vuelve a leer cuando no "
+               "hay nada que leer, una espera activa que ocupa la CPU.",
+               "Lee una sola vez por llamada a on_readable: el selector te llamará otra vez cuando lleguen "
+               "más datos. Nada de `while True` con `except BlockingIOError: continue`.")
         total = getattr(counter, "total", None)
         expect(isinstance(total, int), f"counter.total debe ser un int, es {short(total)}.")
         expect(total == PAYLOAD, f"llegaron {num(PAYLOAD)} bytes y contaste {num(total)}.",
                "Suma len(chunk) (los bytes que recv devolvió de verdad), no 1 ni 4096 por llamada.")
+        expect(not ours.closed_while_registered,
+               "cerraste el socket cuando todavía estaba registrado en el selector: primero unregister, "
+               "después close (en ese orden).",
+               "Un socket cerrado ya no tiene descriptor: el selector no puede quitarlo bien de su lista. "
+               "Llama a self.selector.unregister(self.sock) y luego a self.sock.close().")
         expect(ours.fileno() != -1 or not selector.get_map(),
                "cerraste el socket pero sigue registrado en el selector.",
                "Llama a self.selector.unregister(self.sock) antes de self.sock.close().")
@@ -103,12 +140,22 @@ def _check_descargar_con_plazo(fn: Callable[[str, float], Any]) -> str:
     with LabSite(pages=3, latency=LATENCY) as site:
         url = site.url_of(1)
         start = time.perf_counter()
-        try:
-            late = call_with_limit(fn, url, SHORT, limit=3 * LATENCY, hint=_HANG_HINT)
-        except TimeoutError:  # the student's own: the guard's limit is an Incorrect
-            raise Incorrect(f"con plazo {seg(SHORT, 1)} lanzaste TimeoutError.",
-                            "Cuando vence el plazo, limpia (unregister y close) y devuelve None.") from None
-        elapsed = time.perf_counter() - start
+        with opened_sockets() as sockets:
+            try:
+                late = call_with_limit(fn, url, SHORT, limit=3 * LATENCY, hint=_HANG_HINT)
+            except TimeoutError:  # the student's own: the guard's limit is an Incorrect
+                raise Incorrect(f"con plazo {seg(SHORT, 1)} lanzaste TimeoutError.",
+                                "Cuando vence el plazo, limpia (unregister y close) y devuelve None.") from None
+            finally:
+                elapsed = time.perf_counter() - start
+                left_open = [sock for sock in sockets if sock.fileno() != -1]
+                blocking = [sock for sock in sockets if sock.gettimeout() != 0.0]
+                for sock in left_open:
+                    sock.close()
+        expect(not blocking,
+               f"usaste un socket bloqueante (con tiempo de espera {seg(blocking[0].gettimeout() or 0, 1)}): "
+               "el ejercicio pide un socket no bloqueante y el selector." if blocking else "",
+               "sock.setblocking(False), y que el plazo lo cuente tu bucle: select(timeout=restante).")
         expect(late is None,
                f"el servidor tarda {seg(LATENCY, 1)} y el plazo era {seg(SHORT, 1)}: debías devolver None, "
                f"devolviste {type(late).__name__} tras {seg(elapsed)}.",
@@ -116,6 +163,10 @@ def _check_descargar_con_plazo(fn: Callable[[str, float], Any]) -> str:
         expect(elapsed < LATENCY * 0.6,
                f"devolviste None, pero tras {seg(elapsed)}: debías volver en cuanto venció el plazo de {seg(SHORT, 1)}.",
                "Pasa a select() el tiempo que queda (timeout=restante), no esperes la respuesta.")
+        expect(not left_open,
+               f"devolviste None a tiempo, pero dejaste {len(left_open)} socket(s) abierto(s): cada llamada "
+               "que vence su plazo pierde un descriptor.",
+               "Antes de devolver None: selector.unregister(sock), sock.close() y selector.close().")
         raw = call_with_limit(fn, url, LONG, limit=LONG + 1, hint=_HANG_HINT)
         expect(isinstance(raw, bytes), f"con plazo {seg(LONG, 1)} la respuesta llega a tiempo: debías devolver bytes, "
                f"devolviste {type(raw).__name__}.")

@@ -42,6 +42,7 @@ from support.exercises.guards import (  # noqa: F401
     Incorrect,
     call_with_limit,
     describe_error,
+    draw,
     excuse_block,
     expect,
     limit,
@@ -55,7 +56,7 @@ from support.exercises.guards import (  # noqa: F401
 
 __all__ = ["check", "run_check", "exercise", "Incorrect", "expect", "Verdict", "registry",
            "call_with_limit", "run_async", "require_async", "require_sync", "not_a_coroutine",
-           "short", "limit", "excuse_block"]
+           "short", "limit", "excuse_block", "draw"]
 
 PENDING, WRONG, RIGHT = "pendiente", "incorrecto", "correcto"
 # Marks every default font draws (DejaVu, Segoe UI, the Mac fonts), not emoji: a

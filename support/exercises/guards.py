@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import gc
 import inspect
+import random
 import reprlib
 import sys
 import threading
@@ -24,7 +25,7 @@ from support.fmt import num
 
 __all__ = ["Incorrect", "expect", "call_with_limit", "run_async", "require_async", "require_sync",
            "not_a_coroutine", "LIMIT", "LINE_BUDGET", "BLOCKED_OVER", "short", "limit", "excuse_block",
-           "thread_errors", "describe_error"]
+           "thread_errors", "describe_error", "draw", "SEED", "opened_sockets"]
 
 
 class Incorrect(Exception):
@@ -91,6 +92,17 @@ _LOOP_HINT = ("Revisa que cada vuelta del bucle avance hacia su salida: que lleg
               "`return`, y que cambie la variable que lo controla.")
 
 
+#: The seed of the inputs a checker draws (:func:`draw`): None in the notebook (the
+#: same inputs every time); graded mode (:mod:`support.exercises.graded`) sets a fresh
+#: one per run and prints it with the verdict.
+SEED: int | None = None
+
+
+def draw(exercise: str) -> random.Random:
+    """The random inputs of ``exercise`` for this run (seeded by :data:`SEED`)."""
+    return random.Random(f"{0 if SEED is None else SEED}:{exercise}")
+
+
 def limit(factor: float = 1.0) -> float:
     """A checker's time limit: ``factor`` times :data:`LIMIT`, read when the check runs."""
     return LIMIT * factor
@@ -147,6 +159,33 @@ def thread_errors() -> Iterator[list[tuple[str, BaseException]]]:
         yield seen
     finally:
         threading.excepthook = previous
+
+
+_OPENED: tuple[str, list[Any]] | None = None
+
+
+def _audit(event: str, args: tuple) -> None:
+    opened = _OPENED
+    if event == "socket.__new__" and opened is not None and threading.current_thread().name == opened[0]:
+        opened[1].append(args[0])
+
+
+@contextlib.contextmanager
+def opened_sockets(thread: str = "exercise") -> Iterator[list[Any]]:
+    """The sockets that thread ``thread`` creates while inside (an audit hook sees each
+    ``socket.socket``), held until the caller lets go of the list, so that one the
+    answer dropped without closing is still there to be seen open: what a checker needs
+    to say "you left it open" or "you made it blocking"."""
+    global _OPENED
+    if not getattr(_audit, "installed", False):
+        sys.addaudithook(_audit)  # for good: an audit hook cannot be removed; it is idle outside
+        _audit.installed = True
+    found: list[Any] = []
+    _OPENED = (thread, found)
+    try:
+        yield found
+    finally:
+        _OPENED = None
 
 
 def _seconds(value: float) -> str:

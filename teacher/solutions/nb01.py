@@ -97,7 +97,27 @@ def _descargar_sin_join(urls):
 
     for url in urls:
         threading.Thread(target=descargar, args=(url,), daemon=True).start()
-    return dict(estados)
+    return estados  # the live dict, as a student writes it: the threads go on filling it
+
+
+def _descargar_args_sin_coma(urls):
+    # args=(url) is the string itself: each thread dies with a TypeError (issue 21).
+    estados = {}
+
+    def descargar(url):
+        estados[url] = fetch(url)[0]
+
+    hilos = [threading.Thread(target=descargar, args=(url)) for url in urls]
+    for hilo in hilos:
+        hilo.start()
+    for hilo in hilos:
+        hilo.join()
+    return estados
+
+
+def _descargar_404_si_dice_no(urls):
+    # A cheat: guesses the missing page from its URL and asks the server nothing.
+    return {url: 404 if "no" in url else 200 for url in urls}
 
 
 def _descargar_secuencial(urls):
@@ -124,6 +144,13 @@ def _pool_guarda_la_tupla(urls, trabajadores):
         return dict(zip(urls, pool.map(fetch, urls)))
 
 
+def _pool_solo_dos_de_verdad(urls, trabajadores):
+    # A cheat: two real requests in the pool, the rest guessed.
+    with ThreadPoolExecutor(max_workers=trabajadores) as pool:
+        reales = dict(zip(urls[:2], (e for e, _ in pool.map(fetch, urls[:2]))))
+    return {url: reales.get(url, 404 if "no" in url else 200) for url in urls}
+
+
 def _pool_de_uno(urls, trabajadores):
     # A pool with one worker: correct results, no concurrency.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -133,6 +160,9 @@ def _pool_de_uno(urls, trabajadores):
 WRONG_ANSWERS = {
     "01.separar_respuesta": [_separar_con_split_en_dos_puntos, _separar_cuerpo_hasta_la_siguiente_linea_vacia,
                              _separar_estado_como_texto, _separar_con_lf],
-    "01.descargar_todas": [_descargar_join_en_el_bucle, _descargar_sin_join, _descargar_secuencial],
-    "01.descargar_con_pool": [_pool_sin_limite, _pool_guarda_la_tupla, _pool_de_uno],
+    "01.descargar_todas": [_descargar_join_en_el_bucle, (_descargar_sin_join, "antes de que terminaran"),
+                           _descargar_secuencial, (_descargar_args_sin_coma, "TypeError"),
+                           (_descargar_404_si_dice_no, "no recibió ninguna petición")],
+    "01.descargar_con_pool": [_pool_sin_limite, _pool_guarda_la_tupla, _pool_de_uno,
+                              (_pool_solo_dos_de_verdad, "no recibió ninguna petición")],
 }

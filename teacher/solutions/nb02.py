@@ -156,7 +156,66 @@ def _devuelve_lo_recibido(url, plazo):
     return b"" if resultado is None else resultado
 
 
+class _EsperaActiva(contar_bytes):
+    # Reads in a loop inside the callback until the stream ends (issue 21): a busy wait.
+    def on_readable(self):
+        while True:
+            try:
+                chunk = self.sock.recv(4096)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            self.total += len(chunk)
+        self.selector.unregister(self.sock)
+        self.sock.close()
+
+
+class _CierraAntesDeDesregistrar(contar_bytes):
+    # close() then unregister(): the statement says "en ese orden" the other way round.
+    def on_readable(self):
+        chunk = self.sock.recv(4096)
+        if chunk:
+            self.total += len(chunk)
+        else:
+            self.sock.close()
+            self.selector.unregister(self.sock)
+
+
+def _none_sin_limpiar(url, plazo):
+    # At the deadline, returns None and leaves the socket open and registered (issue 21).
+    selector = selectors.DefaultSelector()
+    sock, peticion = _start(url)
+    partes = []
+    _callbacks(selector, sock, peticion, partes)
+    limite = time.monotonic() + plazo
+    while selector.get_map():
+        restante = limite - time.monotonic()
+        if restante <= 0:
+            return None
+        for key, _mask in selector.select(timeout=restante):
+            key.data()
+    selector.close()
+    return b"".join(partes)
+
+
+def _bloqueante_con_settimeout(url, plazo):
+    # A cheat: a blocking socket with settimeout instead of a selector.
+    host, port, peticion = build_request(url)
+    try:
+        with socket.create_connection((host, port), timeout=plazo) as sock:
+            sock.sendall(peticion)
+            partes = []
+            while chunk := sock.recv(4096):
+                partes.append(chunk)
+            return b"".join(partes)
+    except TimeoutError:
+        return None
+
+
 WRONG_ANSWERS = {
-    "02.contar_bytes": [_CuentaLlamadas, _CuentaDe4096, _NoSeDesregistra, _CierraSinDesregistrar],
-    "02.descargar_con_plazo": [_sin_plazo, _lanza_timeout, _plazo_despues_de_esperar, _devuelve_lo_recibido],
+    "02.contar_bytes": [_CuentaLlamadas, _CuentaDe4096, _NoSeDesregistra, _CierraSinDesregistrar,
+                        (_EsperaActiva, "espera activa"), (_CierraAntesDeDesregistrar, "en ese orden")],
+    "02.descargar_con_plazo": [_sin_plazo, _lanza_timeout, _plazo_despues_de_esperar, _devuelve_lo_recibido,
+                               (_none_sin_limpiar, "abierto"), (_bloqueante_con_settimeout, "bloqueante")],
 }
