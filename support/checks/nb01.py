@@ -16,8 +16,8 @@ gives a verdict instead of hanging the notebook.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from support.exercises import call_with_limit, draw, exercise, expect, not_a_coroutine, short
 from support.fmt import seg

@@ -39,12 +39,38 @@ def _coroutine(fn, *args) -> Any:
             "(no `async def`): la Task la maneja con send().")
     not_a_coroutine(gen, f"tu función devolvió {type(gen).__name__}, no un generador.", hint)
     expect(inspect.isgenerator(gen), f"tu función devolvió {type(gen).__name__}, no un generador.", hint)
-    return gen
+    return _yields_futures(gen)
+
+
+def _yields_futures(gen):
+    """``gen`` as the Task sees it, but a ``yield`` of anything but a Future is the verdict
+    (the Task itself would fail with "'int' object has no attribute 'add_done_callback'")."""
+    value, error = None, None
+    while True:
+        try:
+            yielded = gen.throw(error) if error is not None else gen.send(value)
+        except StopIteration as stop:
+            return stop.value
+        if not _is_future(yielded):
+            gen.close()
+            raise Incorrect(f"tu corrutina cedió {short(yielded)} ({type(yielded).__name__}) con `yield`: una Task "
+                            "espera que cada `yield` ceda un Future, y te envía su resultado cuando termina.",
+                            "`yield futuro` para esperar; el resultado final va con `return`, no con `yield`.")
+        value, error = None, None
+        try:
+            value = yield yielded
+        except GeneratorExit:
+            gen.close()
+            raise
+        except BaseException as exc:  # thrown in by the Task (a failed future): handed on to the answer
+            error = exc
 
 
 def _outcome(task: Task) -> str:
-    """What a finished task ended with, as text for a verdict."""
+    """What a finished task ended with, as text for a verdict (a verdict found inside it is raised)."""
     exc = task.exception()
+    if isinstance(exc, Incorrect):
+        raise exc
     return f"lanzó {type(exc).__name__}: {str(exc)[:200]}" if exc is not None else f"devolvió {short(task.result())}"
 
 
@@ -193,7 +219,7 @@ def check_descargar_todas(descargar_todas):
            "Devuelve `{url: status}`, con el status de cada descarga.")
     expect(answer == expected,
            f"se esperaba {len(expected)} URLs con su status (200, y 404 para /no/existe); "
-           f"tu diccionario tiene {sorted(map(str, answer.values()))}.",
+           f"tu diccionario tiene {short(sorted(map(str, answer.values())))}.",
            "Cada tarea termina con (status, cuerpo): guarda solo el status.")
     expect(in_flight == len(urls),
            f"el servidor vio como mucho {in_flight} petición(es) a la vez, de {len(urls)}: "

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 
-from support.checks.common import Probe
+from support.checks.common import Probe, expect_results
 from support.exercises import Incorrect, exercise, expect, require_async, run_async, short
 from support.fmt import seg
 
@@ -50,10 +50,9 @@ def check_descargar_todas(answer):
            f"(tardaste {seg(seconds)}).",
            "`await` dentro del `for` espera cada tarea antes de crear la siguiente: "
            "crea todas y espéralas juntas con gather.")
-    expect(isinstance(result, (list, tuple)) and list(result) == [u.upper() for u in urls],
-           f"los resultados no están en el orden de las URLs: {short(result)}",
-           "gather devuelve los resultados en el orden en que le pasas las corrutinas; "
-           "as_completed los da en orden de llegada.")
+    expect_results(result, [probe.value(u) for u in urls], "las URLs",
+                   "gather devuelve los resultados en el orden en que le pasas las corrutinas; "
+                   "as_completed los da en orden de llegada.")
     return f"las {len(urls)} descargas fueron a la vez ({seg(seconds)}) y los resultados están en orden"
 
 
@@ -77,7 +76,8 @@ def check_obtener_o_none(answer):
     except TimeoutError:
         raise Incorrect("se te escapó un TimeoutError: la descarga lenta tenía que devolver None.",
                         "Rodea el `async with asyncio.timeout(...)` con try/except TimeoutError.") from None
-    expect(fast == "/RAPIDA", f"una descarga rápida devolvió {short(fast)} en vez de su resultado '/RAPIDA'.",
+    expect(fast == probe.value("/rapida"),
+           f"una descarga rápida devolvió {short(fast)} en vez de su resultado {probe.value('/rapida')!r}.",
            "Si obtener termina a tiempo, devuelve lo que devolvió.")
     expect(seconds < 0.6, f"la descarga lenta tardó {seg(seconds)} con un límite de 0,1 s.",
            "Sin tiempo límite, `await obtener(url)` espera lo que haga falta.")
@@ -112,9 +112,8 @@ def check_mapa_acotado(answer):
                f"con {n} elementos y limite={limit} hubo como mucho {probe.max_in_flight} llamada(s) "
                f"a la vez; se podían {expected}.",
                "Crea todas las tareas a la vez (gather) y deja que el semáforo las frene.")
-        expect(isinstance(result, (list, tuple)) and list(result) == [x.upper() for x in items],
-               f"los resultados no están en el orden de los elementos: {short(result)}",
-               "Devuelve lo que da gather: respeta el orden de entrada.")
+        expect_results(result, [probe.value(x) for x in items], "los elementos",
+                   "Devuelve lo que da gather: respeta el orden de entrada.")
     # One slow item first: while it holds one slot, the others must flow through the rest.
     items = [f"x{i}" for i in range(12)]
     probe = Probe({x: 0.3 if i == 0 else 0.01 for i, x in enumerate(items)})

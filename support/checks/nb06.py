@@ -21,10 +21,9 @@ import inspect
 import time
 import weakref
 
-from support.checks.common import Probe
+from support.checks.common import Probe, expect_results
 from support.exercises import describe_error, excuse_block, exercise, expect, require_async, run_async, short
 from support.fmt import seg
-
 
 
 def _run(scenario):
@@ -60,9 +59,8 @@ def check_todas_o_ninguna(answer):
     expect(probe.max_in_flight == len(urls),
            f"como mucho {probe.max_in_flight} llamada(s) a la vez; tenían que ir las {len(urls)} juntas.",
            "Crea todas las tareas antes de esperar ninguna.")
-    expect(isinstance(result, (list, tuple)) and list(result) == [u.upper() for u in urls],
-           f"los resultados no están en el orden de las URLs: {short(result)}",
-           "Guarda las tareas en una lista y lee sus resultados en ese orden.")
+    expect_results(result, [probe.value(u) for u in urls], "las URLs",
+                   "Guarda las tareas en una lista y lee sus resultados en ese orden.")
 
     bad = Probe({u: (0.01 if u == "/rota" else 0.5) for u in urls + ["/rota"]},
                  {"/rota": ConnectionError("/rota falló")})
@@ -180,7 +178,7 @@ def check_visitar_una_vez(answer):
            f"como mucho {download.max_in_flight} descarga(s) a la vez (tardaste {seg(seconds)}): "
            "las pusiste en fila.",
            "Un Lock que abarca la descarga deja pasar una a la vez; no esperes la red con el lock tomado.")
-    expect(sorted(r for r in results if r is not None) == [f"/PAGE/{i}" for i in range(4)],
+    expect(sorted(r for r in results if r is not None) == [download.value(f"/page/{i}") for i in range(4)],
            f"los resultados no son los de descargar: {sorted(map(str, results))}",
            "Devuelve lo que devuelve `descargar` a quien la descargó, y None a los demás.")
     return f"4 URLs, 4 descargas, las 4 a la vez ({seg(seconds)})"

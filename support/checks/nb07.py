@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -35,24 +36,26 @@ from support.measure.simulate import ideal_time
 # -- 07.reintentar ---------------------------------------------------------------
 
 
+_WAIT = 0.03  # espera: waits of 0,03, 0,06 and 0,12 s; linear back-off would wait 0,09 s the third time
+
+
 @exercise("07.reintentar", "reintentas los 503 con espera creciente, y solo esos",
           hint="Un for intento in range(reintentos + 1): pide; si el estado no es 503, devuelve "
                "(estado, texto); si es 503 y quedan intentos, await asyncio.sleep(espera * 2 ** intento).")
 def _check_reintentar(descargar) -> str:
     descargar = require_async(descargar, "descargar")
-    with LabSite(pages=6, faults={"error503": 1.0}, fault_options={"error503_times": 2}) as site:
+    with LabSite(pages=6, faults={"error503": 1.0}, fault_options={"error503_times": 3}) as site:
 
         async def trial():
             async with aiohttp.ClientSession() as sesion:
-                t0 = time.perf_counter()
-                ok = await asyncio.wait_for(descargar(sesion, site.url_of(1), reintentos=2, espera=0.05), 3)
-                t_ok = time.perf_counter() - t0
+                ok = await asyncio.wait_for(descargar(sesion, site.url_of(1), reintentos=3, espera=_WAIT), 3)
                 few = await asyncio.wait_for(descargar(sesion, site.url_of(2), reintentos=1, espera=0.01), 3)
                 missing = await asyncio.wait_for(descargar(sesion, site.url + "no/existe", reintentos=3, espera=0.01), 3)
-                return ok, t_ok, few, missing
+                return ok, few, missing
 
-        ok, t_ok, few, missing = run_async(trial, limit=limit(2))
+        ok, few, missing = run_async(trial, limit=limit(2))
         hits = site.stats.by_path
+        asked = [t for t, path in site.stats.arrivals if path == "/page/1"]
         expect(few is not None, "si la respuesta sigue siendo 503 después del último reintento, "
                "devuelve ese último (503, texto); devolviste None.",
                "En el último intento devuelve (estado, texto) sea cual sea el estado.")
@@ -60,12 +63,15 @@ def _check_reintentar(descargar) -> str:
             expect(isinstance(answer, tuple) and len(answer) == 2,
                    f"descargar tiene que devolver (estado, texto); devolvió {short(answer)}.")
         expect(ok[0] == 200 and "Pagina 1" in str(ok[1]),
-               f"una página que contesta 503 dos veces y después 200, con reintentos=2, "
+               f"una página que contesta 503 tres veces y después 200, con reintentos=3, "
                f"tiene que terminar en 200; devolviste el estado {short(ok[0])}.")
-        expect(hits["/page/1"] == 3, f"con dos 503 y reintentos=2 hacen falta 3 peticiones; hiciste {hits['/page/1']}.")
-        expect(t_ok >= 0.8 * (0.05 + 0.1),
-               f"entre intentos hay que esperar espera, después 2*espera (0,15 s en total); "
-               f"tardaste {seg(t_ok, 3)}.", "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir.")
+        expect(hits["/page/1"] == 4, f"con tres 503 y reintentos=3 hacen falta 4 peticiones; hiciste {hits['/page/1']}.")
+        waits = [b - a for a, b in zip(asked, asked[1:])]
+        wanted = [_WAIT * 2 ** i for i in range(len(waits))]
+        expect(all(got >= 0.85 * want for got, want in zip(waits, wanted)),
+               f"entre intentos el servidor vio esperas de {', '.join(seg(w, 2) for w in waits)}; con espera="
+               f"{seg(_WAIT, 2)} la espera exponencial es {', '.join(seg(w, 2) for w in wanted)}.",
+               "await asyncio.sleep(espera * 2 ** intento) antes de volver a pedir: se duplica en cada intento.")
         expect(few[0] == 503 and hits["/page/2"] == 2,
                f"con reintentos=1 son 2 peticiones como mucho, y se devuelve el último 503; "
                f"hiciste {hits['/page/2']} y devolviste {short(few[0])}.")
@@ -91,9 +97,19 @@ def _check_crawler_acotado(crawler_acotado) -> str:
         expect(found is not None and not isinstance(found, str),
                "crawler_acotado tiene que devolver el conjunto de URLs rastreadas.")
         found = set(found)
+        asked = site.stats.get_by_path
+        unasked = sorted(u for u in found & site.all_urls() if asked[urlsplit(u).path] == 0)
+        expect(not unasked,
+               f"devolviste {len(unasked)} URL(s) que no pediste nunca al servidor "
+               f"(por ejemplo {unasked[0] if unasked else ''}): o las inventaste, o tu corrutina volvió "
+               "sin esperar a las tareas que las iban a descargar.",
+               "Cada URL devuelta sale de una descarga. Crea las tareas con grupo.create_task dentro de un "
+               "`async with asyncio.TaskGroup()`: el bloque espera a todas, también a las que nacen mientras espera.")
         missing = site.all_urls() - found
-        expect(not missing, f"faltan {len(missing)} de {_PAGES} páginas, por ejemplo {sorted(missing)[:2]}.",
-               "Encola cada enlace nuevo de cada página (follow(extract_links(html), url, raiz)).")
+        expect(not missing, f"faltan {len(missing)} de {_PAGES} páginas, por ejemplo {sorted(missing)[:2]}"
+                            f" ({sum(1 for u in missing if asked[urlsplit(u).path])} de ellas sí las pediste).",
+               "Encola cada enlace nuevo de cada página (follow(extract_links(html), url, raiz)); y espera a "
+               "todas las tareas antes de devolver.")
         expect(found <= site.all_urls(), f"devolviste URLs que no son del sitio: {sorted(found - site.all_urls())[:2]}.")
         twice = sorted(p for p, n in site.stats.by_path.items() if n > 1)
         expect(not twice, f"pediste {len(twice)} páginas más de una vez (por ejemplo {twice[0] if twice else ''}).",

@@ -23,10 +23,8 @@ import pickle
 import threading
 import time
 
-from support.exercises import (Incorrect, call_with_limit, exercise, expect, not_a_coroutine, require_async,
-                                run_async, short)
+from support.exercises import Incorrect, call_with_limit, exercise, expect, not_a_coroutine, require_async, run_async, short
 from support.measure.c10k import count_links, sample_pages
-
 
 # -- 08.elegir -----------------------------------------------------------------
 

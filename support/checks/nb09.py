@@ -25,7 +25,6 @@ from support.fmt import kib, mib, num, seg
 from support.servers import answer
 
 
-
 def _within_limit(scenario, *args):
     """``await scenario(*args)`` on a fresh loop, under the exercises' time limit."""
     return run_async(scenario, *args,
@@ -197,6 +196,11 @@ def check_leer_con_limite(answer_fn):
         result, seconds = got[name]
         expect(result is None, f"con un cliente que envía '{name}' devolviste {short(result)} en vez de None.",
                "Si la petición no llega entera, devuelve None.")
+    seconds = got["media y cierre"][1]
+    expect(seconds < 0.5, f"el cliente envió media petición y cerró la conexión, y tardaste {seg(seconds)} en "
+                          "devolver None (el límite era 1 s): cuando el cliente cerró, no llegará nada más.",
+           "`read` devuelve b'' cuando el cliente cerró: no vuelvas a leer; `readuntil` lanza "
+           "asyncio.IncompleteReadError, que te lo dice de una vez.")
     seconds = got["silencio"][1]
     expect(seconds < 0.2 + 0.5, f"con un cliente callado esperaste {seg(seconds)}; el límite era 0,2 s.",
            "El tiempo límite es para toda la lectura: `asyncio.timeout(segundos)`.")

@@ -9,6 +9,7 @@ the guards raise them too.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import concurrent.futures
 import contextlib
 import gc
@@ -330,61 +331,92 @@ def call_with_limit(fn: Callable[..., Any], *args: Any, limit: float | None = No
                     hint or "¿Un bucle sin salida, o una espera a algo que nunca llega?")
 
 
+class _TimedSteps(collections.abc.Coroutine):
+    """A task's coroutine, each step timed (``send``/``throw`` until it suspends).
+
+    Discussion: the time of one step is what the answer held the loop for
+    (``time.sleep``, a computation with no ``await``), and little else. The gaps
+    between heartbeats, or the loop's turns, also grow when another thread of the
+    process holds the GIL (the lab site's server, a pool computing) or when the
+    machine is busy, and would blame a correct answer for them."""
+
+    def __init__(self, coro, watched: "_WatchedLoop"):
+        self._coro, self._watched = coro, watched
+        self.__name__ = getattr(coro, "__name__", "coro")
+        self.__qualname__ = getattr(coro, "__qualname__", self.__name__)
+
+    def send(self, value):
+        start = time.perf_counter()
+        try:
+            return self._coro.send(value)
+        finally:
+            self._watched.step_took(time.perf_counter() - start)
+
+    def throw(self, *args):
+        start = time.perf_counter()
+        try:
+            return self._coro.throw(*args)
+        finally:
+            self._watched.step_took(time.perf_counter() - start)
+
+    def close(self):
+        return self._coro.close()
+
+    def __await__(self):
+        return self._coro.__await__()
+
+    @property
+    def cr_frame(self):
+        return getattr(self._coro, "cr_frame", None)
+
+    @property
+    def cr_running(self):
+        return getattr(self._coro, "cr_running", False)
+
+    def __repr__(self) -> str:
+        return repr(self._coro)
+
+
 _WATCHED: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WatchedLoop]" = weakref.WeakKeyDictionary()
 
 
 class _WatchedLoop:
     """A fresh event loop, run in the guarded thread, with a heartbeat seen from outside.
 
-    The heartbeat also keeps the longest gap between two beats over the whole run
-    (:attr:`longest_block`, the longest turn of the loop: see :meth:`_time_the_polls`):
-    a loop blocked for 50 ms in the middle of a run that ends in time is still a blocked loop. ``fault`` is a verdict found inside the
-    run (a missing ``await``, see :func:`require_async`) that wins over any other."""
+    It also keeps the longest step of any task over the whole run (:attr:`longest_block`,
+    see :class:`_TimedSteps`): a loop blocked for 50 ms in the middle of a run that
+    ends in time is still a blocked loop. ``fault`` is a verdict found inside the run (a missing ``await``, see :func:`require_async`) that wins over any other."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.last_beat = self.polled = time.monotonic()
+        self.last_beat = time.monotonic()
         self.longest_block = 0.0
         self.fault: Incorrect | None = None
         self.executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="exercise-executor")
         _WATCHED[self.loop] = self
-        self._time_the_polls()
+        self.loop.set_task_factory(self._timed_task)
+        self._excused = False
 
-    def _time_the_polls(self) -> None:
-        """Measure the time the loop spends between two polls of its selector: the
-        callbacks it runs in one turn. A blocked turn (``time.sleep``, a long
-        computation) is long whatever the machine's load; the gaps between beats
-        also grow when another thread of the process holds the GIL, or when the
-        machine is busy, and would blame a correct answer for them."""
-        selector = getattr(self.loop, "_selector", None)  # SelectorEventLoop; Proactor has none
-        if selector is None:
-            self._per_turn = False
-            return
-        self._per_turn = True
-        poll = selector.select
+    def _timed_task(self, loop, coro, **kwargs):
+        """Every task of the run steps through :class:`_TimedSteps`."""
+        return asyncio.Task(_TimedSteps(coro, self) if inspect.iscoroutine(coro) else coro, loop=loop, **kwargs)
 
-        def select(timeout=None):
-            self._turn_ended()
-            try:
-                return poll(timeout)
-            finally:
-                self.polled = time.monotonic()
-
-        selector.select = select
-
-    def _turn_ended(self) -> None:
-        self.longest_block = max(self.longest_block, time.monotonic() - self.polled)
+    def step_took(self, seconds: float) -> None:
+        """One step of a task (the code between two awaits that suspend) took ``seconds``."""
+        if self._excused:
+            self._excused = False
+        else:
+            self.longest_block = max(self.longest_block, seconds)
 
     def _beat(self) -> None:
-        now = time.monotonic()
-        if not self._per_turn:
-            self.longest_block = max(self.longest_block, now - self.last_beat - HEARTBEAT)
-        self.last_beat = now
+        self.last_beat = time.monotonic()
         self.loop.call_later(HEARTBEAT, self._beat)
 
     def excuse(self) -> None:
-        """The checker's own blocking work (a ``gc.collect()``) does not count as the answer's."""
-        self.last_beat = self.polled = time.monotonic()
+        """The checker's own blocking work (a ``gc.collect()``) does not count as the answer's:
+        the step that is running now is left out."""
+        self.last_beat = time.monotonic()
+        self._excused = True
 
     def blocked_for(self) -> float:
         """Seconds since the loop last ran a callback (about HEARTBEAT when it is not blocked)."""
@@ -392,13 +424,7 @@ class _WatchedLoop:
 
     def run(self, coroutine_function: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         async def main():
-            try:
-                return await coroutine_function(*args, **kwargs)
-            finally:  # a block just before the end has no poll after it
-                if self._per_turn:
-                    self._turn_ended()
-                else:
-                    self.longest_block = max(self.longest_block, self.blocked_for() - HEARTBEAT)
+            return await coroutine_function(*args, **kwargs)
 
         # ours, so that leaving does not wait for it; but the interpreter joins its
         # threads at exit (concurrent.futures does): see executor_busy()
@@ -497,7 +523,8 @@ def run_async(fn: Callable[..., Any], *args: Any, limit: float | None = None, hi
                         hint or "¿Esperas algo que nunca llega, o un bucle sin salida?")
     if run.stop() and not watched.executor_busy():  # it ended at once: a Python loop with no await
         raise Incorrect(f"tu corrutina bloqueó el bucle de eventos {_seconds(blocked)} s sin devolverle el "
-                        f"control (tiempo límite: {_seconds(limit)} s): ¿un bucle sin `await`? {_STOPPED}",
+                        f"control (tiempo límite: {_seconds(limit)} s): ¿`time.sleep` dentro de `async def`, o un bucle sin "
+                        f"`await`? {_STOPPED}",
                         _BLOCKING_HINT)
     raise Incorrect(f"tu corrutina bloqueó el bucle de eventos {_seconds(blocked)} s (tiempo límite: "
                     f"{_seconds(limit)} s): ¿`time.sleep` dentro de `async def`? {_STILL_RUNNING}",

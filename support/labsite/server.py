@@ -11,6 +11,7 @@ import atexit
 import dataclasses
 import random
 import threading
+import time
 from collections import Counter
 from typing import Awaitable, Callable
 
@@ -40,6 +41,7 @@ class Stats:
     get_by_path: Counter = dataclasses.field(default_factory=Counter)  # GETs only (by_path counts HEADs too)
     by_fault: Counter = dataclasses.field(default_factory=Counter)  # fault responses served, per mode
     cut_by_stop: int = 0  # slow responses (drip, huge) abandoned because the site stopped
+    arrivals: list = dataclasses.field(default_factory=list)  # (time.monotonic(), path) of each request
 
 
 def _latency_fn(latency, seed: int) -> Callable[[str], float]:
@@ -244,6 +246,7 @@ class LabSite:
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         stats.by_path[request.path] += 1
+        stats.arrivals.append((time.monotonic(), request.path))
         stats.get_by_path[request.path] += request.method == "GET"
         try:
             response = await self._respond(request)

@@ -37,6 +37,13 @@ def _suma_metodo_sin_llamar(f1, f2):
     return f1.result + f2.result
 
 
+def _suma_cede_el_resultado(f1, f2):
+    # `yield` where `return` belongs (issue 21): the Task is handed an int to wait for.
+    a = yield f1
+    b = yield f2
+    yield a + b
+
+
 # -- 04.primero --------------------------------------------------------------
 
 def primero(futuros):
@@ -111,6 +118,15 @@ def descargar_todas(loop, urls):
     return resultado
 
 
+def _descargar_guarda_la_tupla(loop, urls):
+    # Stores (status, body): five pages of HTML that a verdict must not print whole (issue 21).
+    tareas = {url: Task(fetch(loop, url), url) for url in urls}
+    resultado = {}
+    for url, tarea in tareas.items():
+        resultado[url] = yield tarea
+    return resultado
+
+
 def _descargar_de_a_una(loop, urls):
     # Waits for each task right after creating it: correct results, no concurrency.
     resultado = {}
@@ -137,7 +153,9 @@ def _descargar_lista(loop, urls):
 
 
 WRONG_ANSWERS = {
-    "04.suma": [_suma_sin_yield, _suma_espera_solo_f1, _suma_metodo_sin_llamar],
+    "04.suma": [_suma_sin_yield, _suma_espera_solo_f1, _suma_metodo_sin_llamar,
+                (_suma_cede_el_resultado, "cada `yield` ceda un Future")],
     "04.primero": [_primero_sin_comprobar, _primero_de_la_lista, _primero_el_ultimo, _primero_sin_errores],
-    "04.descargar_todas": [_descargar_de_a_una, _descargar_sin_esperar, _descargar_lista],
+    "04.descargar_todas": [_descargar_de_a_una, _descargar_sin_esperar, _descargar_lista,
+                           (_descargar_guarda_la_tupla, "status")],
 }

@@ -7,6 +7,7 @@ the mistakes students actually make (and that the checkers must reject).
 from __future__ import annotations
 
 import asyncio
+import time
 
 # --- 05.descargar_todas -------------------------------------------------------
 
@@ -94,8 +95,39 @@ async def _por_lotes(fn, elementos, limite):
     return resultados
 
 
+# --- issue 21: mistakes that passed, verdicts that misled -------------------
+
+
+async def _gather_sin_await(obtener, urls):
+    return asyncio.gather(*(obtener(url) for url in urls))  # noqa: the missing await is the mistake
+
+
+async def _lista_de_corrutinas(obtener, urls):
+    return [obtener(url) for url in urls]
+
+
+async def _sleep_antes_de_gather(obtener, urls):
+    time.sleep(0.05)  # short, and still a blocked loop
+    return await asyncio.gather(*(obtener(url) for url in urls))
+
+
+async def _sleep_en_el_bucle(obtener, urls):
+    tareas = []
+    for url in urls:
+        tareas.append(asyncio.create_task(obtener(url)))
+        time.sleep(0.5)
+    return [await t for t in tareas]
+
+
+async def _inventa_los_resultados(obtener, urls):
+    # A cheat: calls obtener for show, returns what it guesses obtener would return.
+    await asyncio.gather(*(obtener(url) for url in urls))
+    return [url.upper() for url in urls]
+
 WRONG_ANSWERS = {
-    "05.descargar_todas": [_todas_en_serie, _todas_en_orden_de_llegada],
+    "05.descargar_todas": [_todas_en_serie, _todas_en_orden_de_llegada, (_gather_sin_await, "falta `await`"),
+                           (_lista_de_corrutinas, "falta `await`"), (_sleep_antes_de_gather, "`time.sleep`"),
+                           (_sleep_en_el_bucle, "`time.sleep`"), (_inventa_los_resultados, "no son los que")],
     "05.obtener_o_none": [_sin_timeout, _wait_sin_cancelar, _sin_capturar],
     "05.mapa_acotado": [_sin_limite, _semaforo_por_tarea, _de_a_uno, _por_lotes],
 }

@@ -9,6 +9,7 @@ solution and its wrong variants are deliberate near-twins.
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 
 # --- 06.todas_o_ninguna -------------------------------------------------------
@@ -129,9 +130,29 @@ def _vacia_el_conjunto(coro, vivas):
     return tarea
 
 
+# --- issue 21 -----------------------------------------------------------------
+
+
+async def _name_error_en_el_grupo(obtener, urls):
+    async with asyncio.TaskGroup() as grupo:
+        tareas = [grupo.create_task(obtener(url)) for url in urls]
+        grupo.create_task(obtner(urls[0]))  # noqa: F821 - the typo is the mistake
+    return [t.result() for t in tareas]
+
+
+async def _sleep_entre_reintentos(obtener, url, intentos):
+    for intento in range(intentos):
+        try:
+            return await obtener(url)
+        except Exception:
+            if intento == intentos - 1:
+                raise
+            time.sleep(0.05)  # short, and still a blocked loop
+
 WRONG_ANSWERS = {
-    "06.todas_o_ninguna": [_con_gather, _en_serie],
-    "06.con_reintentos": [_traga_la_cancelacion, _base_exception, _sin_reintentos],
+    "06.todas_o_ninguna": [_con_gather, _en_serie, (_name_error_en_el_grupo, "NameError")],
+    "06.con_reintentos": [_traga_la_cancelacion, _base_exception, _sin_reintentos,
+                          (_sleep_entre_reintentos, "`time.sleep`")],
     "06.visitar_una_vez": [_await_en_medio, _lock_sobre_la_descarga],
     "06.lanzar": [_creada_y_soltada, _nunca_sale, _vacia_el_conjunto],
 }

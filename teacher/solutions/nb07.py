@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import itertools
 import math
+import time
 from collections import deque
 
 import aiohttp
@@ -192,8 +193,52 @@ def _por_niveles(grafo, C, L):
     return total
 
 
+async def _sleep_bloqueante(sesion, url, reintentos=2, espera=0.05):
+    for intento in range(reintentos + 1):  # time.sleep: the loop stops between tries (issue 21)
+        async with sesion.get(url) as resp:
+            estado, texto = resp.status, await resp.text()
+        if estado != 503 or intento == reintentos:
+            return estado, texto
+        time.sleep(espera * 2 ** intento)
+
+
+async def _espera_lineal(sesion, url, reintentos=2, espera=0.05):
+    for intento in range(reintentos + 1):  # espera, 2*espera, 3*espera...: same as 2**i for two tries
+        async with sesion.get(url) as resp:
+            estado, texto = resp.status, await resp.text()
+        if estado != 503 or intento == reintentos:
+            return estado, texto
+        await asyncio.sleep(espera * (intento + 1))
+
+
+async def _tareas_sueltas(raiz, C):
+    """Loose create_task children nobody awaits: the crawl returns after the root's links."""
+    vistos, limite = {raiz}, asyncio.Semaphore(C)
+    async with aiohttp.ClientSession() as sesion:
+
+        async def visitar(url):
+            async with limite:
+                async with sesion.get(url) as resp:
+                    html = await resp.text()
+            for enlace in follow(extract_links(html), url, raiz):
+                if enlace not in vistos:
+                    vistos.add(enlace)
+                    asyncio.create_task(visitar(enlace))
+
+        await visitar(raiz)
+        await asyncio.sleep(0.1)
+    return vistos
+
+
+async def _inventa_el_sitio(raiz, C):
+    """A cheat: the site's URLs made up from the checker's page count, no request."""
+    from support.checks import nb07
+    return {raiz} | {f"{raiz}page/{i}" for i in range(1, nb07._PAGES)}
+
 WRONG_ANSWERS = {
-    "07.reintentar": [_sin_reintentos, _reintenta_todo, _sin_espera, _nada_tras_el_ultimo],
-    "07.crawler_acotado": [_secuencial, _sin_limite, _sin_vistos_compartidos],
+    "07.reintentar": [_sin_reintentos, _reintenta_todo, _sin_espera, _nada_tras_el_ultimo,
+                      (_sleep_bloqueante, "`time.sleep`"), (_espera_lineal, "exponencial")],
+    "07.crawler_acotado": [_secuencial, _sin_limite, _sin_vistos_compartidos, (_tareas_sueltas, "sin esperar"),
+                           (_inventa_el_sitio, "no pediste")],
     "07.simular_ideal": [_cota_inferior, _por_niveles, _desempate_por_pagina],
 }

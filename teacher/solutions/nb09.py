@@ -88,8 +88,29 @@ async def _sin_capturar_cierre(lector, segundos):
         return None
 
 
+async def _sin_await(n, pool):
+    loop = asyncio.get_running_loop()
+    return loop.run_in_executor(pool, servers.answer, "cpu", n)  # the missing await is the mistake
+
+
+async def _gira_en_el_cierre(lector, segundos):
+    """Reads piece by piece; on b"" (the client closed) it spins until the deadline (issue 21)."""
+    datos = b""
+    limite = asyncio.get_running_loop().time() + segundos
+    while asyncio.get_running_loop().time() < limite:
+        try:
+            async with asyncio.timeout(limite - asyncio.get_running_loop().time()):
+                datos += await lector.read(100)
+        except TimeoutError:
+            return None
+        if servers.END in datos:
+            return datos
+        await asyncio.sleep(0)
+    return None
+
 WRONG_ANSWERS = {
     "09.enviar_todo": [_sin_drain, _drain_al_final],
-    "09.calcular_sin_congelar": [_en_el_bucle, _otro_pool, _result_bloquea],
-    "09.leer_con_limite": [_sin_limite, _un_solo_read, _sin_capturar_cierre],
+    "09.calcular_sin_congelar": [(_en_el_bucle, "bloqueó el bucle"), _otro_pool, (_result_bloquea, "bloqueó el bucle"),
+                                 (_sin_await, "falta `await`")],
+    "09.leer_con_limite": [_sin_limite, _un_solo_read, _sin_capturar_cierre, (_gira_en_el_cierre, "cerró")],
 }
