@@ -8,7 +8,10 @@ nbgrader course folder and runs ``nbgrader generate_assignment`` on it:
   then ``### BEGIN SOLUTION`` ... the reference solution from
   ``teacher/solutions/nbNN.py`` ... ``### END SOLUTION``) and each
   ``check("NN.name", ...)`` cell becomes a locked, autograded *test* cell
-  worth :data:`POINTS` that asserts the checker's verdict is right;
+  worth :data:`POINTS` that asserts the GRADED verdict is right
+  (:func:`support.exercises.graded.grade`: the answer's source, inspected and
+  checked in a fresh process with inputs drawn for that run; the kernel's own
+  ``check`` stays above it as the student's quick feedback);
 * ``release/NN/``: the student version (solutions removed by nbgrader);
 * the teacher then collects submissions into ``submitted/STUDENT/NN/`` and runs
   ``nbgrader autograde NN`` (points per student in ``gradebook.db``;
@@ -72,8 +75,9 @@ def source_notebook(path: Path) -> nbformat.NotebookNode:
         stub.source = f"{stub.source.rstrip()}\n### BEGIN SOLUTION\n{reference}\n### END SOLUTION"
         stub.metadata["nbgrader"] = _meta(f"ex_{nn}_{name}", solution=True, grade=False)
         cell.source = (f"{cell.source.rstrip()}\n"
-                       f"from support.exercises import RIGHT, run_check\n"
-                       f"assert run_check(\"{nn}.{name}\", {answer}).status == RIGHT")
+                       f"from support.exercises import RIGHT\n"
+                       f"from support.exercises.graded import grade\n"
+                       f"assert grade(\"{nn}.{name}\", {answer}).status == RIGHT")
         cell.metadata["nbgrader"] = _meta(f"test_{nn}_{name}", solution=False, grade=True, points=POINTS)
         found += 1
     if not found:

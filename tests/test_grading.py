@@ -42,7 +42,7 @@ def test_source_has_solution_and_test_cells_from_the_checkers(course):
     nb = nbformat.read(course / "source" / "03" / NB.name, as_version=4)
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert len(graded) == len(EXERCISES) and all(c.metadata.nbgrader.points == grading.POINTS for c in graded)
-    assert all("run_check(" in c.source and "== RIGHT" in c.source for c in graded)
+    assert all("grade(" in c.source and "== RIGHT" in c.source for c in graded)
 
 
 def test_student_version_has_the_stubs_and_no_solutions(course):

@@ -19,7 +19,7 @@ import math
 from itertools import islice
 from typing import Any, Callable
 
-from support.exercises import call_with_limit, exercise, expect, guards, not_a_coroutine, short
+from support.exercises import call_with_limit, draw, exercise, expect, guards, not_a_coroutine, short
 
 #: Lines of Python one checker may run (the student's code and its own): far
 #: above what a correct answer needs, small enough to give up in well under a second.
@@ -132,18 +132,22 @@ def _check_promedio(promedio):
            f"promedio() devolvió un {type(p).__name__}, no un generador.",
            "Una función con `yield` es una función generadora: llamarla crea el generador.")
     next(p)  # prime it: run up to the first yield
-    got = _send_all(p, [10, 20, 30, 5])
-    want = [10.0, 15.0, 20.0, 16.25]
+    rng = draw("03.promedio")
+    sent = [rng.randrange(1, 100) for _ in range(4)]
+    want = [sum(sent[:i + 1]) / (i + 1) for i in range(len(sent))]
+    got = _send_all(p, sent)
     expect(_close_enough(got, want),
-           f"enviando 10, 20, 30, 5 recibí {got}, se esperaba {want}.",
+           f"enviando {', '.join(map(str, sent))} recibí {short(got)}, se esperaba {want}.",
            "Cada send entrega un número y debe devolver la media de todos los recibidos "
            "hasta ahora, incluido el último (con `/`, no con `//`).")
     a, b = promedio(), promedio()
     next(a)
     next(b)
-    got = [a.send(1), b.send(100), a.send(2), b.send(200)]
-    expect(_close_enough(got, [1.0, 100.0, 1.5, 150.0]),
-           f"con dos promedios intercalados recibí {got}, se esperaba [1.0, 100.0, 1.5, 150.0].",
+    x, y = rng.randrange(1, 50), rng.randrange(100, 200)
+    got = [a.send(x), b.send(y), a.send(2 * x), b.send(2 * y)]
+    want = [x, y, 1.5 * x, 1.5 * y]
+    expect(_close_enough(got, want),
+           f"con dos promedios intercalados recibí {short(got)}, se esperaba {want}.",
            "Cada generador debe tener su propio estado en variables locales (no globales "
            "ni un argumento por defecto mutable).")
     return "promedio() conserva su estado entre un send y el siguiente"

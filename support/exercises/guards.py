@@ -385,7 +385,8 @@ class _WatchedLoop:
 
     It also keeps the longest step of any task over the whole run (:attr:`longest_block`,
     see :class:`_TimedSteps`): a loop blocked for 50 ms in the middle of a run that
-    ends in time is still a blocked loop. ``fault`` is a verdict found inside the run (a missing ``await``, see :func:`require_async`) that wins over any other."""
+    ends in time is still a blocked loop. ``fault`` is a verdict found inside the run
+    (a missing ``await``, see :func:`require_async`) that wins over any other."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
