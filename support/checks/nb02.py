@@ -19,21 +19,26 @@ import time
 from typing import Any, Callable
 
 from support.crawlers.blocking import parse_response
-from support.exercises import Incorrect, call_with_limit, exercise, expect, limit, short
+from support.exercises import Incorrect, call_with_limit, draw, exercise, expect, limit, short
 from support.exercises.guards import opened_sockets
 from support.fmt import num, seg
 from support.labsite import LabSite
 
 # -- 02.contar_bytes ----------------------------------------------------------------
 
-PAYLOAD = 100_000  # not a multiple of 4096, sent in pieces
+PAYLOAD = 100_000  # about this many bytes (drawn for each run, never a multiple of 4096), sent in pieces
 
 
-def _send_and_close(sock: socket.socket) -> None:
+def _payload() -> int:
+    size = PAYLOAD + draw("02.contar_bytes").randrange(-20_000, 20_000)
+    return size + 1 if size % 4096 == 0 else size
+
+
+def _send_and_close(sock: socket.socket, size: int) -> None:
     with sock:
         try:
-            for start in range(0, PAYLOAD, 10_000):
-                sock.sendall(b"x" * min(10_000, PAYLOAD - start))
+            for start in range(0, size, 10_000):
+                sock.sendall(b"x" * min(10_000, size - start))
                 time.sleep(0.002)  # a few separate arrivals, so several readable events
         except OSError:
             pass  # the checker closed its end early (e.g. the student's callback raised)
@@ -86,7 +91,8 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
     pair, theirs = socket.socketpair()
     ours = _WatchedSocket(pair.family, pair.type, pair.proto, fileno=pair.detach()).watch(selector)
     ours.setblocking(False)
-    writer = threading.Thread(target=_send_and_close, args=(theirs,), daemon=True)
+    size = _payload()
+    writer = threading.Thread(target=_send_and_close, args=(theirs, size), daemon=True)
     try:
         counter, eof_turns = call_with_limit(_drive, cls, selector, ours, writer, limit=limit(),
                                              hint="¿Un bucle dentro de on_readable? Lee una vez por llamada: "
@@ -99,7 +105,7 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
                "más datos. Nada de `while True` con `except BlockingIOError: continue`.")
         total = getattr(counter, "total", None)
         expect(isinstance(total, int), f"counter.total debe ser un int, es {short(total)}.")
-        expect(total == PAYLOAD, f"llegaron {num(PAYLOAD)} bytes y contaste {num(total)}.",
+        expect(total == size, f"llegaron {num(size)} bytes y contaste {num(total)}.",
                "Suma len(chunk) (los bytes que recv devolvió de verdad), no 1 ni 4096 por llamada.")
         expect(not ours.closed_while_registered,
                "cerraste el socket cuando todavía estaba registrado en el selector: primero unregister, "
@@ -122,7 +128,7 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
         ours.close()
         if writer.ident is not None:
             writer.join(timeout=2)
-    return f"contaste los {num(PAYLOAD)} bytes y el bucle terminó solo"
+    return f"contaste los {num(size)} bytes y el bucle terminó solo"
 
 
 # -- 02.descargar_con_plazo -------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from support.exercises import LINE_BUDGET, Incorrect, call_with_limit, exercise, expect, limit, not_a_coroutine, short
+from support.exercises import LINE_BUDGET, Incorrect, call_with_limit, draw, exercise, expect, limit, not_a_coroutine, short
 from support.fmt import seg
 from support.kernel.eventloop import EventLoop
 from support.kernel.tasks import Future, Task
@@ -199,7 +199,9 @@ def _start_and_run(descargar_todas, loop: EventLoop, urls: list[str]) -> Task:
           "después, en otro bucle, `status, _ = yield tarea` para cada una.")
 def check_descargar_todas(descargar_todas):
     with LabSite(pages=5, latency=LATENCY) as site:
-        urls = [site.url_of(i) for i in (1, 2, 3, 4)] + [site.url.rstrip("/") + "/no/existe"]
+        rng = draw("04.descargar_todas")
+        missing = "/" + "".join(rng.choice("abcdefghijkmpqrstuvwxyz") for _ in range(6))
+        urls = [site.url_of(i) for i in (1, 2, 3, 4)] + [site.url.rstrip("/") + missing]
         expected = {url: 200 for url in urls[:-1]} | {urls[-1]: 404}
         loop = EventLoop()
         try:
@@ -218,7 +220,7 @@ def check_descargar_todas(descargar_todas):
     expect(isinstance(answer, dict), f"tu corrutina devolvió {type(answer).__name__}, no un diccionario.",
            "Devuelve `{url: status}`, con el status de cada descarga.")
     expect(answer == expected,
-           f"se esperaba {len(expected)} URLs con su status (200, y 404 para /no/existe); "
+           f"se esperaba {len(expected)} URLs con su status (200, y 404 para {missing}); "
            f"tu diccionario tiene {short(sorted(map(str, answer.values())))}.",
            "Cada tarea termina con (status, cuerpo): guarda solo el status.")
     expect(in_flight == len(urls),

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from support.exercises import call_with_limit, exercise, expect, limit, require_async, require_sync, run_async, short
+from support.exercises import call_with_limit, draw, exercise, expect, limit, require_async, require_sync, run_async, short
 from support.fmt import seg
 from support.labsite import LabSite, SiteGraph
 from support.measure.simulate import ideal_time
@@ -82,7 +82,7 @@ def _check_reintentar(descargar) -> str:
 
 # -- 07.crawler_acotado -------------------------------------------------------------
 
-_PAGES, _LATENCY, _C = 24, 0.08, 4
+_PAGES, _LATENCY, _C = 24, 0.08, 4  # about _PAGES pages: the count and the links are drawn for each run
 
 
 @exercise("07.crawler_acotado", "recorres todo el sitio, una vez por URL, con a lo sumo C peticiones en vuelo",
@@ -90,7 +90,9 @@ _PAGES, _LATENCY, _C = 24, 0.08, 4
                "un asyncio.Semaphore(C) alrededor de cada descarga y un conjunto de URLs vistas.")
 def _check_crawler_acotado(crawler_acotado) -> str:
     crawler_acotado = require_async(crawler_acotado, "crawler_acotado")
-    with LabSite(pages=_PAGES, latency=_LATENCY, seed=6) as site:
+    rng = draw("07.crawler_acotado")
+    pages = _PAGES + rng.randrange(-4, 5)
+    with LabSite(pages=pages, latency=_LATENCY, seed=rng.randrange(10**6)) as site:
         t0 = time.perf_counter()
         found = run_async(crawler_acotado, site.url, _C, limit=limit(2))
         elapsed = time.perf_counter() - t0
@@ -106,7 +108,7 @@ def _check_crawler_acotado(crawler_acotado) -> str:
                "Cada URL devuelta sale de una descarga. Crea las tareas con grupo.create_task dentro de un "
                "`async with asyncio.TaskGroup()`: el bloque espera a todas, también a las que nacen mientras espera.")
         missing = site.all_urls() - found
-        expect(not missing, f"faltan {len(missing)} de {_PAGES} páginas, por ejemplo {sorted(missing)[:2]}"
+        expect(not missing, f"faltan {len(missing)} de {pages} páginas, por ejemplo {sorted(missing)[:2]}"
                             f" ({sum(1 for u in missing if asked[urlsplit(u).path])} de ellas sí las pediste).",
                "Encola cada enlace nuevo de cada página (follow(extract_links(html), url, raiz)); y espera a "
                "todas las tareas antes de devolver.")
@@ -117,11 +119,11 @@ def _check_crawler_acotado(crawler_acotado) -> str:
         peak = site.stats.max_in_flight
         expect(peak <= _C, f"el servidor vio {peak} peticiones a la vez con C={_C}.",
                "Pon un asyncio.Semaphore(C) alrededor de cada descarga (async with limite: ...).")
-        sequential = _PAGES * _LATENCY
+        sequential = pages * _LATENCY
         expect(elapsed < 0.7 * sequential,
                f"tardaste {seg(elapsed)}: casi lo mismo que una página detrás de otra ({seg(sequential)}).",
                "Las descargas tienen que correr a la vez: grupo.create_task para cada URL, no await una por una.")
-    return f"{_PAGES} páginas, a lo sumo {peak} en vuelo, en {seg(elapsed)}"
+    return f"{pages} páginas, a lo sumo {peak} en vuelo, en {seg(elapsed)}"
 
 
 # -- 07.simular_ideal ----------------------------------------------------------------

@@ -93,6 +93,7 @@ class RecordingPool(concurrent.futures.Executor):
     def __init__(self, hold: float = 0.05):
         self.hold = hold
         self.submitted = 0
+        self.returned: list = []  # what the jobs returned: the work the pool really did
         self.pending = self.max_pending = 0
         self._lock = threading.Lock()
         self._threads = concurrent.futures.ThreadPoolExecutor(max_workers=8)
@@ -112,7 +113,10 @@ class RecordingPool(concurrent.futures.Executor):
         def run():
             time.sleep(self.hold)
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
+                with self._lock:
+                    self.returned.append(result)
+                return result
             finally:
                 with self._lock:
                     self.pending -= 1
@@ -151,6 +155,13 @@ def check_contar_por_lotes(answer):
            f"devolviste {short(got)}; se esperaba {short(expected)}.",
            "Devuelve una sola lista plana con la cantidad de enlaces de cada página, en el orden de las páginas "
            "(cada lote devuelve su propia lista: hay que juntarlas).")
+    done_in_pool = sorted(map(repr, pool.returned))
+    wanted = sorted(repr(expected[i:i + _BATCH]) for i in range(0, len(_PAGES), _BATCH))
+    expect(done_in_pool == wanted,
+           f"los trabajos del pool devolvieron {short(pool.returned)}; cada uno tenía que devolver los enlaces "
+           f"de su lote ({short(expected[:_BATCH])} el primero): el recuento no lo hizo el pool.",
+           "El trabajo pesado (contar los enlaces) es lo que va al pool: "
+           "loop.run_in_executor(pool, c10k.count_links_many, lote).")
     expect(pool.max_pending == batches,
            f"como mucho hubo {pool.max_pending} trabajos pendientes a la vez, de {batches}.",
            "Crea todas las llamadas a run_in_executor antes de esperar ninguna (asyncio.gather), "

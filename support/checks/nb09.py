@@ -20,7 +20,7 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from support.exercises import exercise, expect, require_async, run_async, short
+from support.exercises import draw, exercise, expect, require_async, run_async, short
 from support.fmt import kib, mib, num, seg
 from support.servers import answer
 
@@ -40,16 +40,16 @@ class _SpyWriter:
     def __init__(self, writer: asyncio.StreamWriter):
         self._writer, self.biggest = writer, 0
 
-    def _seen(self) -> None:
+    def seen(self) -> None:
         self.biggest = max(self.biggest, self._writer.transport.get_write_buffer_size())
 
     def write(self, data) -> None:
         self._writer.write(data)
-        self._seen()
+        self.seen()
 
     def writelines(self, data) -> None:
         self._writer.writelines(data)
-        self._seen()
+        self.seen()
 
     def __getattr__(self, name):
         return getattr(self._writer, name)
@@ -63,6 +63,7 @@ async def _send_to_slow_reader(fn, chunks: list[bytes]):
         spy.append(_SpyWriter(writer))
         try:
             await fn(spy[0], chunks)
+            spy[0].seen()  # whatever path the bytes took to the transport, they are in its buffer now
             await writer.drain()
         except Exception as exc:  # the student's error is the verdict, raised below
             errors.append(exc)
@@ -103,13 +104,22 @@ def check_enviar_todo(answer_fn):
 
 
 class _CountingPool(ThreadPoolExecutor):
+    """Counts its jobs and keeps what they returned: the work the pool really did."""
+
     def __init__(self):
         super().__init__(max_workers=1)
         self.submitted = 0
+        self.returned: list = []
 
-    def submit(self, *args, **kwargs):
+    def submit(self, fn, /, *args, **kwargs):
         self.submitted += 1
-        return super().submit(*args, **kwargs)
+
+        def job():
+            result = fn(*args, **kwargs)
+            self.returned.append(result)
+            return result
+
+        return super().submit(job)
 
 
 async def _with_heartbeat(fn, n: int, pool):
@@ -135,7 +145,7 @@ async def _with_heartbeat(fn, n: int, pool):
           "`await asyncio.get_running_loop().run_in_executor(pool, servers.answer, \"cpu\", n)`.")
 def check_calcular_sin_congelar(answer_fn):
     answer_fn = require_async(answer_fn, "calcular_sin_congelar")
-    n = 3_000_000
+    n = 3_000_000 + draw("09.calcular_sin_congelar").randrange(1000)  # drawn for each run
     t0 = time.perf_counter()
     expected = answer("cpu", n)
     alone = time.perf_counter() - t0
@@ -145,6 +155,9 @@ def check_calcular_sin_congelar(answer_fn):
            "Devuelve lo que devuelve servers.answer(\"cpu\", n).")
     expect(pool.submitted >= 1, "no enviaste nada al pool que recibes.",
            "Usa ese pool: `loop.run_in_executor(pool, ...)`; `to_thread` o `None` usan otro.")
+    expect(expected in pool.returned,
+           f"el pool que recibes no hizo el cálculo: sus trabajos devolvieron {short(pool.returned)}.",
+           "El cálculo entero va a ese pool: `loop.run_in_executor(pool, servers.answer, \"cpu\", n)`.")
     expect(gap < 0.5 * alone,
            f"el bucle estuvo congelado {num(gap * 1000)} ms (el cálculo solo tarda {num(alone * 1000)} ms).",
            "No esperes el resultado con `.result()`: eso bloquea el bucle. Usa `await`.")

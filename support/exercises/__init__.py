@@ -126,7 +126,7 @@ def registry() -> dict[str, Exercise]:
 
 def run_check(name: str, answer: Any) -> Verdict:
     """Check ``answer`` against exercise ``name`` and return the verdict (prints nothing)."""
-    ex = registry().get(name)
+    ex = _REGISTRY.get(name) or _load(name)
     if ex is None:
         raise KeyError(f"no exercise called {name!r}; known: {', '.join(sorted(_REGISTRY))}")
     if answer is None or answer is Ellipsis:
@@ -157,6 +157,15 @@ def _judge(ex: Exercise, answer: Any) -> Verdict:
     except Exception as exc:  # the student's code crashed: that is a verdict too
         return Verdict(name, WRONG, f"tu código lanzó {describe_error(exc)}", ex.hint)
     return Verdict(name, RIGHT, note or ex.title)
+
+
+def _load(name: str) -> Exercise | None:
+    """The exercise ``name``, importing its notebook's checkers first (or all of them)."""
+    try:
+        importlib.import_module(f"support.checks.nb{name.split('.')[0]}")
+    except ImportError:
+        pass
+    return _REGISTRY.get(name) or registry().get(name)
 
 
 def check(name: str, answer: Any) -> Verdict:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib
 import inspect
 import json
 import linecache
@@ -33,7 +34,7 @@ import types
 from dataclasses import asdict, replace
 from typing import Any, Callable
 
-from support.exercises import PENDING, WRONG, Verdict, guards, registry, run_check
+from support.exercises import PENDING, WRONG, Verdict, guards, run_check
 
 __all__ = ["grade", "answer_source", "inspect_source", "RULES", "Ungradable"]
 
@@ -279,7 +280,8 @@ def grade(exercise: str, answer: Any, seed: int | None = None, timeout: float | 
 
 def _in_fresh_process(exercise: str, source: str, name: str, seed: int, timeout: float | None) -> Verdict:
     nonce = secrets.token_hex(16)
-    request = json.dumps({"exercise": exercise, "source": source, "name": name, "seed": seed, "nonce": nonce})
+    request = json.dumps({"exercise": exercise, "source": source, "name": name, "seed": seed, "nonce": nonce,
+                          "limit": guards.LIMIT})
     try:
         done = subprocess.run([sys.executable, "-m", "support.exercises.graded"], input=request, text=True,
                               capture_output=True, timeout=timeout or 12 * guards.LIMIT + 30)
@@ -294,7 +296,8 @@ def _in_fresh_process(exercise: str, source: str, name: str, seed: int, timeout:
 
 def _judge(request: dict) -> Verdict:
     exercise, source, name, seed = (request[k] for k in ("exercise", "source", "name", "seed"))
-    registry()  # every checker imported before the answer's code runs
+    guards.LIMIT = request.get("limit", guards.LIMIT)  # the caller's one setting
+    importlib.import_module(f"support.checks.nb{exercise.split('.')[0]}")  # before the answer's code runs
     guards.SEED = seed
     problem = inspect_source(exercise, source, name)
     if problem:
