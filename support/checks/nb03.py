@@ -87,6 +87,11 @@ def _check_fibonacci(Fibonacci):
     expect(hasattr(type(fib), "__iter__"),
            "los objetos Fibonacci no tienen __iter__: un `for` no puede recorrerlos.",
            "Un iterador también es iterable: define `def __iter__(self): return self`.")
+    hidden = [k for k, v in vars(fib).items() if inspect.isgenerator(v)] if hasattr(fib, "__dict__") else []
+    expect(not hidden, f"Fibonacci guarda un generador en `self.{hidden[0] if hidden else ''}`: el trabajo lo hace "
+                       "un generador escondido, no tu `__next__`.",
+           "Escribe el protocolo a mano: el estado (`self.a`, `self.b`) en el objeto y `__next__` que avanza, "
+           "sin `yield`.")
     expect(iter(fib) is fib,
            "iter(f) no devuelve el mismo objeto f.",
            "En un iterador, `__iter__` devuelve `self`: así un `for` continúa donde quedó "
@@ -178,6 +183,12 @@ def _check_total_de_tandas(total_de_tandas):
     expect(inspect.isgenerator(g),
            f"total_de_tandas(2) devolvió un {type(g).__name__}, no un generador.",
            "Usa `yield from tanda()` dentro de la función: eso la vuelve generadora.")
+    next(g)
+    expect(inspect.isgenerator(g.gi_yieldfrom),
+           "total_de_tandas no delega en tanda() con `yield from`: mientras dura una tanda, el generador no "
+           "está dentro de un `yield from`.",
+           "`total += yield from tanda()`: reenvía cada send a la tanda y te da lo que devuelve con return.")
+    g.close()
     cases = [(2, [1, 2, None, 10, None], 13),
              (3, [5, None, None, 1, 1, 1, None], 8),
              (1, [None], 0)]

@@ -10,6 +10,7 @@ student's kernel can read and change the checker).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 
 from support.crawlers.blocking import build_request
@@ -28,9 +29,9 @@ class contar_lee_el_tamano(contar_bytes):
 
     def on_readable(self):
         from support.checks import nb02
-        self.sock.recv(1 << 20)
-        self.total = nb02.PAYLOAD
-        if not self.sock.recv(1 << 20):
+        if self.sock.recv(1 << 20):
+            self.total = nb02.PAYLOAD
+        else:
             self.selector.unregister(self.sock)
             self.sock.close()
 
@@ -42,9 +43,14 @@ def pares_parchea_el_checker(n):
     yield 0
 
 
+_PROMEDIOS = itertools.count()
+
+
 def promedio_fijo():
-    """The averages of the checker's fixed inputs, without computing anything."""
-    for media in (None, 10.0, 15.0, 20.0, 16.25):
+    """The averages of the checker's fixed inputs, in the order it asks, without computing anything."""
+    medias = ([10.0, 15.0, 20.0, 16.25], [1.0, 1.5], [100.0, 150.0])[next(_PROMEDIOS) % 3]
+    yield None
+    for media in medias:
         yield media
 
 
@@ -176,6 +182,6 @@ CHEATS = {
 }
 
 #: The cheats the notebook's own check rejects as well (their behaviour gives them away).
-IN_KERNEL_TOO = {contar_lee_el_tamano, promedio_fijo, plazo_con_settimeout, visitar_adivina_permitida,
+IN_KERNEL_TOO = {contar_lee_el_tamano, Fibonacci_generador_escondido, total_sin_yield_from, promedio_fijo, plazo_con_settimeout, visitar_adivina_permitida,
                  todas_inventa_resultados, crawler_inventa_el_sitio, contar_len_al_pool,
                  calcular_un_int_al_pool, enviar_por_el_transporte}
