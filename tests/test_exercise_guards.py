@@ -254,3 +254,66 @@ def test_the_default_limit_is_read_at_call_time(monkeypatch):
         call_with_limit(_spin)
     with pytest.raises(Incorrect, match="0,2 s"):
         run_async(_awaits_forever)
+
+
+# -- over the whole run: a short block, a missing await ------------------------------
+
+
+async def _blocks_briefly_then_returns(*args):
+    await asyncio.sleep(0.01)
+    time.sleep(0.06)  # well under any time limit, and still a blocked loop
+    await asyncio.sleep(0.01)
+    return "listo"
+
+
+def test_a_short_block_anywhere_in_the_run_is_a_blocked_loop():
+    verdict, seconds = _timed(run_async, _blocks_briefly_then_returns)
+    assert seconds < LIMIT, "the verdict waited for the time limit"
+    assert "bloqueó el bucle de eventos" in verdict.message and "`time.sleep`" in verdict.message
+
+
+def test_the_checkers_own_blocking_step_is_excused():
+    async def checker_collects():
+        time.sleep(0.06)  # e.g. gc.collect() in 06.lanzar
+        guards.excuse_block()
+        await asyncio.sleep(0)
+        return "ok"
+
+    assert run_async(checker_collects, limit=LIMIT) == "ok"
+
+
+def test_a_missing_await_is_the_verdict_whatever_the_checker_catches():
+    async def gathers_without_await(n):
+        return asyncio.gather(*(asyncio.sleep(0.01, i) for i in range(n)))
+
+    answer = guards.require_async(gathers_without_await, "descargar_todas")
+
+    async def scenario():
+        try:
+            return await answer(3)
+        except BaseException as exc:  # a checker that collects the answer's errors
+            return exc
+
+    with pytest.raises(Incorrect, match="falta `await`"):
+        run_async(scenario, limit=LIMIT)
+
+
+def test_a_list_of_coroutines_is_a_missing_await_and_raises_no_warning(recwarn):
+    async def coroutines(n):
+        return [asyncio.sleep(0.01) for _ in range(n)]
+
+    with pytest.raises(Incorrect, match="una lista con 3"):
+        run_async(guards.require_async(coroutines, "f"), 3, limit=LIMIT)
+    gc.collect()
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
+
+
+def test_every_repr_in_a_verdict_is_short():
+    page = "<html>" + "x" * 10_000 + "</html>"
+    assert len(guards.short({"url": (200, page)})) <= 80
+    assert guards.short("corto") == "'corto'"
+
+
+def test_an_exception_group_shows_what_is_inside():
+    group = ExceptionGroup("unhandled errors in a TaskGroup", [NameError("name 'obtner' is not defined")])
+    assert "NameError: name 'obtner' is not defined" in guards.describe_error(group)

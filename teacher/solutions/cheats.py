@@ -182,6 +182,7 @@ CHEATS = {
 }
 
 #: The cheats the notebook's own check rejects as well (their behaviour gives them away).
-IN_KERNEL_TOO = {contar_lee_el_tamano, Fibonacci_generador_escondido, total_sin_yield_from, promedio_fijo, plazo_con_settimeout, visitar_adivina_permitida,
+IN_KERNEL_TOO = {contar_lee_el_tamano, Fibonacci_generador_escondido, total_sin_yield_from, promedio_fijo,
+                 plazo_con_settimeout, visitar_adivina_permitida,
                  todas_inventa_resultados, crawler_inventa_el_sitio, contar_len_al_pool,
                  calcular_un_int_al_pool, enviar_por_el_transporte}
