@@ -17,7 +17,7 @@ from notebook_cells import exec_cells
 
 from support.checks import nb05 as checks
 from support.crawlers.blocking import crawl_pool
-from support.exercises import run_check
+from support.exercises import guards, run_check
 from support.measure import aio_tools
 from support.web.report import MAX_PAGES
 
@@ -71,7 +71,7 @@ def test_cpu_bound_runs_in_a_spawned_process():
 
 @pytest.mark.parametrize("name", ["05.descargar_todas", "05.obtener_o_none", "05.mapa_acotado"])
 def test_checkers_cancel_a_coroutine_that_never_ends(name, monkeypatch):
-    monkeypatch.setattr(checks, "LIMIT", 0.3)
+    monkeypatch.setattr(guards, "LIMIT", 0.3)  # the checkers' one setting
 
     async def never_ends(*args):
         await asyncio.Event().wait()
