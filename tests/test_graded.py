@@ -80,3 +80,25 @@ def test_a_correct_source_has_nothing_to_object():
                              ("03.total_de_tandas", nb03.total_de_tandas)):
         name = answer.__name__
         assert inspect_source(exercise, answer_source(answer, copied=NOTEBOOK), name) is None, exercise
+
+
+def test_an_answer_from_a_notebook_cell_is_copied_with_what_it_uses():
+    """In a kernel: the stub and the answer in one cell, a helper from another cell."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        assert shell.run_cell("INICIO = 0\n\ndef primeros():\n    return INICIO, 1\n", store_history=True).success
+        cell = ("class Fibonacci:\n    def __init__(self):\n        raise NotImplementedError  # tu código aquí\n"
+                "### BEGIN SOLUTION\n"
+                "class Fibonacci:\n    def __init__(self):\n        self.a, self.b = primeros()\n"
+                "    def __iter__(self):\n        return self\n"
+                "    def __next__(self):\n        valor = self.a\n"
+                "        self.a, self.b = self.b, self.a + self.b\n        return valor\n")
+        assert shell.run_cell(cell, store_history=True).success
+        answer = shell.user_ns["Fibonacci"]
+        source = answer_source(answer)
+        assert "raise NotImplementedError" not in source and "INICIO = 0" in source
+        assert grade("03.Fibonacci", answer).status == RIGHT
+    finally:
+        InteractiveShell.clear_instance()

@@ -117,25 +117,28 @@ def _collect(name: str, obj: Any, out: dict[str, str], copied: tuple[str, ...]) 
 
 def _source_of(obj: Any, name: str) -> str:
     try:
+        if inspect.isclass(obj):  # by its methods' lines: a cell may define the stub and the answer
+            return _class_source(obj) or textwrap.dedent(inspect.getsource(obj))
         return textwrap.dedent(inspect.getsource(obj))
     except (OSError, TypeError) as exc:
-        if inspect.isclass(obj):  # a class of a notebook cell: found through one of its methods' cell
-            for member in vars(obj).values():
-                code = getattr(member, "__code__", None)
-                lines = linecache.getlines(code.co_filename) if code else []
-                found = _class_in("".join(lines), obj.__name__)
-                if found:
-                    return found
         raise Ungradable(f"no encuentro el código de `{name}` ({exc}).") from None
 
 
-def _class_in(text: str, name: str) -> str | None:
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return None
-    node = next((n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == name), None)
-    return textwrap.dedent(ast.get_source_segment(text, node, padded=True)) if node else None
+def _class_source(cls: type) -> str | None:
+    """The ``class`` statement that made ``cls``, found in the file (or notebook cell) of
+    one of its methods, at that method's line."""
+    for member in vars(cls).values():
+        code = getattr(member, "__code__", None)
+        text = "".join(linecache.getlines(code.co_filename)) if code else ""
+        try:
+            tree = ast.parse(text) if text else None
+        except SyntaxError:
+            tree = None
+        for node in ast.walk(tree) if tree else ():
+            if (isinstance(node, ast.ClassDef) and node.name == cls.__name__
+                    and node.lineno <= code.co_firstlineno <= node.end_lineno):
+                return textwrap.dedent(ast.get_source_segment(text, node, padded=True))
+    return None
 
 
 def answer_source(answer: Any, copied: tuple[str, ...] = ("__main__",)) -> str:
