@@ -15,7 +15,6 @@ import asyncio
 import pytest
 from notebook_cells import exec_cells
 
-from support.checks import nb05 as checks
 from support.crawlers.blocking import crawl_pool
 from support.exercises import guards, run_check
 from support.measure import aio_tools

@@ -8,8 +8,9 @@
   one page at a time (the statement asks for one task per URL in a TaskGroup
   and a Semaphore; the checker judges the behaviour, not the shape).
 * ``07.simular_ideal``: ``simular(grafo, C, L)``, the zero-CPU discrete-event
-  simulation of a crawl, compared with :func:`support.measure.simulate.ideal_time`
-  (the benchmark's "ideal"); downloads that end at the same instant deliver
+  simulation of a crawl: when each download ends (a dict), compared with
+  :func:`_finish_times`, whose latest instant is :func:`support.measure.simulate.ideal_time`
+  (the benchmark's "ideal", which a student could call: it does not give the dict); downloads that end at the same instant deliver
   their links in the order they started (a case below tells the two
   tie-breaks apart).
 
@@ -22,8 +23,11 @@ started and stopped here; the simulation under
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import math
 import time
+from collections import deque
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -143,17 +147,45 @@ def _cases():
     return cases
 
 
-@exercise("07.simular_ideal", "tu simulación da el ideal exacto del recorrido",
+def _finish_times(graph: list[list[int]], c: int, latency: float) -> dict[int, float]:
+    """The reference: when each page's download ends in the ideal crawl. Neither
+    :func:`support.measure.simulate.ideal_time` nor ``simulate`` gives this, so
+    the exercise is not a call to the benchmark's own code."""
+    seen, queue, in_flight, now, order = {0}, deque([0]), [], 0.0, itertools.count()
+    finished: dict[int, float] = {}
+    while queue or in_flight:
+        while queue and len(in_flight) < c:
+            heapq.heappush(in_flight, (now + latency, next(order), queue.popleft()))
+        now, _, page = heapq.heappop(in_flight)
+        finished[page] = now
+        for target in graph[page]:
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return finished
+
+
+@exercise("07.simular_ideal", "tu simulación da el instante exacto en que termina cada descarga del ideal",
           hint="Un heap de (fin, orden, página) con las descargas en vuelo (orden: un contador que crece con cada "
                "lanzamiento, para desempatar por quién empezó antes); mientras haya cola y menos de C en vuelo, "
-               "lanza (ahora + L); saca la que termina antes, avanza el reloj a su fin y encola sus enlaces nuevos.")
+               "lanza (ahora + L); saca la que termina antes, anota `terminadas[pagina] = fin`, avanza el reloj "
+               "y encola sus enlaces nuevos.")
 def _check_simular_ideal(simular) -> str:
     require_sync(simular, "simular")
     for graph, c, latency in _cases():
         got = call_with_limit(simular, graph, c, latency)
-        expect(isinstance(got, (int, float)), f"simular tiene que devolver un número de segundos; devolvió {short(got)}.")
-        want = ideal_time(graph, c, latency)
-        expect(math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9),
-               f"con {len(graph)} páginas, C={c} y L={seg(latency, 2)}: tu simulación da {seg(got, 3)}, "
-               f"el ideal es {seg(want, 3)}.")
-    return "la misma simulación que usa el benchmark como ideal"
+        expect(isinstance(got, dict), f"simular tiene que devolver un dict {{página: instante en que termina su "
+                                      f"descarga}}; devolvió {short(got)}.")
+        want = _finish_times(graph, c, latency)
+        assert math.isclose(max(want.values()), ideal_time(graph, c, latency))  # the benchmark's ideal
+        expect(set(got) == set(want),
+               f"con {len(graph)} páginas, C={c}: tu dict tiene {len(got)} páginas; se descargan {len(want)} "
+               f"(las que se alcanzan desde la 0).", "Anota cada página cuando termina su descarga, y solo esas.")
+        wrong = [p for p in want if not (isinstance(got[p], (int, float))
+                                         and math.isclose(got[p], want[p], rel_tol=1e-9, abs_tol=1e-9))]
+        some = wrong[0] if wrong else None
+        expect(not wrong,
+               f"con {len(graph)} páginas, C={c} y L={seg(latency, 2)}: {len(wrong)} instante(s) no coinciden, por "
+               f"ejemplo la página {some}: tu simulación da {short(got.get(some))}, el ideal "
+               f"{seg(want.get(some, 0), 3)}; la última termina en {seg(max(want.values()), 3)}.")
+    return "la misma simulación que usa el benchmark como ideal, descarga por descarga"

@@ -76,6 +76,9 @@ BLOCKED_AFTER = 0.25
 #: a longer block (``time.sleep(0.05)`` inside ``async def``, a computation with no
 #: ``await``) is a wrong answer even when the coroutine ends in time.
 BLOCKED_OVER = 0.04
+#: A step that takes this long (s) by the wall clock blocked the loop whatever it did
+#: (``.result()`` on a future, a blocking socket): see :class:`_TimedSteps`.
+BLOCKED_WALL = 0.25
 
 _STILL_RUNNING = ("Sigue ejecutándose en un hilo en segundo plano: o está dentro de una llamada "
                   "bloqueante que no se puede interrumpir (y se detendrá cuando esa llamada vuelva), "
@@ -165,10 +168,30 @@ def thread_errors() -> Iterator[list[tuple[str, BaseException]]]:
 _OPENED: tuple[str, list[Any]] | None = None
 
 
+#: thread id -> the watched loop running in that thread (its task steps count their sleeps)
+_LOOP_THREADS: dict[int, Any] = {}
+_SLEEP = time.sleep
+
+
+def _counted_sleep(secs: float) -> None:
+    """``time.sleep`` while an exercise's loop runs: the same, and counted when it is
+    called on that loop's thread (the audit event ``time.sleep`` is Python 3.12's)."""
+    watched = _LOOP_THREADS.get(threading.get_ident())
+    if watched is not None:
+        watched.slept += secs
+    _SLEEP(secs)
+
+
 def _audit(event: str, args: tuple) -> None:
     opened = _OPENED
     if event == "socket.__new__" and opened is not None and threading.current_thread().name == opened[0]:
         opened[1].append(args[0])
+
+
+def _install_audit() -> None:
+    if not getattr(_audit, "installed", False):
+        sys.addaudithook(_audit)  # for good: an audit hook cannot be removed; it is idle outside
+        _audit.installed = True
 
 
 @contextlib.contextmanager
@@ -178,9 +201,7 @@ def opened_sockets(thread: str = "exercise") -> Iterator[list[Any]]:
     answer dropped without closing is still there to be seen open: what a checker needs
     to say "you left it open" or "you made it blocking"."""
     global _OPENED
-    if not getattr(_audit, "installed", False):
-        sys.addaudithook(_audit)  # for good: an audit hook cannot be removed; it is idle outside
-        _audit.installed = True
+    _install_audit()
     found: list[Any] = []
     _OPENED = (thread, found)
     try:
@@ -334,11 +355,14 @@ def call_with_limit(fn: Callable[..., Any], *args: Any, limit: float | None = No
 class _TimedSteps(collections.abc.Coroutine):
     """A task's coroutine, each step timed (``send``/``throw`` until it suspends).
 
-    Discussion: the time of one step is what the answer held the loop for
-    (``time.sleep``, a computation with no ``await``), and little else. The gaps
-    between heartbeats, or the loop's turns, also grow when another thread of the
-    process holds the GIL (the lab site's server, a pool computing) or when the
-    machine is busy, and would blame a correct answer for them."""
+    Discussion: what a step held the loop for is counted in three ways that a busy
+    machine does not inflate: the CPU time of the loop's thread during the step (a
+    computation with no ``await``), the seconds it asked ``time.sleep`` for
+    (:func:`_counted_sleep`, in place while :func:`run_async` runs), and, for any other blocking call (``.result()``, a blocking
+    socket), the step's wall-clock time once it exceeds :data:`BLOCKED_WALL`. The
+    wall clock alone, or the gaps between heartbeats, also grow when another
+    thread of the process holds the GIL (the lab site's server, a pool computing)
+    or when the machine is loaded, and would blame a correct answer for them."""
 
     def __init__(self, coro, watched: "_WatchedLoop"):
         self._coro, self._watched = coro, watched
@@ -346,18 +370,18 @@ class _TimedSteps(collections.abc.Coroutine):
         self.__qualname__ = getattr(coro, "__qualname__", self.__name__)
 
     def send(self, value):
-        start = time.perf_counter()
-        try:
-            return self._coro.send(value)
-        finally:
-            self._watched.step_took(time.perf_counter() - start)
+        return self._step(self._coro.send, value)
 
     def throw(self, *args):
-        start = time.perf_counter()
+        return self._step(self._coro.throw, *args)
+
+    def _step(self, step, *args):
+        watched = self._watched
+        watched.slept, cpu, wall = 0.0, time.thread_time(), time.perf_counter()
         try:
-            return self._coro.throw(*args)
+            return step(*args)
         finally:
-            self._watched.step_took(time.perf_counter() - start)
+            watched.step_took(time.perf_counter() - wall, time.thread_time() - cpu)
 
     def close(self):
         return self._coro.close()
@@ -397,17 +421,20 @@ class _WatchedLoop:
         _WATCHED[self.loop] = self
         self.loop.set_task_factory(self._timed_task)
         self._excused = False
+        self.slept = 0.0
 
     def _timed_task(self, loop, coro, **kwargs):
         """Every task of the run steps through :class:`_TimedSteps`."""
         return asyncio.Task(_TimedSteps(coro, self) if inspect.iscoroutine(coro) else coro, loop=loop, **kwargs)
 
-    def step_took(self, seconds: float) -> None:
-        """One step of a task (the code between two awaits that suspend) took ``seconds``."""
+    def step_took(self, wall: float, cpu: float) -> None:
+        """One step of a task (the code between two awaits that suspend) took ``wall``
+        seconds, ``cpu`` of them computing, and asked ``time.sleep`` for :attr:`slept`."""
         if self._excused:
             self._excused = False
-        else:
-            self.longest_block = max(self.longest_block, seconds)
+            return
+        held = wall if wall > BLOCKED_WALL else max(cpu, self.slept)
+        self.longest_block = max(self.longest_block, held)
 
     def _beat(self) -> None:
         self.last_beat = time.monotonic()
@@ -430,6 +457,7 @@ class _WatchedLoop:
         # ours, so that leaving does not wait for it; but the interpreter joins its
         # threads at exit (concurrent.futures does): see executor_busy()
         self.loop.set_default_executor(self.executor)
+        _LOOP_THREADS[threading.get_ident()] = self
         try:
             self.last_beat = time.monotonic()
             self.loop.call_soon(self._beat)
@@ -440,6 +468,7 @@ class _WatchedLoop:
             finally:
                 self.executor.shutdown(wait=False, cancel_futures=True)
                 self.loop.close()
+                _LOOP_THREADS.pop(threading.get_ident(), None)
 
     def _cancel_leftovers(self) -> None:
         """Cancel the tasks still pending (as ``asyncio.run`` does), waiting at most STOP_GRACE."""
@@ -498,10 +527,12 @@ def run_async(fn: Callable[..., Any], *args: Any, limit: float | None = None, hi
     watched = _WatchedLoop()
     collecting = gc.isenabled()
     gc.disable()  # a collection of a big kernel's heap would look like a blocked loop
+    time.sleep = _counted_sleep
     try:
         run = _Guarded(lambda: watched.run(fn, args, kwargs), name="exercise-loop")
         finished = run.done.wait(limit)
     finally:
+        time.sleep = _SLEEP
         if collecting:
             gc.enable()
     if finished:

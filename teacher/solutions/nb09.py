@@ -110,7 +110,7 @@ async def _gira_en_el_cierre(lector, segundos):
 
 WRONG_ANSWERS = {
     "09.enviar_todo": [_sin_drain, _drain_al_final],
-    "09.calcular_sin_congelar": [(_en_el_bucle, "bloqueó el bucle"), _otro_pool, (_result_bloquea, "bloqueó el bucle"),
+    "09.calcular_sin_congelar": [(_en_el_bucle, "bloqueó el bucle"), _otro_pool, (_result_bloquea, "bucle"),
                                  (_sin_await, "falta `await`")],
     "09.leer_con_limite": [_sin_limite, _un_solo_read, _sin_capturar_cierre, (_gira_en_el_cierre, "cerró")],
 }
