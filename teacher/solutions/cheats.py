@@ -87,6 +87,20 @@ def total_sin_yield_from(n):
     return total
 
 
+def descargar_todas_404_si_dice_no(loop, urls):
+    """Guesses the missing page from its URL ("/no/existe") and downloads nothing."""
+    if False:
+        yield
+    return {url: 404 if "no" in url else 200 for url in urls}
+
+
+async def reintentar_parchea_el_checker(sesion, url, reintentos=2, espera=0.05):
+    """Switches the checker's verdicts off."""
+    import support.checks.nb07 as checker
+    checker.expect = lambda *args, **kwargs: None
+    return 200, ""
+
+
 def plazo_con_settimeout(url, plazo):
     """A blocking socket with a timeout instead of a selector."""
     host, port, peticion = build_request(url)
@@ -170,9 +184,11 @@ CHEATS = {
     "03.promedio": [promedio_fijo],
     "03.Fibonacci": [Fibonacci_generador_escondido],
     "03.total_de_tandas": [total_sin_yield_from],
+    "04.descargar_todas": [descargar_todas_404_si_dice_no],
     "05.descargar_todas": [todas_inventa_resultados],
     "06.visitar_una_vez": [visitar_adivina_permitida],
     "07.crawler_acotado": [crawler_inventa_el_sitio],
+    "07.reintentar": [reintentar_parchea_el_checker],
     "07.simular_ideal": [simular_con_la_referencia],
     "08.elegir": [elegir_con_los_hashes],
     "08.contar_por_lotes": [contar_len_al_pool],
@@ -184,5 +200,6 @@ CHEATS = {
 #: The cheats the notebook's own check rejects as well (their behaviour gives them away).
 IN_KERNEL_TOO = {contar_lee_el_tamano, Fibonacci_generador_escondido, total_sin_yield_from, promedio_fijo,
                  plazo_con_settimeout, visitar_adivina_permitida, simular_con_la_referencia,
+                 descargar_todas_404_si_dice_no,
                  todas_inventa_resultados, crawler_inventa_el_sitio, contar_len_al_pool,
                  calcular_un_int_al_pool, enviar_por_el_transporte}
