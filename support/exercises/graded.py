@@ -26,6 +26,7 @@ import importlib
 import inspect
 import json
 import linecache
+import pickle
 import secrets
 import subprocess
 import sys
@@ -92,6 +93,15 @@ def _literal(value: Any) -> bool:
         return False
 
 
+def _pickled(value: Any) -> bytes | None:
+    """``value`` pickled, if it comes back equal in kind (a counter, a dataclass of data)."""
+    try:
+        data = pickle.dumps(value)
+        return data if type(pickle.loads(data)) is type(value) else None
+    except Exception:
+        return None
+
+
 def _collect(name: str, obj: Any, out: dict[str, str], copied: tuple[str, ...]) -> None:
     if name in out:
         return
@@ -111,6 +121,8 @@ def _collect(name: str, obj: Any, out: dict[str, str], copied: tuple[str, ...]) 
         out[name] = source + ("" if obj.__name__ == name else f"\n{name} = {obj.__name__}")
     elif _literal(obj):
         out[name] = f"{name} = {obj!r}"
+    elif (data := _pickled(obj)) is not None:
+        out[name] = f"import pickle as _pickle\n{name} = _pickle.loads({data!r})"
     else:
         del out[name]  # not copyable (a running server, a socket): the answer gets a NameError if it needs it
 
