@@ -17,7 +17,18 @@ import time
 import pytest
 from realtime import within
 
-from support.exercises import WRONG, Incorrect, call_with_limit, guards, run_async, run_check
+from support.exercises import (
+    WRONG,
+    Incorrect,
+    call_with_limit,
+    describe_error,
+    excuse_block,
+    guards,
+    require_async,
+    run_async,
+    run_check,
+    short,
+)
 
 LIMIT = 0.5
 #: When a verdict is due on an idle machine: the limit, then at most 2 * STOP_GRACE to stop the answer.
@@ -275,7 +286,7 @@ def test_a_short_block_anywhere_in_the_run_is_a_blocked_loop():
 def test_the_checkers_own_blocking_step_is_excused():
     async def checker_collects():
         time.sleep(0.06)  # e.g. gc.collect() in 06.lanzar
-        guards.excuse_block()
+        excuse_block()
         await asyncio.sleep(0)
         return "ok"
 
@@ -286,7 +297,7 @@ def test_a_missing_await_is_the_verdict_whatever_the_checker_catches():
     async def gathers_without_await(n):
         return asyncio.gather(*(asyncio.sleep(0.01, i) for i in range(n)))
 
-    answer = guards.require_async(gathers_without_await, "descargar_todas")
+    answer = require_async(gathers_without_await, "descargar_todas")
 
     async def scenario():
         try:
@@ -303,17 +314,17 @@ def test_a_list_of_coroutines_is_a_missing_await_and_raises_no_warning(recwarn):
         return [asyncio.sleep(0.01) for _ in range(n)]
 
     with pytest.raises(Incorrect, match="una lista con 3"):
-        run_async(guards.require_async(coroutines, "f"), 3, limit=LIMIT)
+        run_async(require_async(coroutines, "f"), 3, limit=LIMIT)
     gc.collect()
     assert not [w for w in recwarn if "never awaited" in str(w.message)]
 
 
 def test_every_repr_in_a_verdict_is_short():
     page = "<html>" + "x" * 10_000 + "</html>"
-    assert len(guards.short({"url": (200, page)})) <= 80
-    assert guards.short("corto") == "'corto'"
+    assert len(short({"url": (200, page)})) <= 80
+    assert short("corto") == "'corto'"
 
 
 def test_an_exception_group_shows_what_is_inside():
     group = ExceptionGroup("unhandled errors in a TaskGroup", [NameError("name 'obtner' is not defined")])
-    assert "NameError: name 'obtner' is not defined" in guards.describe_error(group)
+    assert "NameError: name 'obtner' is not defined" in describe_error(group)

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from support.crawlers.blocking import parse_response
 from support.exercises import Incorrect, call_with_limit, draw, exercise, expect, limit, short
-from support.exercises.guards import opened_sockets
+from support.exercises.evidence import opened_sockets
 from support.fmt import num, seg
 from support.labsite import LabSite
 

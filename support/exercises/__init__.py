@@ -17,8 +17,9 @@ that raises ``NotImplementedError``; the next cell calls :func:`check`::
 
 Checkers live in ``support/checks/nbXX.py`` and register themselves with
 :func:`exercise`. They run the student's code only through the guards of
-:mod:`support.exercises.guards` (re-exported here): :func:`call_with_limit` (a time limit, and optionally a
-line budget), :func:`run_async` (a time limit on a fresh, watched event loop)
+:mod:`support.exercises.guards` and :mod:`support.exercises.loop` (re-exported here):
+:func:`call_with_limit` (a time limit, and optionally a line budget), :func:`run_async`
+(a time limit on a fresh event loop, watched over the whole run)
 and the "wrong kind of function" checks (:func:`require_async`,
 :func:`require_sync`, :func:`not_a_coroutine`). Reference solutions, and
 typical wrong answers that every checker must reject, live in
@@ -36,23 +37,19 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+from support.exercises.evidence import describe_error, short, thread_errors
 from support.exercises.guards import (  # noqa: F401
     LIMIT,
     LINE_BUDGET,
     Incorrect,
     call_with_limit,
-    describe_error,
     draw,
-    excuse_block,
     expect,
     limit,
     not_a_coroutine,
-    require_async,
     require_sync,
-    run_async,
-    short,
-    thread_errors,
 )
+from support.exercises.loop import excuse_block, require_async, run_async
 
 __all__ = ["check", "run_check", "exercise", "Incorrect", "expect", "Verdict", "registry",
            "call_with_limit", "run_async", "require_async", "require_sync", "not_a_coroutine",

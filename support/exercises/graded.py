@@ -35,7 +35,7 @@ import types
 from dataclasses import asdict, replace
 from typing import Any, Callable
 
-from support.exercises import PENDING, WRONG, Verdict, guards, run_check
+from support.exercises import PENDING, WRONG, Verdict, describe_error, guards, run_check
 
 __all__ = ["grade", "answer_source", "inspect_source", "RULES", "Ungradable"]
 
@@ -323,7 +323,7 @@ def _judge(request: dict) -> Verdict:
     try:
         exec(compile(source, filename, "exec"), namespace)
     except Exception as exc:
-        return Verdict(exercise, WRONG, f"tu código no se pudo ejecutar: {guards.describe_error(exc)}", "")
+        return Verdict(exercise, WRONG, f"tu código no se pudo ejecutar: {describe_error(exc)}", "")
     return run_check(exercise, namespace.get(name))
 
 
