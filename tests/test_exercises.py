@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import threading
+import time
 
 import pytest
+from realtime import within
 
 from support.exercises import PENDING, RIGHT, WRONG, guards, registry, run_check
 
@@ -134,3 +138,34 @@ def test_outside_ipython_nothing_is_compared():
         raise NotImplementedError
 
     assert "NotImplementedError" in check("03.pares", pares).message
+
+
+# -- an answer that never ends gets its verdict within the limit, and leaves nothing running --------
+
+ASYNC_ONES = ["05.descargar_todas", "06.todas_o_ninguna", "07.crawler_acotado", "08.contar_por_lotes",
+              "09.leer_con_limite"]
+
+
+async def _awaits_for_ever(*args, **kwargs):
+    while True:
+        await asyncio.sleep(0)
+
+
+async def _spins_without_await(*args, **kwargs):
+    while True:
+        pass
+
+
+@pytest.mark.parametrize("name", ASYNC_ONES)
+@pytest.mark.parametrize("answer", [_awaits_for_ever, _spins_without_await], ids=["awaits", "spins"])
+def test_an_endless_answer_gets_its_verdict_in_time_and_is_stopped(name, answer, monkeypatch):
+    monkeypatch.setattr(guards, "LIMIT", 0.5)
+    start = time.perf_counter()
+    verdict = run_check(name, answer)
+    # the checker may run the answer up to twice its limit (07 asks for limit(2)), plus the guard's grace
+    within(time.perf_counter() - start, 2 * guards.LIMIT + 4 * guards.STOP_GRACE, f"{name}: the verdict")
+    assert verdict.status == WRONG and "límite" in verdict.message, str(verdict)
+    left = [t for t in threading.enumerate() if t.name.startswith("exercise")]
+    for thread in left:
+        thread.join(1.0)
+    assert not [t for t in left if t.is_alive()], "the answer is still running after its verdict"
