@@ -14,6 +14,7 @@ import itertools
 import socket
 
 from support.crawlers.blocking import build_request
+from teacher.solutions.nb01 import _descargar_404_si_dice_no, _pool_solo_dos_de_verdad
 from teacher.solutions.nb02 import contar_bytes
 from teacher.solutions.nb03 import tanda
 
@@ -178,6 +179,8 @@ async def leer_parchea_el_checker(lector, segundos):
 
 CHEATS = {
     "01.separar_respuesta": [separar_lee_los_casos],
+    "01.descargar_todas": [_descargar_404_si_dice_no],
+    "01.descargar_con_pool": [_pool_solo_dos_de_verdad],
     "02.contar_bytes": [contar_lee_el_tamano],
     "02.descargar_con_plazo": [plazo_con_settimeout],
     "03.pares": [pares_parchea_el_checker],
@@ -200,6 +203,6 @@ CHEATS = {
 #: The cheats the notebook's own check rejects as well (their behaviour gives them away).
 IN_KERNEL_TOO = {contar_lee_el_tamano, Fibonacci_generador_escondido, total_sin_yield_from, promedio_fijo,
                  plazo_con_settimeout, visitar_adivina_permitida, simular_con_la_referencia,
-                 descargar_todas_404_si_dice_no,
+                 descargar_todas_404_si_dice_no, _descargar_404_si_dice_no, _pool_solo_dos_de_verdad,
                  todas_inventa_resultados, crawler_inventa_el_sitio, contar_len_al_pool,
                  calcular_un_int_al_pool, enviar_por_el_transporte}
