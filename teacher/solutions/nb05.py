@@ -99,7 +99,7 @@ async def _por_lotes(fn, elementos, limite):
 
 
 async def _gather_sin_await(obtener, urls):
-    return asyncio.gather(*(obtener(url) for url in urls))  # noqa: the missing await is the mistake
+    return asyncio.gather(*(obtener(url) for url in urls))  # the missing await is the mistake
 
 
 async def _lista_de_corrutinas(obtener, urls):
