@@ -169,3 +169,13 @@ def test_an_endless_answer_gets_its_verdict_in_time_and_is_stopped(name, answer,
     for thread in left:
         thread.join(1.0)
     assert not [t for t in left if t.is_alive()], "the answer is still running after its verdict"
+
+
+def test_an_answer_that_patches_the_checker_leaves_it_as_it_was():
+    from support.checks import nb03
+    from teacher.solutions import cheats
+
+    original = nb03.expect
+    run_check("03.pares", cheats.pares_parchea_el_checker)  # it may pass its own check: graded mode is for grades
+    assert nb03.expect is original
+    assert run_check("03.promedio", cheats.promedio_fijo).status == WRONG

@@ -29,6 +29,7 @@ typical wrong answers that every checker must reject, live in
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import pkgutil
@@ -128,7 +129,7 @@ def run_check(name: str, answer: Any) -> Verdict:
         raise KeyError(f"no exercise called {name!r}; known: {', '.join(sorted(_REGISTRY))}")
     if answer is None or answer is Ellipsis:
         return Verdict(name, PENDING, "todavía no hay respuesta; completa la celda de arriba.")
-    with thread_errors() as crashed:
+    with thread_errors() as crashed, _restored(ex.checker.__module__):
         verdict = _judge(ex, answer)
     if crashed and verdict.status != PENDING:  # a thread of the answer died: that explains the rest
         thread, error = crashed[0]
@@ -154,6 +155,24 @@ def _judge(ex: Exercise, answer: Any) -> Verdict:
     except Exception as exc:  # the student's code crashed: that is a verdict too
         return Verdict(name, WRONG, f"tu código lanzó {describe_error(exc)}", ex.hint)
     return Verdict(name, RIGHT, note or ex.title)
+
+
+@contextlib.contextmanager
+def _restored(*modules: str):
+    """The checkers' modules as they were, after the check: an answer that patches one
+    (``nb03.expect = ...``) does not change the verdicts of the exercises after it.
+    Within its own check it can; a grade rests on :mod:`support.exercises.graded`."""
+    names = [*modules, "support.exercises", "support.exercises.guards", "support.exercises.loop",
+             "support.checks.common"]
+    saved = {m: dict(vars(sys.modules[m])) for m in names if m in sys.modules}
+    try:
+        yield
+    finally:
+        for module, before in saved.items():
+            namespace = vars(sys.modules[module])
+            for key in [k for k in namespace if k not in before]:
+                del namespace[key]
+            namespace.update(before)
 
 
 def _load(name: str) -> Exercise | None:
