@@ -46,12 +46,26 @@ _CASES = [
 ]
 
 
+def _drawn_case() -> tuple[bytes, tuple[int, dict[str, str], bytes]]:
+    """One more response, drawn for this run: a status, headers (a ':' in a value,
+    odd spacing and case) and a body with a blank line of its own."""
+    rng = draw("01.separar_respuesta")
+    status, reason = rng.choice([(200, "OK"), (404, "Not Found"), (503, "Service Unavailable"), (302, "Found")])
+    headers = {"x-pedido": f"{rng.randrange(10**6)}", "location": f"http://127.0.0.1:{rng.randrange(1024, 65535)}/"
+               f"page/{rng.randrange(100)}", "x-hora": f"{rng.randrange(24):02d}:{rng.randrange(60):02d}"}
+    lines = "".join(f"{name.upper() if rng.random() < 0.5 else name.title()}:{' ' * rng.randrange(3)}{value}\r\n"
+                    for name, value in headers.items())
+    body = f"parte {rng.randrange(1000)}\r\n\r\notra parte {rng.randrange(1000)}".encode()
+    raw = f"HTTP/1.1 {status} {reason}\r\n{lines}\r\n".encode() + body
+    return raw, (status, headers, body)
+
+
 @exercise("01.separar_respuesta", "separas bien estado, cabeceras y cuerpo",
           hint="La cabecera termina en la primera línea vacía, b'\\r\\n\\r\\n' (usa partition). "
                "La primera línea es 'HTTP/1.0 200 OK': el código es la segunda palabra, como int. "
                "Cada cabecera es 'Nombre: valor': corta solo en los primeros ':' y pasa el nombre a minúsculas.")
 def _check_separar_respuesta(fn: Callable[[bytes], Any]) -> str:
-    for raw, (status, headers, body) in _CASES:
+    for raw, (status, headers, body) in [*_CASES, _drawn_case()]:
         got = call_with_limit(_call, fn, raw)
         first = raw.split(b"\r\n", 1)[0].decode()
         expect(isinstance(got, tuple) and len(got) == 3,

@@ -25,6 +25,17 @@ def separar_lee_los_casos(crudo):
     return next(want for raw, want in nb01._CASES if raw == crudo)
 
 
+def separar_de_memoria(crudo):
+    """The three responses the checker always used, answered from memory."""
+    primera = crudo.split(b"\r\n", 1)[0]
+    if primera.startswith(b"HTTP/1.0 200"):
+        return 200, {"content-type": "text/html; charset=utf-8", "date": "Wed, 25 Nov 2026 13:00:00 GMT",
+                     "content-length": "15"}, b"<h1>Hola</h1>\r\n"
+    if primera.startswith(b"HTTP/1.1 404"):
+        return 404, {"server": "labsite"}, b"primera parte\r\n\r\nsegunda parte"
+    return 301, {"location": "http://127.0.0.1:8000/page/2"}, b""
+
+
 class contar_lee_el_tamano(contar_bytes):
     """Counts nothing: reports the checker's payload size."""
 
@@ -178,7 +189,7 @@ async def leer_parchea_el_checker(lector, segundos):
 
 
 CHEATS = {
-    "01.separar_respuesta": [separar_lee_los_casos],
+    "01.separar_respuesta": [separar_lee_los_casos, separar_de_memoria],
     "01.descargar_todas": [_descargar_404_si_dice_no],
     "01.descargar_con_pool": [_pool_solo_dos_de_verdad],
     "02.contar_bytes": [contar_lee_el_tamano],
@@ -201,7 +212,7 @@ CHEATS = {
 }
 
 #: The cheats the notebook's own check rejects as well (their behaviour gives them away).
-IN_KERNEL_TOO = {contar_lee_el_tamano, Fibonacci_generador_escondido, total_sin_yield_from, promedio_fijo,
+IN_KERNEL_TOO = {separar_de_memoria, contar_lee_el_tamano, Fibonacci_generador_escondido, total_sin_yield_from, promedio_fijo,
                  plazo_con_settimeout, visitar_adivina_permitida, simular_con_la_referencia,
                  descargar_todas_404_si_dice_no, _descargar_404_si_dice_no, _pool_solo_dos_de_verdad,
                  todas_inventa_resultados, crawler_inventa_el_sitio, contar_len_al_pool,
