@@ -51,7 +51,7 @@ def _drawn_case() -> tuple[bytes, tuple[int, dict[str, str], bytes]]:
     odd spacing and case) and a body with a blank line of its own."""
     rng = draw("01.separar_respuesta")
     status, reason = rng.choice([(200, "OK"), (404, "Not Found"), (503, "Service Unavailable"), (302, "Found")])
-    headers = {"x-pedido": f"{rng.randrange(10**6)}", "location": f"http://127.0.0.1:{rng.randrange(1024, 65535)}/"
+    headers = {"x-numero": f"{rng.randrange(10**6)}", "location": f"http://127.0.0.1:{rng.randrange(1024, 65535)}/"
                f"page/{rng.randrange(100)}", "x-hora": f"{rng.randrange(24):02d}:{rng.randrange(60):02d}"}
     lines = "".join(f"{name.upper() if rng.random() < 0.5 else name.title()}:{' ' * rng.randrange(3)}{value}\r\n"
                     for name, value in headers.items())
