@@ -60,7 +60,6 @@ KNOWN_LONG = {
     "support/web/links.py": datetime.date(2026, 12, 7),                # crawler engineers (issue 23)
     "tests/test_crawler.py": datetime.date(2026, 12, 7),               # crawler engineers (issue 23)
     "tests/test_crawler_hostile.py": datetime.date(2026, 12, 7),       # crawler engineers (issue 23)
-    "tests/test_language.py": datetime.date(2026, 12, 7),              # grew to 460 lines on main (1b29f62)
 }
 #: Never measured: reference solutions (the exercise's whole answer key, one per notebook).
 LONG_BY_NATURE = re.compile(r"^teacher/solutions/")
