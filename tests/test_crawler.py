@@ -134,7 +134,7 @@ def test_link_filter_decides_as_classify_on_random_hrefs():
         assert links(href, page) == expected, (href, page)
 
 
-@pytest.mark.parametrize("parser", ["html.parser", "lxml", "selectolax"])
+@pytest.mark.parametrize("parser", ["html.parser", "lxml", "lxml-tokens", "selectolax"])
 def test_every_parser_finds_the_same_hrefs(site, parser):
     for page in (0, 1, 7):
         expected = [link.href for link in site.graph.page_links(page, site.url)]
@@ -241,7 +241,7 @@ def test_connection_limit_is_the_concurrency(make_site):
     assert result.max_in_flight <= 4
 
 
-@pytest.mark.parametrize("parser", ["html.parser", "lxml", "selectolax"])
+@pytest.mark.parametrize("parser", ["html.parser", "lxml", "lxml-tokens", "selectolax"])
 def test_parsers_crawl_the_same_pages(make_site, parser):
     site = make_site(pages=40)
     assert set(crawl_sync(site.url, concurrency=4, parser=parser).crawled) == site.all_urls()

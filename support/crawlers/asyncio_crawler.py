@@ -37,29 +37,36 @@ How it works
   connects, sends and receives in one call) is one "request" span under its
   URL's path.
 
-Guarantees (each one proved by ``tests/test_crawler_hostile.py``)
------------------------------------------------------------------
+Guarantees (proved by ``tests/test_crawler_hostile.py``, ``tests/test_crawler_hostile_round2.py``)
+-------------------------------------------------------------------------------------------------
 * **Time.** With a ``deadline``, the crawl returns at the deadline whatever
   a page contains (the tests allow one ``request_timeout`` of slack): big
-  pages are parsed off the loop, and no page is recorded past the deadline.
-  A request's timeout measures that request, not other pages' parses. The
-  default parser (:data:`support.web.links.CRAWL_PARSER`) is linear in the
-  page's size. ``Retry-After`` (seconds or an HTTP date) is waited for, up
-  to :data:`MAX_RETRY_AFTER` and never past the deadline: asking for longer
-  fails the URL at once.
+  pages are parsed off the loop and their links admitted in slices (the
+  deadline checked between two), and no page is recorded past the deadline.
+  A request's timeout measures that request, not other pages' parses. The default parser (:data:`support.web.links.CRAWL_PARSER`, a
+  tokenizer that builds no tree) and link admission are linear in the
+  page's size; an href over :data:`support.web.links.MAX_HREF` characters
+  is skipped before any work. ``Retry-After`` (seconds or an HTTP date) is
+  waited for, up to :data:`MAX_RETRY_AFTER` and never past the deadline:
+  asking for longer fails the URL at once.
 * **Bytes.** A body is counted decoded (after gzip, deflate, brotli...)
   while it streams, and reading stops past ``max_bytes``: a decompression
   bomb costs ``max_bytes``, not what it inflates to.
-* **Memory.** At most C bodies of ``max_bytes`` are held at once; the
-  report lists at most ``CrawlReport.sample`` skipped URLs and counts the
-  rest per reason (``unlisted``), so a link trap cannot grow it without
-  bound. (URLs skipped for ``max_depth`` are remembered, to be admitted if
-  met again closer to the root.)
+* **Memory.** At most C bodies of ``max_bytes`` are held at once, and
+  parsing one holds the page and its hrefs, no tree (a few times the
+  page's size). The report lists at most ``CrawlReport.sample`` skipped
+  URLs and ``sample_chars`` characters of them, an href cut to
+  ``LISTED_CHARS`` with a marker, and counts the rest per reason
+  (``unlisted``); URLs skipped for ``max_depth`` or ``max_pages`` are
+  remembered only while listed: a link trap cannot grow the crawl's
+  bookkeeping without bound.
 * **Accounting.** Every URL met ends crawled, skipped (why) or failed (why),
   listed or counted: ``len(crawled) + sum(reasons().values())`` is the number
-  of URLs and skipped hrefs met. A redirect loop says ``"redirect loop"``; a
-  malformed answer says ``"malformed response (...)"`` and is not retried; a
-  root URL that cannot be crawled is a ``ValueError`` before anything starts.
+  of URLs and skipped hrefs met (an unlisted URL met twice counts twice). A
+  redirect loop says ``"redirect loop"``; a malformed answer says
+  ``"malformed response (...)"`` and is not retried; a root URL that cannot
+  be crawled is a ``ValueError`` before anything starts. Every key and value
+  of the report encodes as UTF-8 (raw bytes of a header percent-encoded).
   A body coded in a way that is not undone (``Content-Encoding: gzip, gzip``)
   is skipped, ``"unsupported encoding (...)"``, never counted as crawled.
 * **Politeness** (:mod:`support.crawlers.politeness`, proved by
@@ -91,7 +98,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -105,13 +111,12 @@ from support.crawlers.fetching import (  # fetch and its constants are re-export
     fetch,
     page_links,
 )
+from support.crawlers.admission import Admission
 from support.crawlers.politeness import USER_AGENT, Hosts, Robots
-from support.web.links import LinkFilter, PageLinks, base_url, check_root
+from support.web.links import PageLinks, base_url
 from support.web.report import (  # CrawlResult is re-exported (__all__)
     DEADLINE,
     DISALLOWED_BY_ROBOTS,
-    MAX_DEPTH,
-    MAX_PAGES,
     PARSE_ERROR,
     REDIRECT,
     REDIRECT_LOOP,
@@ -131,71 +136,20 @@ __all__ = ["crawl", "crawl_sync", "CrawlResult", "fetch", "TRANSIENT_STATUSES", 
 # --------------------------------------------------------------------------
 
 
-class _Crawl:
-    """The state of one crawl: the queue, the URLs met, and the result being filled."""
+class _Crawl(Admission):
+    """The state of one crawl: the queue, the URLs met (:class:`Admission`), the result being filled."""
 
     def __init__(self, root_url: str, options: CrawlOptions):
-        self.root = check_root(root_url)
-        self.concurrency, self.max_pages, self.max_depth = options.concurrency, options.max_pages, options.max_depth
+        super().__init__(root_url, options)
+        self.concurrency = options.concurrency
         self.timeout = aiohttp.ClientTimeout(total=options.request_timeout)
         self.deadline, self.retries, self.backoff = options.deadline, options.retries, options.backoff
         self.max_redirects, self.max_bytes, self.parser = options.max_redirects, options.max_bytes, options.parser
-        self.progress, self.progress_error = options.progress, None
         self.obey_robots, self.robots = options.obey_robots, None
         self.timeline = options.timeline
-        self.links = LinkFilter(self.root, options.allowed_hosts)
-        self.result = CrawlResult(concurrency=self.concurrency, parser=self.parser)
-        self.queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
-        self.seen: set[str] = set()        # every canonical URL met (admitted or skipped)
-        self.pending: dict[str, int] = {}  # admitted, no outcome yet: url -> depth
-        self.in_flight: set[str] = set()   # being fetched, or fetched and waiting to be parsed
         self.fetching = 0                  # requests open right now (at most C)
-        self.to_parse: deque = deque()     # fetched pages whose parsing was deferred
         self.stopped = False
-        self.too_deep: set[str] = set()    # skipped for max_depth (may be met again closer)
         self.parse_thread: ParseThread | None = None  # started for the first big page
-
-    # -- admission: one place decides what enters the queue --------------------
-
-    def admit(self, href: str, page_url: str, depth: int) -> str | None:
-        """The canonical URL to visit for ``href`` found on ``page_url``, or None.
-
-        None when the href is skipped (the reason goes to the report) or the
-        URL was already met (it has, or will have, its own outcome).
-        """
-        decision = self.links(href, page_url)
-        url = decision.url
-        if url is None:
-            self.result.skip(href, decision.reason)
-            return None
-        if url in self.seen:
-            if url not in self.too_deep or depth > self.max_depth:
-                return None
-            self.too_deep.discard(url)      # met again, now close enough to the root
-            self.result.unskip(url, MAX_DEPTH)
-        elif self.max_depth is not None and depth > self.max_depth:
-            self.seen.add(url)
-            self.too_deep.add(url)
-            self.result.skip(url, MAX_DEPTH)
-            return None
-        if self.max_pages is not None and self.result.discovered >= self.max_pages:
-            if self.result.listing():  # listed, so remembered; past the report's sample only counted
-                self.seen.add(url)
-            self.result.skip(url, MAX_PAGES)
-            return None
-        self.seen.add(url)
-        self.pending[url] = depth
-        self.result.discovered += 1
-        return url
-
-    def settle(self, url: str) -> None:
-        """``url``, admitted, now has its outcome (recorded just before): it is
-        neither pending nor in flight any more, it counts in ``done``, and
-        ``progress`` hears of it (and of the skips recorded with it)."""
-        if self.pending.pop(url, None) is not None:
-            self.result.done += 1
-        self.in_flight.discard(url)
-        self.report_progress()
 
     # -- the workers ---------------------------------------------------------
 
@@ -240,8 +194,8 @@ class _Crawl:
                 result.fail(url, REDIRECT_WITHOUT_LOCATION)
                 self.settle(url)
                 return False
-            result.redirects[url] = location
             decision = self.links(location, url)
+            result.redirects[url] = decision.href  # raw bytes percent-encoded: every key and value is UTF-8
             if decision.url in chain:  # back into its own chain: it would never end
                 result.skip(url, REDIRECT_LOOP)
                 self.settle(url)
@@ -271,7 +225,10 @@ class _Crawl:
                 except Exception:  # a parser that gives up on malformed HTML
                     self.parse_failed(url)
                 else:
-                    self.record(url, depth, status, len(body), links)
+                    base = self.record(url, depth, status, len(body), links)
+                    if base is not None:  # its links, a slice per turn of the loop, within the deadline
+                        await self.admit_in_slices(links.hrefs, base, depth + 1)
+                        self.settle(url)
                 return False
             if not self.queue.empty() and len(self.to_parse) < self.concurrency:
                 self.defer(url, depth, status, (body, charset))
@@ -336,47 +293,37 @@ class _Crawl:
         except Exception:  # a parser that gives up on malformed HTML
             self.parse_failed(url)
             return
-        self.record(url, depth, status, len(body), links)
+        base = self.record(url, depth, status, len(body), links)
+        if base is not None:  # a small page (PARSE_ON_LOOP_BYTES): a few thousand hrefs at most
+            self.admit_links(links.hrefs, 0, len(links.hrefs), base, depth + 1)
+            self.settle(url)  # one progress call for the page and the hrefs it skipped
 
     def parse_failed(self, url: str) -> None:
         self.result.fail(url, PARSE_ERROR)
         self.settle(url)
 
-    def record(self, url: str, depth: int, status: int, size: int, links: PageLinks) -> None:
-        """Record the page as crawled and queue its new links, resolved against its ``<base href>``.
+    def record(self, url: str, depth: int, status: int, size: int, links: PageLinks) -> str | None:
+        """Record the page as crawled; return the URL its links resolve against (its ``<base href>``).
 
-        Past the deadline it does nothing: the URL is still in flight, and the
+        The caller then admits the links and settles the page. Past the
+        deadline it does nothing (None): the URL is still in flight, and the
         end of the crawl accounts for it (``"deadline"``), so that a burst of
         pages parsed together cannot make the crawl overrun its deadline.
         """
         if self.time_left() == 0.0:
-            return
+            return None
         result = self.result
         result.ok(url, status)
         result.depth[url] = depth
         result.bytes += size
         result.finish_times.append(self.loop.time() - self.t0)
-        base = base_url(url, links.base)
-        put = self.queue.put_nowait
-        for href in dict.fromkeys(links.hrefs):  # a page often links the same href twice
-            new = self.admit(href, base, depth + 1)
-            if new is not None:
-                put((new, depth + 1))
-        self.settle(url)  # one progress call for the page and the hrefs it skipped
+        return base_url(url, links.base)
 
     def time_left(self) -> float | None:
         """Seconds until the deadline (0.0 once past it), or None without a deadline."""
         if self.deadline is None:
             return None
         return max(0.0, self.deadline - (self.loop.time() - self.t0))
-
-    def report_progress(self) -> None:
-        """Call ``progress(result)``; if it raises, stop calling it and re-raise at the end."""
-        if self.progress is not None:
-            try:
-                self.progress(self.result)
-            except Exception as exc:
-                self.progress, self.progress_error = None, exc
 
     def _count_retry(self) -> None:
         self.result.retries += 1
@@ -411,7 +358,7 @@ class _Crawl:
                 self.stopped = True
                 if self.parse_thread is not None:
                     self.parse_thread.shutdown()  # a parse still running finishes on its own, unwaited
-                self._account_for_the_rest(DEADLINE if result.deadline_reached else STOPPED)
+                self.account_for_the_rest(DEADLINE if result.deadline_reached else STOPPED)
                 result.paused = self.hosts.paused()
                 if self.robots is not None:
                     result.robots = dict(self.robots.status)
@@ -420,19 +367,6 @@ class _Crawl:
         if self.progress_error is not None:
             raise RuntimeError("the progress callback raised an exception") from self.progress_error
         return result
-
-    def _account_for_the_rest(self, reason: str) -> None:
-        """At the deadline (or when the crawl stops early) nothing is lost: URLs
-        being fetched fail with ``reason``, URLs still queued are skipped with it."""
-        for url in list(self.pending):
-            if self.result.outcome(url) is None:
-                if url in self.in_flight:
-                    self.result.fail(url, reason)
-                else:
-                    self.result.skip(url, reason)
-        self.result.done += len(self.pending)  # every admitted URL has its outcome: the bar is full
-        self.pending.clear()
-        self.in_flight.clear()
 
 
 def _span(timeline, url: str):

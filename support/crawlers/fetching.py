@@ -192,8 +192,11 @@ async def _read_page(resp: aiohttp.ClientResponse, max_bytes: int) -> Fetched:
 
 
 def page_links(body: bytes, charset: str | None, parser: str) -> PageLinks:
-    """Decode a page (BOM, header charset, ``<meta>``, UTF-8) and extract its links and ``<base href>``."""
-    return extract_page_links(decode_html(body, charset), parser)
+    """Decode a page (BOM, header charset, ``<meta>``, UTF-8) and extract its ``<base href>`` and its
+    distinct hrefs, in order (a page often links the same href twice; deduplicated here, in the
+    parse thread for a big page, not on the loop)."""
+    links = extract_page_links(decode_html(body, charset), parser)
+    return PageLinks(links.base, list(dict.fromkeys(links.hrefs)))
 
 
 class ParseThread(concurrent.futures.Executor):
@@ -204,8 +207,8 @@ class ParseThread(concurrent.futures.Executor):
     the pages still waiting are dropped and a parse already running is left
     to finish on its own: the thread is a daemon, and nobody waits for it. A
     process could be killed instead, but would cost a process per crawl and a
-    copy of every page; with the default parser (lexbor, linear in the page's
-    size) the thread is a guard, not a speed-up: the GIL lets one parse run
+    copy of every page; with the default parser (a tokenizer, linear in the
+    page's size) the thread is a guard, not a speed-up: the GIL lets one parse run
     at a time, and the loop keeps its turns.
     """
 

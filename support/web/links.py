@@ -3,10 +3,12 @@
 Every crawler of the course (blocking, threads, callbacks, generator
 coroutines, asyncio) shares these two steps, so they live here once:
 
-* :func:`extract_links` reads the ``href`` of every ``<a>`` with BeautifulSoup,
-  as the lecture does (:func:`extract_page_links` also returns the page's
-  first ``<base href>``, and :func:`base_url` turns it into the URL that
-  relative links resolve against, as browsers do);
+* :func:`extract_links` reads the ``href`` of every ``<a>`` (BeautifulSoup by
+  default, as the lecture does; :func:`extract_page_links` also returns the
+  page's first ``<base href>``, and :func:`base_url` turns it into the URL that
+  relative links resolve against, as browsers do). Both live in
+  :mod:`support.web.parsing`, with the registry of parsers, and are
+  re-exported here;
 * :func:`classify` turns one href into the canonical URL to crawl, or into the
   reason to skip it (other host, ``mailto:``, ``javascript:``, only a
   fragment...), so that nothing a crawler meets is dropped without a reason.
@@ -14,9 +16,8 @@ coroutines, asyncio) shares these two steps, so they live here once:
 :class:`LinkFilter` is :func:`classify` for one crawl (one root, an optional
 allow-list of hosts) with a cache: the asyncio crawler's hot path.
 
-Parsers: ``extract_links(html, parser)`` takes BeautifulSoup's builders
-(``"html.parser"``, the standard library's, and ``"lxml"``) or
-``"selectolax"`` (the lexbor engine, compiled C, no BeautifulSoup tree at all).
+Parsers: ``extract_links(html, parser)`` takes a name of :data:`PARSERS`
+(see :mod:`support.web.parsing`).
 """
 
 from __future__ import annotations
@@ -26,25 +27,19 @@ import re
 from typing import Collection, Iterable, NamedTuple
 from urllib.parse import quote, urldefrag, urljoin, urlsplit, urlunsplit
 
-from bs4 import BeautifulSoup
-from selectolax.lexbor import LexborHTMLParser
+from support.web.parsing import (  # re-exported: every crawler reads links through this module
+    CRAWL_PARSER,
+    DEFAULT_PARSER,
+    PARSERS,
+    PageLinks,
+    extract_links,
+    extract_page_links,
+)
 
 __all__ = ["extract_links", "extract_page_links", "PageLinks", "base_url", "classify", "normalize",
            "Decision", "same_host", "same_origin", "follow", "LinkFilter", "PARSERS", "CRAWL_PARSER", "check_root",
-           "EMPTY_HREF", "FRAGMENT_ONLY", "NOT_HTTP", "BAD_URL", "OTHER_HOST", "OTHER_SCHEME"]
-
-#: The parser BeautifulSoup uses unless told otherwise: the standard library's.
-DEFAULT_PARSER = "html.parser"
-
-#: The crawlers' default parser (``CrawlOptions.parser``): lexbor, in C, linear in
-#: the page's size whatever it holds. ``html.parser`` is quadratic on an unclosed
-#: ``<!--`` (CVE-2025-6069: 100 KB, 3 s; 200 KB, 11 s on Python 3.11) and,
-#: behind BeautifulSoup, 40x slower on the Python docs (``tools/bench_realsite.py``).
-#: BeautifulSoup stays where it is the lesson (notebooks 00-05, ``extract_links``).
-CRAWL_PARSER = "selectolax"
-
-#: Parsers :func:`extract_links` accepts: BeautifulSoup builders, and selectolax.
-PARSERS = ("html.parser", "lxml", "selectolax")
+           "EMPTY_HREF", "FRAGMENT_ONLY", "NOT_HTTP", "BAD_URL", "OTHER_HOST", "OTHER_SCHEME", "HREF_TOO_LONG",
+           "MAX_HREF", "DEFAULT_PARSER"]
 
 # Why :func:`classify` skips an href (stable English codes; the words a student
 # reads come from :func:`support.web.report.label_es`). Templates are filled with
@@ -55,57 +50,13 @@ NOT_HTTP = "scheme {scheme}: is not http"
 BAD_URL = "malformed URL ({detail})"
 OTHER_HOST = "other host ({host})"
 OTHER_SCHEME = "other scheme ({origin})"  # https:// on the http:// site's host and port, or the reverse
+HREF_TOO_LONG = "href over {max} characters"
 
-
-def extract_links(html: str | bytes, parser: str = DEFAULT_PARSER) -> list[str]:
-    """Every ``href`` of every ``<a>`` in ``html``, in document order, as written.
-
-    ``parser`` is a BeautifulSoup builder (``"html.parser"``, ``"lxml"``) or
-    ``"selectolax"``, which parses with lexbor in C and builds no Python tree.
-    """
-    if parser == "selectolax":
-        return _selectolax_links(html)
-    soup = BeautifulSoup(html, parser)
-    return [a["href"] for a in soup.find_all("a", href=True)]
-
-
-def _selectolax_links(html: str | bytes) -> list[str]:
-    return _selectolax_page(html).hrefs
-
-
-class PageLinks(NamedTuple):
-    """What a page says about its links: the first ``<base href>`` (as written,
-    or None) and the ``href`` of every ``<a>``, in document order."""
-
-    base: str | None
-    hrefs: list[str]
-
-
-def extract_page_links(html: str | bytes, parser: str = DEFAULT_PARSER) -> PageLinks:
-    """:func:`extract_links` plus the first ``<base href>`` of the page (one parse).
-
-    Resolve the hrefs against ``base_url(page_url, links.base)``, not against
-    the page's URL: that is what a browser does with a ``<base>`` element.
-    """
-    if parser == "selectolax":
-        return _selectolax_page(html)
-    soup = BeautifulSoup(html, parser)
-    base = soup.find("base", href=True)
-    return PageLinks(base["href"] if base is not None else None,
-                     [a["href"] for a in soup.find_all("a", href=True)])
-
-
-def _selectolax_page(html: str | bytes) -> PageLinks:
-    # An attribute written without a value (<a href>) is None for lexbor and "" for
-    # BeautifulSoup: it is there all the same, an empty href (and an empty <base href>).
-    tree = LexborHTMLParser(html)
-    base = next((b.attrs["href"] or "" for b in tree.tags("base") if "href" in b.attrs), None)
-    hrefs = []
-    for node in tree.tags("a"):
-        attrs = node.attrs
-        if "href" in attrs:
-            hrefs.append(attrs["href"] or "")
-    return PageLinks(base, hrefs)
+#: Longest href worth reading, in characters: what servers accept in a request line
+#: (Apache's 8,190 bytes, nginx's 8 KB buffers). A longer one is skipped
+#: (:data:`HREF_TOO_LONG`) before any work: a 3.9 MB href of ``../`` cost the
+#: crawler minutes once (issue 19), and none would be answered anyway.
+MAX_HREF = 8_192
 
 
 def base_url(page_url: str, base_href: str | None) -> str:
@@ -262,6 +213,8 @@ def classify(href: str, page_url: str, root_url: str | None = None,
     """Resolve ``href`` found on ``page_url``; follow it only if it stays on
     the host of ``root_url`` (default: the page's own host) or on one of
     ``allowed_hosts`` (``"host"`` or ``"host:port"``)."""
+    if len(href) > MAX_HREF:
+        return _too_long(href)
     root_url = root_url or page_url
     href = _escape_raw_bytes(href)
     text = _clean(href)
@@ -287,6 +240,10 @@ def classify(href: str, page_url: str, root_url: str | None = None,
             return Decision(href, None, OTHER_SCHEME.format(origin=f"{parts.scheme}://{parts.netloc}"))
         return Decision(href, None, OTHER_HOST.format(host=parts.netloc))
     return Decision(href, url, None)
+
+
+def _too_long(href: str) -> Decision:
+    return Decision(_escape_raw_bytes(href), None, HREF_TOO_LONG.format(max=MAX_HREF))
 
 
 def check_root(url: str) -> str:
@@ -346,6 +303,8 @@ class LinkFilter:
         self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts else None
 
     def __call__(self, href: str, page_url: str) -> Decision:
+        if len(href) > MAX_HREF:
+            return _too_long(href)
         origin = self.origin
         if href.startswith(origin):
             path = href[len(origin):]
@@ -366,12 +325,16 @@ class LinkFilter:
         elif href and href[0] not in "#?" and ":" not in href:
             # A relative path: the page's "directory", one level up per "../"
             # (the page's URL may carry a fragment: a <base href="/a#/b/">).
+            # An index walks the href (copying the rest once per segment was quadratic: issue 19).
             path = page_url[len(origin):].partition("#")[0].partition("?")[0]
-            base, rest = path[: path.rfind("/") + 1] or "/", href
-            while rest.startswith(("./", "../")):
-                if rest.startswith("../"):
+            base, i = path[: path.rfind("/") + 1] or "/", 0
+            while href.startswith(("./", "../"), i):
+                if href.startswith("../", i):
                     base = base[: base.rstrip("/").rfind("/") + 1] or "/"
-                rest = rest.partition("/")[2]
+                    i += 3
+                else:
+                    i += 2
+            rest = href[i:]
             if rest not in (".", ".."):
                 url = _plain(origin, base + rest)
                 if url is not None:

@@ -214,6 +214,7 @@ LABELS_ES: dict[str, str] = {
     links.BAD_URL: "URL mal formada ({detail})",
     links.OTHER_HOST: "otro host ({host})",
     links.OTHER_SCHEME: "otro esquema ({origin})",
+    links.HREF_TOO_LONG: "href de más de {max} caracteres",
     MAX_PAGES: "se alcanzó max_pages",
     MAX_DEPTH: "se alcanzó max_depth",
     DEADLINE: "plazo total vencido",

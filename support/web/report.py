@@ -19,6 +19,7 @@ The registry of crawlers is :data:`support.crawlers.registry.CRAWLERS`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import numbers
 import threading
@@ -71,6 +72,7 @@ if TYPE_CHECKING:  # the timeline is drawn a floor above; the report only carrie
     from support.timeline import Timeline
 
 __all__ = ["Outcome", "CrawlReport", "CrawlResult", "CrawlOptions", "options_of", "reason_of", "http_reason",
+           "listed_key", "LISTED_CHARS",
            "malformed_response",
            "ProtocolError", "IncompleteResponse",
            "MAX_PAGES", "MAX_DEPTH", "DEADLINE", "STOPPED", "TIMEOUT", "TOO_BIG", "REDIRECT",
@@ -117,8 +119,9 @@ class CrawlOptions:
         the asyncio crawler counts them decoded (after gzip...). The default,
         :data:`MAX_BYTES`, fits real pages.
     allowed_hosts: hosts (``"host"`` or ``"host:port"``) to follow besides the root's.
-    parser: ``"html.parser"``, ``"lxml"`` or ``"selectolax"`` (see :mod:`support.web.links`);
-        the default is :data:`support.web.links.CRAWL_PARSER`.
+    parser: a name of :data:`support.web.parsing.PARSERS` (``"lxml-tokens"``,
+        ``"html.parser"``, ``"lxml"``, ``"selectolax"``); the default is
+        :data:`support.web.links.CRAWL_PARSER`, a tokenizer that builds no tree.
     progress: called with the report so far each time a URL gets its outcome
         (once for a page and the hrefs it skipped), and once at the end.
     obey_robots: read each host's ``/robots.txt`` once and skip the URLs it
@@ -214,6 +217,21 @@ def options_of(options: CrawlOptions | None = None, **knobs: Any) -> CrawlOption
 # The report
 # --------------------------------------------------------------------------
 
+#: Most characters of an href listed in a report; a longer one is listed cut, with a marker.
+LISTED_CHARS = 2_000
+
+
+def listed_key(url: str) -> str:
+    """``url`` as a report lists it: itself (the same object), or its first
+    :data:`LISTED_CHARS` characters and ``"… (N characters not kept, #digest)"``:
+    the digest of the whole href keeps two hrefs that differ only at the end
+    two keys, and one href met twice one key."""
+    if len(url) <= LISTED_CHARS:
+        return url
+    digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+    return f"{url[:LISTED_CHARS]}… ({len(url) - LISTED_CHARS:,} characters not kept, #{digest})"
+
+
 
 @dataclass
 class CrawlReport:
@@ -225,13 +243,17 @@ class CrawlReport:
     ``seconds``: wall time of the crawl. Safe to fill from several threads.
 
     Bounded: ``skipped`` lists at most ``sample`` URLs (a real site stays far
-    below: the Python docs skip 16,000 hrefs); past that, a skipped URL is
-    only counted in ``unlisted`` (reason -> count), so that a trap (pages that
-    each link 100,000 new URLs) cannot fill the memory with URLs that will
-    never be fetched. Every URL is still accounted for, as a count:
-    :meth:`reasons` adds both, and :meth:`summary` says how many were counted
-    but not listed. (An unlisted URL met twice is counted twice: remembering
-    it would cost the memory the bound saves.)
+    below: the Python docs skip 16,000 hrefs) and at most ``sample_chars``
+    characters of them; past that, a skipped URL is only counted in
+    ``unlisted`` (reason -> count), so that a trap (pages that each link
+    100,000 new URLs) cannot fill the memory with URLs that will never be
+    fetched. A listed href longer than :data:`LISTED_CHARS` keeps its first
+    characters and a marker saying how many it lost (``truncated`` counts
+    them): a 900 KB ``javascript:`` href costs 2 KB. Every URL is still
+    accounted for, as a count: :meth:`reasons` adds both, and :meth:`summary`
+    says how many were counted but not listed, and how many truncated. (An
+    unlisted URL met twice is counted twice: remembering it would cost the
+    memory the bound saves.)
     """
 
     crawled: dict[str, int] = field(default_factory=dict)
@@ -240,6 +262,9 @@ class CrawlReport:
     seconds: float = 0.0
     unlisted: Counter = field(default_factory=Counter)
     sample: int = 100_000
+    sample_chars: int = 16_000_000
+    listed_chars: int = 0        # characters of the keys of ``skipped``
+    truncated: int = 0           # listed hrefs cut to LISTED_CHARS
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def ok(self, url: str, status: int = 200) -> None:
@@ -247,23 +272,34 @@ class CrawlReport:
             self.crawled[url] = status
 
     def skip(self, url: str, reason: str) -> None:
+        key = listed_key(url)
         with self._lock:
-            if url in self.skipped:
+            if key in self.skipped:
                 return
-            if len(self.skipped) >= self.sample:
+            if not self.listing():
                 self.unlisted[reason] += 1
                 return
-            self.skipped[url] = reason
+            self.skipped[key] = reason
+            self.listed_chars += len(key)
+            self.truncated += key is not url
+
+    def skip_counted(self, reason: str, count: int) -> None:
+        """``count`` hrefs skipped for ``reason``, counted and not listed (not even read)."""
+        with self._lock:
+            self.unlisted[reason] += count
 
     def listing(self) -> bool:
-        """True while skipped URLs are still listed (the sample is not full)."""
-        return len(self.skipped) < self.sample
+        """True while skipped URLs are still listed (the sample is not full, in entries or characters)."""
+        return len(self.skipped) < self.sample and self.listed_chars < self.sample_chars
 
     def unskip(self, url: str, reason: str) -> None:
         """Take back ``skip(url, reason)``: the URL gets another outcome after all."""
+        key = listed_key(url)
         with self._lock:
-            if self.skipped.get(url) == reason:
-                del self.skipped[url]
+            if self.skipped.get(key) == reason:
+                del self.skipped[key]
+                self.listed_chars -= len(key)
+                self.truncated -= key is not url
             elif self.unlisted[reason]:
                 self.unlisted[reason] -= 1
 
@@ -278,7 +314,7 @@ class CrawlReport:
             return Outcome.CRAWLED
         if url in self.failed:
             return Outcome.FAILED
-        if url in self.skipped:
+        if listed_key(url) in self.skipped:
             return Outcome.SKIPPED
         return None
 
@@ -288,7 +324,9 @@ class CrawlReport:
 
     def summary(self) -> str:
         unlisted = sum(self.unlisted.values())
-        more = f" (+{unlisted} counted, not listed)" if unlisted else ""
+        notes = ([f"+{unlisted} counted, not listed"] if unlisted else []) + (
+            [f"{self.truncated} truncated to {LISTED_CHARS} characters"] if self.truncated else [])
+        more = f" ({'; '.join(notes)})" if notes else ""
         return (f"{len(self.crawled)} crawled, {len(self.skipped)} skipped{more}, "
                 f"{len(self.failed)} failed in {self.seconds:.2f} s")
 

@@ -17,7 +17,7 @@ from tools.bench.targets import Verdict
 #: The rows every other row is compared with, in the ratios table.
 REFERENCES = ("scrapy", "pool")
 #: Versions shown under "Machine" (distribution names).
-PACKAGES = ("aiohttp", "beautifulsoup4", "selectolax", "scrapy")
+PACKAGES = ("aiohttp", "beautifulsoup4", "lxml", "selectolax", "scrapy")
 
 
 def _fmt(value, spec: str, missing: str = "-") -> str:
