@@ -6,7 +6,7 @@ of the report's keys, URLs admitted in one turn of the loop, requests the
 server received. Peak memory of a parse is the process's RSS (the parser
 allocates in C, where ``tracemalloc`` does not look), sampled by a thread.
 Wall-clock bounds appear only where the wall clock is the claim (the
-deadline), with the suite's slack.
+deadline), with the suite's one slack (``tests/realtime.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import psutil
 import pytest
 from aiohttp import web
 from hostile_server import html, raw_page
-from test_crawler_hostile import SLACK, accounted, links, make_hostile, make_raw  # noqa: F401 (fixtures)
+from realtime import within
+from test_crawler_hostile import accounted, links
 
 from support.crawlers import asyncio_crawler
 from support.crawlers.asyncio_crawler import crawl_sync
@@ -87,8 +88,7 @@ def test_the_deadline_holds_whatever_an_href_holds(make_hostile):
     deadline, request_timeout = 2.0, 1.0
     t0 = time.perf_counter()
     result = crawl_sync(site.url, deadline=deadline, request_timeout=request_timeout)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < deadline + request_timeout + SLACK, f"{elapsed:.1f} s for a {deadline} s deadline"
+    within(time.perf_counter() - t0, deadline + request_timeout, f"a crawl with a {deadline} s deadline")
     assert result.outcome(site.url + "ok2") == "crawled" and not result.deadline_reached
     assert [why for why in result.skipped.values() if why.startswith("href over")] == [
         "href over 8192 characters"]
@@ -214,8 +214,7 @@ def test_a_million_links_in_one_page_keep_the_deadline(make_hostile):
     deadline, request_timeout = 6.0, 1.0  # time to fetch and parse it: then admission alone overran by seconds
     t0 = time.perf_counter()
     result = crawl_sync(site.url, max_bytes=16_000_000, deadline=deadline, request_timeout=request_timeout)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < deadline + request_timeout + SLACK, f"{elapsed:.1f} s for a {deadline} s deadline"
+    within(time.perf_counter() - t0, deadline + request_timeout, f"a crawl with a {deadline} s deadline")
     assert result.outcome(site.url) is not None
 
 
@@ -254,4 +253,4 @@ def test_the_html_parser_crawl_makes_no_request_a_browser_would_not(make_hostile
     site.pages["/"] = html("".join(INERT.values()))
     result = crawl_sync(site.url, parser="html.parser", deadline=10)
     assert result.crawled == {site.url: 200}
-    assert sum(site.hits.values()) == 1, site.hits
+    assert set(site.hits) <= {"/", "/robots.txt"}, site.hits
