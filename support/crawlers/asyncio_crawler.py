@@ -43,22 +43,22 @@ Guarantees (proved by ``tests/test_crawler_hostile.py``, ``tests/test_crawler_ho
   a page contains (the tests allow one ``request_timeout`` of slack): big
   pages are parsed off the loop and their links admitted in slices (the
   deadline checked between two), and no page is recorded past the deadline.
-  A request's timeout measures that request, not other pages' parses. The default parser (:data:`support.web.links.CRAWL_PARSER`, a
-  tokenizer that builds no tree) and link admission are linear in the
-  page's size; an href over :data:`support.web.links.MAX_HREF` characters
-  is skipped before any work. ``Retry-After`` (seconds or an HTTP date) is
-  waited for, up to :data:`MAX_RETRY_AFTER` and never past the deadline:
-  asking for longer fails the URL at once.
+  A request's timeout measures that request, not other pages' parses.
+  The default parser (:data:`support.web.links.CRAWL_PARSER`, a tokenizer
+  that builds no tree) and link admission are linear in the page's size;
+  an href over :data:`support.web.links.MAX_HREF` characters is skipped
+  before any work. ``Retry-After`` (seconds or an HTTP date) is waited
+  for, up to :data:`MAX_RETRY_AFTER` and never past the deadline: asking
+  for longer fails the URL at once.
 * **Bytes.** A body is counted decoded (after gzip, deflate, brotli...)
   while it streams, and reading stops past ``max_bytes``: a decompression
   bomb costs ``max_bytes``, not what it inflates to.
-* **Memory.** At most C bodies of ``max_bytes`` are held at once, and
-  parsing one holds the page and its hrefs, no tree (a few times the
-  page's size). The report lists at most ``CrawlReport.sample`` skipped
-  URLs and ``sample_chars`` characters of them, an href cut to
-  ``LISTED_CHARS`` with a marker, and counts the rest per reason
-  (``unlisted``); URLs skipped for ``max_depth`` or ``max_pages`` are
-  remembered only while listed: a link trap cannot grow the crawl's
+* **Memory.** At most C bodies of ``max_bytes`` are held at once; parsing
+  one holds the page and its hrefs, no tree. The report lists at most
+  ``CrawlReport.sample`` skipped URLs (``sample_chars`` characters, each
+  href cut to ``LISTED_CHARS`` with a marker) and counts the rest per
+  reason (``unlisted``); URLs skipped for ``max_depth`` or ``max_pages``
+  are remembered only while listed: a link trap cannot grow the crawl's
   bookkeeping without bound.
 * **Accounting.** Every URL met ends crawled, skipped (why) or failed (why),
   listed or counted: ``len(crawled) + sum(reasons().values())`` is the number
@@ -103,6 +103,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from support.crawlers.admission import Admission
 from support.crawlers.fetching import (  # fetch and its constants are re-exported (__all__)
     MAX_RETRY_AFTER,
     PARSE_ON_LOOP_BYTES,
@@ -111,7 +112,6 @@ from support.crawlers.fetching import (  # fetch and its constants are re-export
     fetch,
     page_links,
 )
-from support.crawlers.admission import Admission
 from support.crawlers.politeness import USER_AGENT, Hosts, Robots
 from support.web.links import PageLinks, base_url
 from support.web.report import (  # CrawlResult is re-exported (__all__)
