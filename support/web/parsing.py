@@ -34,7 +34,7 @@ import threading
 from typing import Callable, NamedTuple
 
 from bs4 import BeautifulSoup
-from bs4.builder import HTMLParserTreeBuilder
+from bs4.builder import HTMLParserTreeBuilder, LXMLTreeBuilder
 from bs4.builder._htmlparser import BeautifulSoupHTMLParser
 from lxml import etree
 from selectolax.lexbor import LexborHTMLParser
@@ -91,8 +91,8 @@ class _Html5Tokens(BeautifulSoupHTMLParser):
     CDATA_CONTENT_ELEMENTS = ("script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes",
                               "plaintext")
 
-    def set_cdata_mode(self, elem: str) -> None:
-        super().set_cdata_mode(elem)
+    def set_cdata_mode(self, elem: str, **how) -> None:  # Python 3.13.4+ adds escapable=
+        super().set_cdata_mode(elem, **how)
         if self.cdata_elem == "plaintext":  # HTML5: nothing ends it, not even </plaintext>
             self.interesting = _NEVER
 
@@ -114,11 +114,6 @@ def _soup_page(builder) -> Callable[[str | bytes], PageLinks]:
         return PageLinks(base["href"] if base is not None else None,
                          [a["href"] for a in soup.find_all("a", href=True)])
     return extract
-
-
-def _lxml_builder():
-    from bs4.builder import LXMLTreeBuilder
-    return LXMLTreeBuilder()
 
 
 # -- libxml2's tokenizer, no tree ----------------------------------------------------------
@@ -211,7 +206,7 @@ def _selectolax_page(html: str | bytes) -> PageLinks:
 #: Parser name -> extractor (html -> :class:`PageLinks`): the one registry of parsers.
 _EXTRACTORS: dict[str, Callable[[str | bytes], PageLinks]] = {
     "html.parser": _soup_page(_Html5Builder),
-    "lxml": _soup_page(_lxml_builder),
+    "lxml": _soup_page(LXMLTreeBuilder),
     "lxml-tokens": _lxml_tokens,
     "selectolax": _selectolax_page,
 }
