@@ -1,9 +1,10 @@
-"""The asyncio crawler's bookkeeping: which URLs enter the queue, and an outcome for each.
+"""The asyncio crawler from a fetched page to the queue: parse it, record it, admit its links.
 
 :class:`Admission` is the half of :class:`support.crawlers.asyncio_crawler._Crawl`
-that never awaits the network: it decides, for every href a page holds,
-whether its URL is fetched, skipped (why) or was already met, and it keeps
-that bookkeeping bounded (issue 19, points 3 and 6):
+that never awaits the network: it parses a page (right away, or just after
+the worker's next request is on its way), decides for every href it holds
+whether its URL is fetched, skipped (why) or was already met, gives every
+URL an outcome, and keeps that bookkeeping bounded (issue 19, points 3 and 6):
 
 * URLs skipped for ``max_depth`` or ``max_pages`` are remembered only while
   the report still lists skipped URLs (``CrawlReport.sample``); past that they
@@ -19,8 +20,9 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-from support.web.links import LinkFilter, check_root
-from support.web.report import DEADLINE, MAX_DEPTH, MAX_PAGES, CrawlOptions, CrawlResult
+from support.crawlers.fetching import page_links
+from support.web.links import LinkFilter, PageLinks, base_url, check_root
+from support.web.report import DEADLINE, MAX_DEPTH, MAX_PAGES, PARSE_ERROR, CrawlOptions, CrawlResult
 
 __all__ = ["Admission", "ADMIT_SLICE"]
 
@@ -29,7 +31,12 @@ ADMIT_SLICE = 2_000
 
 
 class Admission:
-    """The state of one crawl that is not the network: URLs met, pending, in flight; the result."""
+    """The state of one crawl that is not the network: URLs met, pending, in flight; the result.
+
+    A base of ``_Crawl``, which gives it the crawl's clock (``time_left``,
+    ``loop``, ``t0``), its ``TaskGroup`` (``tasks``), ``parser``,
+    ``concurrency`` and ``stopped``.
+    """
 
     def __init__(self, root_url: str, options: CrawlOptions):
         self.root = check_root(root_url)
@@ -111,6 +118,81 @@ class Admission:
             if done < len(hrefs):
                 self.result.skip_counted(DEADLINE, len(hrefs) - done)
 
+    # -- parsing: right away, or just after the next request is on its way ----
+
+    def defer(self, url: str, depth: int, status: int, page: tuple[bytes, str | None]) -> None:
+        """Parse this page a little later, so that the worker sends its next request first.
+
+        Discussion: when many responses arrive together, each worker used to
+        parse its page before asking for the next one, so the last request
+        of the burst left only after every page of the burst was parsed. If
+        other URLs are already waiting in the queue, the new links of this
+        page are not needed yet: the worker takes the next URL and sends its
+        request at once, and the page is parsed by a callback of the loop, one
+        page per turn of the loop, between network events. At most C pages
+        wait to be parsed, so memory stays bounded.
+        """
+        self.to_parse.append((url, depth, status, page))
+        if len(self.to_parse) == 1:
+            asyncio.get_running_loop().call_soon(self._parse_next)
+
+    def _parse_next(self) -> None:
+        if not self.to_parse or self.stopped:
+            return
+        url, depth, status, page = self.to_parse.popleft()
+        try:
+            self.parse(url, depth, status, page)
+        except Exception as exc:  # a bug, in a loop callback: hand it to the TaskGroup so it surfaces
+            self._surface(exc)
+        finally:
+            self.queue.task_done()
+            if self.to_parse:
+                asyncio.get_running_loop().call_soon(self._parse_next)
+
+    def _surface(self, exc: Exception) -> None:
+        """Raise ``exc`` in a task of the crawl's TaskGroup, which stops the crawl with it."""
+        coro = _reraise(exc)
+        try:
+            self.tasks.create_task(coro, name="deferred-parse")
+        except RuntimeError:  # the group is already stopping on an earlier error: that one surfaces
+            coro.close()
+
+    def parse(self, url: str, depth: int, status: int, page: tuple[bytes, str | None]) -> None:
+        """Parse a small page on the loop, then :meth:`record` it (or fail it if unparseable)."""
+        if self.time_left() == 0.0:
+            return  # see record()
+        body, charset = page
+        try:
+            links = page_links(body, charset, self.parser)
+        except Exception:  # a parser that gives up on malformed HTML
+            self.parse_failed(url)
+            return
+        base = self.record(url, depth, status, len(body), links)
+        if base is not None:  # a small page (PARSE_ON_LOOP_BYTES): a few thousand hrefs at most
+            self.admit_links(links.hrefs, 0, len(links.hrefs), base, depth + 1)
+            self.settle(url)  # one progress call for the page and the hrefs it skipped
+
+    def parse_failed(self, url: str) -> None:
+        self.result.fail(url, PARSE_ERROR)
+        self.settle(url)
+
+    def record(self, url: str, depth: int, status: int, size: int, links: PageLinks) -> str | None:
+        """Record the page as crawled; return the URL its links resolve against (its ``<base href>``).
+
+        The caller then admits the links and settles the page. Past the
+        deadline it does nothing (None): the URL is still in flight, and the
+        end of the crawl accounts for it (``"deadline"``), so that a burst of
+        pages parsed together cannot make the crawl overrun its deadline.
+        """
+        if self.time_left() == 0.0:
+            return None
+        result = self.result
+        result.ok(url, status)
+        result.depth[url] = depth
+        result.bytes += size
+        result.finish_times.append(self.loop.time() - self.t0)
+        return base_url(url, links.base)
+
     # -- outcomes --------------------------------------------------------------
 
     def settle(self, url: str) -> None:
@@ -142,3 +224,7 @@ class Admission:
         self.result.done += len(self.pending)  # every admitted URL has its outcome: the bar is full
         self.pending.clear()
         self.in_flight.clear()
+
+
+async def _reraise(exc: BaseException) -> None:
+    raise exc

@@ -113,11 +113,9 @@ from support.crawlers.fetching import (  # fetch and its constants are re-export
     page_links,
 )
 from support.crawlers.politeness import USER_AGENT, Hosts, Robots
-from support.web.links import PageLinks, base_url
 from support.web.report import (  # CrawlResult is re-exported (__all__)
     DEADLINE,
     DISALLOWED_BY_ROBOTS,
-    PARSE_ERROR,
     REDIRECT,
     REDIRECT_LOOP,
     REDIRECT_WITHOUT_LOCATION,
@@ -244,81 +242,6 @@ class _Crawl(Admission):
             self.settle(url)
         return False
 
-    # -- parsing: right away, or just after the next request is on its way ----
-
-    def defer(self, url: str, depth: int, status: int, page: tuple[bytes, str | None]) -> None:
-        """Parse this page a little later, so that the worker sends its next request first.
-
-        Discussion: when many responses arrive together, each worker used to
-        parse its page before asking for the next one, so the last request
-        of the burst left only after every page of the burst was parsed. If
-        other URLs are already waiting in the queue, the new links of this
-        page are not needed yet: the worker takes the next URL and sends its
-        request at once, and the page is parsed by a callback of the loop, one
-        page per turn of the loop, between network events. At most C pages
-        wait to be parsed, so memory stays bounded.
-        """
-        self.to_parse.append((url, depth, status, page))
-        if len(self.to_parse) == 1:
-            asyncio.get_running_loop().call_soon(self._parse_next)
-
-    def _parse_next(self) -> None:
-        if not self.to_parse or self.stopped:
-            return
-        url, depth, status, page = self.to_parse.popleft()
-        try:
-            self.parse(url, depth, status, page)
-        except Exception as exc:  # a bug, in a loop callback: hand it to the TaskGroup so it surfaces
-            self._surface(exc)
-        finally:
-            self.queue.task_done()
-            if self.to_parse:
-                asyncio.get_running_loop().call_soon(self._parse_next)
-
-    def _surface(self, exc: Exception) -> None:
-        """Raise ``exc`` in a task of the crawl's TaskGroup, which stops the crawl with it."""
-        coro = _reraise(exc)
-        try:
-            self.tasks.create_task(coro, name="deferred-parse")
-        except RuntimeError:  # the group is already stopping on an earlier error: that one surfaces
-            coro.close()
-
-    def parse(self, url: str, depth: int, status: int, page: tuple[bytes, str | None]) -> None:
-        """Parse a small page on the loop, then :meth:`record` it (or fail it if unparseable)."""
-        if self.time_left() == 0.0:
-            return  # see record()
-        body, charset = page
-        try:
-            links = page_links(body, charset, self.parser)
-        except Exception:  # a parser that gives up on malformed HTML
-            self.parse_failed(url)
-            return
-        base = self.record(url, depth, status, len(body), links)
-        if base is not None:  # a small page (PARSE_ON_LOOP_BYTES): a few thousand hrefs at most
-            self.admit_links(links.hrefs, 0, len(links.hrefs), base, depth + 1)
-            self.settle(url)  # one progress call for the page and the hrefs it skipped
-
-    def parse_failed(self, url: str) -> None:
-        self.result.fail(url, PARSE_ERROR)
-        self.settle(url)
-
-    def record(self, url: str, depth: int, status: int, size: int, links: PageLinks) -> str | None:
-        """Record the page as crawled; return the URL its links resolve against (its ``<base href>``).
-
-        The caller then admits the links and settles the page. Past the
-        deadline it does nothing (None): the URL is still in flight, and the
-        end of the crawl accounts for it (``"deadline"``), so that a burst of
-        pages parsed together cannot make the crawl overrun its deadline.
-        """
-        if self.time_left() == 0.0:
-            return None
-        result = self.result
-        result.ok(url, status)
-        result.depth[url] = depth
-        result.bytes += size
-        result.finish_times.append(self.loop.time() - self.t0)
-        return base_url(url, links.base)
-
     def time_left(self) -> float | None:
         """Seconds until the deadline (0.0 once past it), or None without a deadline."""
         if self.deadline is None:
@@ -372,10 +295,6 @@ class _Crawl(Admission):
 def _span(timeline, url: str):
     """A "request" span of ``url``'s path on ``timeline``; nothing without one."""
     return timeline.span(urlsplit(url).path or "/", "request") if timeline is not None else contextlib.nullcontext()
-
-
-async def _reraise(exc: BaseException) -> None:
-    raise exc
 
 
 async def crawl(root_url: str, options: CrawlOptions | None = None, **knobs: Any) -> CrawlResult:
