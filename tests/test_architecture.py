@@ -56,8 +56,6 @@ MAX_LINES = 400
 #: Modules over MAX_LINES that their owners are trimming, with the day they were listed.
 #: The integrator removes an entry once its module is back under the limit.
 KNOWN_LONG = {
-    "support/crawlers/asyncio_crawler.py": datetime.date(2026, 12, 7),  # crawler engineers (issue 23)
-    "support/web/links.py": datetime.date(2026, 12, 7),                # crawler engineers (issue 23)
     "tests/test_crawler.py": datetime.date(2026, 12, 7),               # crawler engineers (issue 23)
     "tests/test_crawler_hostile.py": datetime.date(2026, 12, 7),       # crawler engineers (issue 23)
 }

@@ -232,7 +232,6 @@ def listed_key(url: str) -> str:
     return f"{url[:LISTED_CHARS]}… ({len(url) - LISTED_CHARS:,} characters not kept, #{digest})"
 
 
-
 @dataclass
 class CrawlReport:
     """Outcome of every URL (or href) a crawl met.
@@ -242,18 +241,15 @@ class CrawlReport:
     over max_pages, ...). ``failed``: url -> why fetching it failed.
     ``seconds``: wall time of the crawl. Safe to fill from several threads.
 
-    Bounded: ``skipped`` lists at most ``sample`` URLs (a real site stays far
-    below: the Python docs skip 16,000 hrefs) and at most ``sample_chars``
-    characters of them; past that, a skipped URL is only counted in
-    ``unlisted`` (reason -> count), so that a trap (pages that each link
-    100,000 new URLs) cannot fill the memory with URLs that will never be
-    fetched. A listed href longer than :data:`LISTED_CHARS` keeps its first
-    characters and a marker saying how many it lost (``truncated`` counts
-    them): a 900 KB ``javascript:`` href costs 2 KB. Every URL is still
-    accounted for, as a count: :meth:`reasons` adds both, and :meth:`summary`
-    says how many were counted but not listed, and how many truncated. (An
-    unlisted URL met twice is counted twice: remembering it would cost the
-    memory the bound saves.)
+    Bounded: ``skipped`` lists at most ``sample`` URLs (the Python docs skip
+    16,000 hrefs) and ``sample_chars`` characters; past that, a skipped URL
+    is only counted in ``unlisted`` (reason -> count): a trap (pages that
+    each link 100,000 new URLs) cannot fill the memory. A listed href over
+    :data:`LISTED_CHARS` keeps its start and a marker saying how much it
+    lost (``truncated`` counts them). Every URL is still accounted for:
+    :meth:`reasons` adds both, and :meth:`summary` says how many were counted
+    but not listed, and how many cut. (An unlisted URL met twice is counted
+    twice: remembering it would cost the memory the bound saves.)
     """
 
     crawled: dict[str, int] = field(default_factory=dict)
