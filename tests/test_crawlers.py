@@ -16,7 +16,7 @@ from support.crawlers.blocking import parse_response
 from support.crawlers.registry import CORE_OPTIONS, CRAWLERS, FOLLOWS_C, OPTIONS, CrawlerSpec, crawl_with
 from support.osutil import free_port
 from support.timeline import Timeline
-from support.web import links
+from support.web import parsing
 from support.web.report import (
     CONNECTION_LOST,
     CONNECTION_REFUSED,
@@ -238,13 +238,13 @@ def _probe_allowed_hosts(make_site, name):
 def _probe_parser(make_site, name, monkeypatch):
     site = make_site(pages=8)
     built = []
-    soup = links.BeautifulSoup
+    soup = parsing.BeautifulSoup
 
     def counting(markup, features=None, *args, **kwargs):
         built.append(features)
         return soup(markup, features, *args, **kwargs)
 
-    monkeypatch.setattr(links, "BeautifulSoup", counting)
+    monkeypatch.setattr(parsing, "BeautifulSoup", counting)
     crawl_with(name, site.url, CrawlOptions(parser="selectolax", concurrency=3))
     assert built == []  # selectolax builds no BeautifulSoup
     report = crawl_with(name, site.url, CrawlOptions(parser="lxml", concurrency=3))

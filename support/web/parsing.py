@@ -34,7 +34,7 @@ import threading
 from typing import Callable, NamedTuple
 
 from bs4 import BeautifulSoup
-from bs4.builder import HTMLParserTreeBuilder, LXMLTreeBuilder
+from bs4.builder import HTMLParserTreeBuilder
 from bs4.builder._htmlparser import BeautifulSoupHTMLParser
 from lxml import etree
 from selectolax.lexbor import LexborHTMLParser
@@ -105,9 +105,9 @@ class _Html5Builder(HTMLParserTreeBuilder):
         super().feed(markup, _parser_class=_Html5Tokens)
 
 
-def _soup_page(builder) -> Callable[[str | bytes], PageLinks]:
+def _soup_page(features: str, builder=None) -> Callable[[str | bytes], PageLinks]:
     def extract(html: str | bytes) -> PageLinks:
-        soup = BeautifulSoup(html, builder=builder())
+        soup = BeautifulSoup(html, features) if builder is None else BeautifulSoup(html, builder=builder())
         for template in soup.find_all("template"):  # inert content: not the document's links
             template.decompose()
         base = soup.find("base", href=True)
@@ -205,8 +205,8 @@ def _selectolax_page(html: str | bytes) -> PageLinks:
 
 #: Parser name -> extractor (html -> :class:`PageLinks`): the one registry of parsers.
 _EXTRACTORS: dict[str, Callable[[str | bytes], PageLinks]] = {
-    "html.parser": _soup_page(_Html5Builder),
-    "lxml": _soup_page(LXMLTreeBuilder),
+    "html.parser": _soup_page("html.parser", _Html5Builder),
+    "lxml": _soup_page("lxml"),
     "lxml-tokens": _lxml_tokens,
     "selectolax": _selectolax_page,
 }
