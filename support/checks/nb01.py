@@ -131,6 +131,8 @@ def _check_facts(site: LabSite, expected: dict[str, int], result: Any, seconds: 
     explains is the first thing to say."""
     if seconds < LATENCY * 0.9:
         time.sleep(2 * LATENCY)  # the answer's own threads, if any, reach the server meanwhile
+        if any(site.stats.get_by_path[urlsplit(u).path] for u in expected):
+            _too_fast(seconds)  # it did start downloads, and returned before they ended: the missing join
     _check_requests(site, expected)
     _too_fast(seconds)
     _check_statuses(result, expected)
