@@ -51,8 +51,22 @@ def test_binder_reuses_the_top_level_pins_and_nothing_else():
     assert own == ["-r ../requirements.txt"], "binder/ must not keep a second list of versions"
 
 
+REQUIREMENTS = ("requirements.txt", "requirements-nox.txt", "requirements-ci.txt", "requirements-bench.txt",
+                "requirements-teacher.txt")
+
+
+def included(path: Path) -> dict[str, str]:
+    """The pins a requirements file takes from the files it includes with `-r`."""
+    found: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            found.update(pins((path.parent / line[3:].strip()).resolve()))
+    return found
+
+
 def test_every_requirement_is_pinned():
-    for name in ("requirements.txt", "requirements-ci.txt", "requirements-bench.txt", "requirements-teacher.txt"):
+    for name in REQUIREMENTS:
         for raw in (ROOT / name).read_text().splitlines():
             line = raw.split("#", 1)[0].strip()
             if line and not line.startswith("-r "):
@@ -95,14 +109,14 @@ def test_binder_and_make_lab_install_the_same_jupyterlab_settings(dockerfile):
 def test_one_source_of_versions_and_no_test_tools_for_students():
     course = pins(ROOT / "requirements.txt")
     seen: dict[str, str] = {}
-    for name in ("requirements.txt", "requirements-ci.txt", "requirements-bench.txt", "requirements-teacher.txt"):
-        inherited = pins(ROOT / "requirements-ci.txt") if name == "requirements-teacher.txt" else course
-        own = {n: v for n, v in pins(ROOT / name).items() if name == "requirements.txt" or n not in inherited}
+    for name in REQUIREMENTS:
+        inherited = included(ROOT / name)
+        own = {n: v for n, v in pins(ROOT / name).items() if n not in inherited}
         for package in own:
             assert package not in seen, f"{package} is pinned in {seen[package]} and {name}"
             seen[package] = name
     for tool in ("pytest", "nbval", "jupyter-repo2docker", "playwright", "scrapy", "nbgrader", "jupyterhub",
-                 "jupyterlab-rise"):
+                 "jupyterlab-rise", "nox"):
         assert tool not in course, f"{tool} is a tool of the tests or the benchmark: not for Binder"
     for needed in ("jupyterlab", "ipykernel", "ipywidgets", "aiohttp", "psutil"):
         assert needed in course
