@@ -8,8 +8,10 @@ repeating them, always at a bounded scale:
   ``threading.Event`` and reports, per thread, the growth of the process's
   **resident** memory (RSS: pages really in RAM) and of its **virtual** memory
   (VMS: address space reserved, most of it never touched), plus how much of
-  each thread's stack reservation is actually resident, read from
-  ``/proc/self/smaps``.
+  each thread's stack reservation is actually resident: each thread asks its
+  C library where its stack is and ``/proc/self/pagemap`` says which pages
+  are in RAM (:mod:`support.osutil.stacks`; counting mappings in ``/proc/self/smaps``
+  stops working where a newer glibc merges neighbouring stacks).
 * :func:`os_thread_limits` reads the limits the operating system puts on the
   number of threads (``threads-max``, ``pid_max``, ``RLIMIT_NPROC``,
   ``vm.max_map_count``, the cgroup's ``pids.max``) and the default stack size.
@@ -32,8 +34,8 @@ bounded by ``MAX_THREADS`` (``MAX_TASKS``); an isolated one also by a timeout
 
 Portability: resident and virtual memory come from :mod:`support.osutil`
 (psutil) everywhere. The per-thread stack figures (``stack_reserved``,
-``stacks_found``, ``stack_resident_per_thread``) are read from
-``/proc/self/smaps`` and exist only where :data:`support.osutil.HAS_PROC` is
+``stacks_found``, ``stack_resident_per_thread``) come from :mod:`support.osutil.stacks`
+and exist only where :data:`support.osutil.HAS_PROC` is
 true (Linux); elsewhere they are None.
 """
 
@@ -63,43 +65,14 @@ MAX_THREADS = 20_000
 #: Upper bound on the asyncio tasks :func:`task_memory` will create.
 MAX_TASKS = 1_000_000
 
-_MAPPING = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S+)")
-
-
-def _mappings() -> dict[tuple[int, int, str], int] | None:
-    """Every mapping of this process: (start, end, permissions) -> resident bytes;
-    None where there is no ``/proc`` (the stack figures are then not measured)."""
-    lines = osutil.smaps()
-    if lines is None:
-        return None
-    out: dict[tuple[int, int, str], int] = {}
-    key = None
-    for line in lines:
-        m = _MAPPING.match(line)
-        if m:
-            key = (int(m.group(1), 16), int(m.group(2), 16), m.group(3))
-            out[key] = 0
-        elif line.startswith("Rss:") and key is not None:
-            out[key] = int(line.split()[1]) * KIB
-    return out
-
-
-def _stacks(maps0, maps1, stack_size: int) -> dict:
-    """The thread stacks among the mappings that appeared between two readings."""
-    if maps0 is None or maps1 is None:
+def _stacks(found: list, parked_resident: list[int] | None) -> dict:
+    """Per-thread stack figures from what each thread's C library said (see :mod:`support.osutil.stacks`)."""
+    known = [s for s in found if s is not None]
+    if not known or parked_resident is None:
         return {"stack_reserved": None, "stacks_found": None, "stack_resident_per_thread": None}
-    new = {k: rss for k, rss in maps1.items() if k not in maps0}
-    # Thread stacks: the new read-write mappings of the most common size.
-    sizes = Counter(end - start for (start, end, perm) in new if perm.startswith("rw"))
-    expected = stack_size or osutil.soft_limit("STACK")
-    if expected and sizes[expected]:
-        stack_bytes, count = expected, sizes[expected]
-    else:  # unlimited ulimit -s, or a size the C library rounded: the most common one
-        stack_bytes, count = sizes.most_common(1)[0] if sizes else (0, 0)
-    stacks = [rss for (start, end, perm), rss in new.items()
-              if perm.startswith("rw") and end - start == stack_bytes]
-    return {"stack_reserved": stack_bytes, "stacks_found": count,
-            "stack_resident_per_thread": sum(stacks) / max(len(stacks), 1)}
+    sizes = Counter(size for _start, size in known)
+    return {"stack_reserved": sizes.most_common(1)[0][0], "stacks_found": len(set(known)),
+            "stack_resident_per_thread": sum(parked_resident) / len(parked_resident)}
 
 
 def _workload(name: str):
@@ -121,14 +94,16 @@ def _measure_here(n: int, stack_size: int, work: str) -> dict:
     task()  # warm up imports and caches in the main thread: measure threads, not imports
     old_stack = threading.stack_size(stack_size) if stack_size else None
     park, started = threading.Event(), threading.Semaphore(0)
+    found: list[tuple[int, int] | None] = []
 
     def body() -> None:
         task()
+        found.append(osutil.own_stack())
         started.release()
         park.wait()
 
     gc.collect()
-    maps0, rss0, vms0 = _mappings(), osutil.rss(), osutil.vms()
+    rss0, vms0, maps0 = osutil.rss(), osutil.vms(), osutil.mapping_count()
     threads: list[threading.Thread] = []
     t0 = time.perf_counter()
     try:
@@ -139,7 +114,8 @@ def _measure_here(n: int, stack_size: int, work: str) -> dict:
         for _ in threads:  # every thread has run its task and is parked
             started.acquire()
         start_seconds = time.perf_counter() - t0
-        rss1, vms1, maps1 = osutil.rss(), osutil.vms(), _mappings()
+        rss1, vms1, maps1 = osutil.rss(), osutil.vms(), osutil.mapping_count()
+        resident = osutil.resident_bytes([s for s in found if s is not None])
     finally:
         park.set()
         for t in threads:
@@ -150,7 +126,8 @@ def _measure_here(n: int, stack_size: int, work: str) -> dict:
         "n": n,
         "work": work,
         "stack_size_requested": stack_size,
-        **_stacks(maps0, maps1, stack_size),
+        **_stacks(found, resident),
+        "maps_per_thread": None if maps0 is None or maps1 is None else (maps1 - maps0) / n,
         "rss_per_thread": (rss1 - rss0) / n,
         "vms_per_thread": (vms1 - vms0) / n,
         "rss_before": rss0,
@@ -214,9 +191,11 @@ def thread_memory(n: int = 1000, stack_size: int = 0, work: str = "idle",
     as a crawler thread would, so its stack has been used more deeply.
 
     Returns a dict with ``rss_per_thread`` (resident growth / n),
-    ``vms_per_thread`` (virtual growth / n), ``stack_reserved`` (size of each
-    thread's stack mapping), ``stack_resident_per_thread`` (how much of it is
-    in RAM; these three are None where there is no ``/proc``), ``start_seconds`` (time to start all n and see them parked) and
+    ``vms_per_thread`` (virtual growth / n), ``stack_reserved`` (each thread's
+    stack as its C library reserved it), ``stacks_found``, ``stack_resident_per_thread``
+    (how much of a stack is in RAM), ``maps_per_thread`` (memory mappings each thread
+    added: 2 with a separate guard page, about 0 where stacks merge; these four are
+    None where there is no ``/proc``), ``start_seconds`` (time to start all n and see them parked) and
     the raw before/after figures. ``timeout`` bounds an isolated run only.
     """
     if not 1 <= n <= MAX_THREADS:
@@ -247,13 +226,15 @@ def os_thread_limits() -> dict:
     }
 
 
-def thread_caps(limits: dict) -> dict[str, int]:
+def thread_caps(limits: dict, maps_per_thread: float | None = None) -> dict[str, int]:
     """How many threads each limit allows, roughly (one process, nothing else running).
 
     * ``threads-max``, ``pid_max`` and the cgroup's ``pids.max`` count every
       thread (each thread takes a kernel task and an id);
     * ``RLIMIT_NPROC`` counts the user's threads (not enforced for root);
-    * ``vm.max_map_count``: each thread stack is two mappings (stack + guard page).
+    * ``vm.max_map_count``: each thread stack is two mappings (stack + guard page) with
+      glibc 2.36; ``maps_per_thread`` (measured by :func:`thread_memory`) replaces that 2.
+      Where stacks merge (glibc 2.43 on Linux 6.18: 0.14 a thread) this limit does not apply.
     """
     caps = {}
     for name in ("threads_max", "pid_max", "cgroup_pids_max"):
@@ -261,8 +242,9 @@ def thread_caps(limits: dict) -> dict[str, int]:
             caps[name] = limits[name]
     if limits.get("rlimit_nproc") and not limits.get("root"):
         caps["rlimit_nproc"] = limits["rlimit_nproc"]
-    if limits.get("max_map_count"):
-        caps["max_map_count"] = limits["max_map_count"] // 2
+    per_thread = 2 if maps_per_thread is None else maps_per_thread
+    if limits.get("max_map_count") and per_thread >= 0.5:
+        caps["max_map_count"] = int(limits["max_map_count"] // per_thread)
     return caps
 
 
@@ -274,7 +256,7 @@ def extrapolate(measured: dict, counts=(10_000, 100_000), limits: dict | None = 
     that the count exceeds (empty if none).
     """
     limits = limits or os_thread_limits()
-    caps = thread_caps(limits)
+    caps = thread_caps(limits, measured.get("maps_per_thread"))
     rows = []
     for count in counts:
         rows.append({

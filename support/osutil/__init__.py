@@ -11,7 +11,10 @@ so there is one place to make portable. Submodules, each importing only
   the portable path is tested on Linux too (``make test`` runs the notebooks
   that measure memory once that way); :data:`HAS_PROC`, :data:`HAS_AFFINITY`;
 * :mod:`.procfs`: Linux's ``/proc`` files (one-number files, ``sysctl``,
-  ``/proc/self/status`` and ``smaps``, the CPU's model);
+  ``/proc/self/status``, the CPU's model);
+* :mod:`.stacks`: where each thread's stack lies (``pthread_getattr_np``), how
+  much of it is resident (``/proc/self/pagemap``) and how many mappings this
+  process has: what holds on every glibc, where ``smaps`` mappings merge;
 * :mod:`.limits`: open files, ``RLIMIT_*``, the local port range;
 * :mod:`.memory`: resident, virtual and peak memory; :mod:`.cpu`: CPU
   seconds, busy cores, processors and pinning;
@@ -50,14 +53,16 @@ from support.osutil.limits import MACOS_OPEN_MAX, WINDOWS_FDS, fd_limit, local_p
 from support.osutil.memory import memory_total, peak_rss, reset_peak_rss, rss, vms
 from support.osutil.net import established_connections, free_port
 from support.osutil.processes import TreeUsage, children_by_env, tree_usage
-from support.osutil.procfs import cpu_model, proc_status, read_int, smaps, sysctl
+from support.osutil.procfs import cpu_model, proc_status, read_int, sysctl
+from support.osutil.stacks import mapping_count, own_stack, resident_bytes
 from support.osutil.switch import HAS_AFFINITY, HAS_PROC, PRETEND_NO_PROC, resource
 
 __all__ = ["HAS_PROC", "HAS_AFFINITY", "PRETEND_NO_PROC", "resource", "raise_fd_limit", "fd_limit", "soft_limit",
            "rss", "vms", "peak_rss", "reset_peak_rss", "memory_total", "cpu_seconds", "process_cpu_seconds",
            "reaped_children_cpu_seconds", "busy_seconds", "OtherPrograms", "cpu_count", "affinity", "pin",
            "cpu_model", "load_average", "established_connections", "free_port", "open_fds", "read_int", "sysctl",
-           "proc_status", "smaps", "local_port_range", "cgroup_pids_max", "cgroup_pids_headroom", "user_threads",
+           "proc_status", "own_stack", "resident_bytes", "mapping_count", "local_port_range", "cgroup_pids_max",
+           "cgroup_pids_headroom", "user_threads",
            "PidsCgroups", "TreeUsage", "tree_usage", "children_by_env", "WINDOWS_FDS", "MACOS_OPEN_MAX",
            "readings"]
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
-from typing import Iterator
 
 from support.osutil import switch
 
-__all__ = ["read_int", "sysctl", "proc_status", "smaps", "cpu_model"]
+__all__ = ["read_int", "sysctl", "proc_status", "cpu_model"]
 
 
 def read_int(path: str) -> int | None:
@@ -41,20 +40,6 @@ def proc_status() -> dict[str, int]:
         if len(parts) == 2 and parts[1] == "kB":
             out[name] = int(parts[0]) * 1024
     return out
-
-
-def smaps() -> Iterator[str] | None:
-    """The lines of ``/proc/self/smaps`` (every mapping of this process and its
-    figures), read as they are iterated; None where there is no ``/proc``."""
-    if not switch.HAS_PROC:
-        return None
-    return _lines("/proc/self/smaps")
-
-
-def _lines(path: str) -> Iterator[str]:
-    """The lines of ``path``, one at a time (smaps of thousands of threads is megabytes)."""
-    with open(path) as f:
-        yield from f
 
 
 def cpu_model() -> str:
