@@ -11,19 +11,26 @@ Not the lesson, only the glass it is seen through:
   thread name, seconds): where name resolution really happens.
 
 All three are context managers that restore what they changed on exit.
+:func:`debug_in_child` says whether ``asyncio.run`` starts in debug mode in a
+fresh Python run with the given options and environment (``-X dev``,
+``PYTHONASYNCIODEBUG=1``): ``python -m support.measure.aio_watch`` is that child.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 
-__all__ = ["asyncio_log", "loop_exceptions", "getaddrinfo_calls", "Resolution"]
+__all__ = ["asyncio_log", "loop_exceptions", "getaddrinfo_calls", "Resolution", "debug_in_child"]
 
 
 class _Collect(logging.Handler):
@@ -91,3 +98,20 @@ def getaddrinfo_calls():
         yield calls
     finally:
         socket.getaddrinfo = real
+
+
+def debug_in_child(*options: str, **environment: str) -> bool:
+    """Whether ``asyncio.run``'s loop is in debug mode in ``python OPTIONS -m support.measure.aio_watch``,
+    run with this environment plus ``environment`` (and without an inherited ``PYTHONASYNCIODEBUG``/``PYTHONDEVMODE``)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONASYNCIODEBUG", "PYTHONDEVMODE")}
+    done = subprocess.run([sys.executable, *options, "-m", "support.measure.aio_watch"], env={**env, **environment},
+                          capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(done.stdout.splitlines()[-1])["debug"]
+
+
+async def _loop_debug() -> bool:
+    return asyncio.get_running_loop().get_debug()
+
+
+if __name__ == "__main__":  # the child of debug_in_child
+    print(json.dumps({"debug": asyncio.run(_loop_debug()), "dev_mode": sys.flags.dev_mode}))
