@@ -59,15 +59,17 @@ SIN_PROC_TESTS := tests/test_osutil_portable.py tests/test_memory.py \
 # skips the tests of those targets and says so once; CI has Node and runs them all.
 NPM := $(shell command -v npm 2>/dev/null)
 
-# Three passes: the tests that assert on counters and virtual time in parallel
-# (pytest-xdist); then, alone, those that read the wall clock (the `realtime`
-# mark, tests/conftest.py) and every notebook cell; then the path of macOS/Windows.
+# Three passes: the tests that assert on counters and virtual time, spread test by
+# test over two workers (pytest-xdist); then those that read the wall clock (the
+# `realtime` mark, tests/conftest.py) and every notebook cell, a whole file per
+# worker (each notebook passes pinned to one core, CONTRIBUTING.md: two side by
+# side on two cores is that case); then the path of macOS/Windows, the same way.
 test: $(CI) $(if $(NPM),$(JS)/.installed)
 	@$(if $(NPM),:,echo "make test: sin Node.js (npm) se omiten las pruebas de diapositivas y material impreso (tests/test_present.py); instala Node.js para correrlas.")
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -m "not realtime" tests
-	$(BIN)/python -m pytest -m realtime tests notebooks
-	CORRUTINAS_SIN_PROC=1 $(BIN)/python -m pytest $(SIN_PROC_TESTS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m realtime tests notebooks
+	CORRUTINAS_SIN_PROC=1 $(BIN)/python -m pytest -n 2 --dist loadfile $(SIN_PROC_TESTS)
 
 notebooks: $(CI)
 	$(BIN)/python tools/run_notebooks.py notebooks/*.ipynb
