@@ -50,7 +50,10 @@ def test_every_registry_crawler_is_an_entry_then_the_presets_then_scrapy():
     assert names[len(CRAWLERS):] == list(runner.PRESETS) + ["scrapy"]
     selectolax = ENTRIES["asyncio-selectolax"]
     assert selectolax.crawler == "asyncio" and selectolax.arguments() == [
-        "--crawler", "asyncio", "--option", "parser=selectolax"]
+        "--crawler", "asyncio", "--option", "obey_robots=false", "--option", "parser=selectolax"]
+    # The same work for every row: Scrapy's worker does not read robots.txt, so neither does the course's.
+    assert ENTRIES["asyncio"].arguments() == ["--crawler", "asyncio", "--option", "obey_robots=false"]
+    assert not ENTRIES["callbacks"].options  # it cannot read robots.txt: nothing to turn off
     assert ENTRIES["sequential"].concurrency(runner.REGIMES["latency"]) == 1
     assert ENTRIES["trampoline"].concurrency(runner.REGIMES["latency"]) is None  # one task per URL
     assert ENTRIES["callbacks"].concurrency(runner.REGIMES["latency"]) == 100    # honours C
