@@ -17,6 +17,7 @@ import looptime
 import pytest
 from aiohttp import web
 from realtime import takes_about
+from virtual_time import serve_here
 
 from support.crawlers.asyncio_crawler import CrawlResult, crawl, crawl_sync
 from support.labsite import SiteGraph
@@ -422,13 +423,7 @@ async def _graph_site(graph: SiteGraph, latency: float):
         await asyncio.sleep(latency)
         return web.Response(text=graph.render(page, base), content_type="text/html")
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"
+    runner, base = await serve_here(handler)
     return runner, base
 
 

@@ -25,23 +25,12 @@ from aiohttp import web
 from hostile_server import html, raw_page
 from test_crawler import run_in_virtual_time
 from test_crawler_hostile import links
+from virtual_time import serve_here
 
 from support.crawlers.asyncio_crawler import crawl, crawl_sync
 from support.crawlers.fetching import Fetched, fetch
 from support.crawlers.politeness import ROBOTS_AGENT, USER_AGENT
 from support.web.reasons import DISALLOWED_BY_ROBOTS, REDIRECT, REDIRECT_LOOP, label_es
-
-
-async def serve_here(handler) -> tuple[web.AppRunner, str]:
-    """``handler`` served on the running loop (virtual time reaches it too): (runner, root URL)."""
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"
-
 
 # -- 5. a host-wide 429 pauses the whole host -------------------------------------
 

@@ -4,3 +4,17 @@
 from support.kernel.virtual_time import SteadySelector, VirtualClock, VirtualSelector, virtual_loop
 
 __all__ = ["VirtualClock", "VirtualSelector", "SteadySelector", "virtual_loop"]
+
+
+async def serve_here(handler):
+    """``handler`` served by aiohttp on the running loop, so virtual time (looptime) reaches the
+    server too: (runner, root URL). The caller cleans up with ``await runner.cleanup()``."""
+    from aiohttp import web
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"
