@@ -5,7 +5,9 @@ wrote: decompression bombs, comment bombs, link traps, ``Retry-After``, odd
 encodings, redirect loops, and (:class:`RawServer`) answers that break HTTP
 itself. Each runs on its own event loop in a background thread, on a free
 port of 127.0.0.1 (or ``::1``), counts the requests it gets, and is stopped
-by the test that started it (the fixtures in ``tests/test_crawler_hostile.py``).
+by the test that started it (the fixtures ``make_hostile`` and ``make_raw`` in
+``tests/conftest.py``). Plus two helpers of those tests: :func:`links` (a page
+body) and :func:`accounted` (URLs with an outcome).
 """
 
 from __future__ import annotations
@@ -153,3 +155,12 @@ def ipv6_loopback_available() -> bool:
         return True
     except OSError:
         return False
+
+
+def links(*hrefs: str, extra: str = "") -> str:
+    return "<html><body>" + extra + "".join(f'<a href="{h}">{h}</a>\n' for h in hrefs) + "</body></html>"
+
+
+def accounted(result) -> int:
+    """URLs with an outcome, counted: crawled + failed + skipped (listed or only counted)."""
+    return len(result.crawled) + sum(result.reasons().values())

@@ -58,10 +58,7 @@ OS_EXEMPT = {
 MAX_LINES = 400
 #: Modules over MAX_LINES that their owners are trimming, with the day they were listed.
 #: The integrator removes an entry once its module is back under the limit.
-KNOWN_LONG = {
-    "tests/test_crawler.py": datetime.date(2026, 12, 7),               # crawler engineers (issue 23)
-    "tests/test_crawler_hostile.py": datetime.date(2026, 12, 7),       # crawler engineers (issue 23)
-}
+KNOWN_LONG: dict[str, datetime.date] = {}
 #: Never measured: reference solutions (the exercise's whole answer key, one per notebook).
 LONG_BY_NATURE = re.compile(r"^teacher/solutions/")
 

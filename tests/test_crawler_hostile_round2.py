@@ -19,9 +19,8 @@ import time
 import psutil
 import pytest
 from aiohttp import web
-from hostile_server import html, raw_page
+from hostile_server import accounted, html, links, raw_page
 from realtime import within
-from test_crawler_hostile import accounted, links
 
 from support.crawlers import asyncio_crawler
 from support.crawlers.asyncio_crawler import crawl_sync

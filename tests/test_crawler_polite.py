@@ -22,10 +22,8 @@ import aiohttp.client_proto
 import aiohttp.http_parser
 import pytest
 from aiohttp import web
-from hostile_server import html, raw_page
-from test_crawler import run_in_virtual_time
-from test_crawler_hostile import links
-from virtual_time import serve_here
+from hostile_server import html, links, raw_page
+from virtual_time import run_in_virtual_time, serve_here
 
 from support.crawlers.asyncio_crawler import crawl, crawl_sync
 from support.crawlers.fetching import Fetched, fetch

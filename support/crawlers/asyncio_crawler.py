@@ -37,8 +37,8 @@ How it works
   connects, sends and receives in one call) is one "request" span under its
   URL's path.
 
-Guarantees (proved by ``tests/test_crawler_hostile.py``, ``tests/test_crawler_hostile_round2.py``)
--------------------------------------------------------------------------------------------------
+Guarantees (proved by ``tests/test_crawler_hostile*.py``)
+---------------------------------------------------------
 * **Time.** With a ``deadline``, the crawl returns at the deadline whatever
   a page contains (the tests allow one ``request_timeout`` of slack): big
   pages are parsed off the loop and their links admitted in slices (the
