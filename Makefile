@@ -20,20 +20,26 @@ LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 
 .PHONY: lab test notebooks bench bench-servers binder clean install slides handout student teacher-tools class-test
 
+# The installs go through uv (pinned in requirements-uv.txt, installed into .venv by the
+# venv's own pip): it downloads and unpacks in parallel, 5 s where pip takes 35-50 s for the
+# test tools. It reads no pip.conf: behind a mirror, set UV_INDEX_URL (or use the README's
+# route without make, plain pip). The venv keeps its pip for the student's own installs.
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+
 $(BIN)/python:
 	@$(PYTHON) tools/need_python.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-uv.txt
 
 $(COURSE): requirements.txt pyproject.toml jupyterlab/corrutinas.json | $(BIN)/python
 	@echo "Instalando el curso en $(VENV) (unos 460 MB la primera vez; puede tardar un minuto sin mostrar nada)..."
-	$(BIN)/pip install --quiet -r requirements.txt -e .
+	$(UV) -r requirements.txt -e .
 	mkdir -p $(LAB_OVERRIDES)
 	cp jupyterlab/corrutinas.json $(LAB_OVERRIDES)/corrutinas.json
 	touch $@
 
 $(CI): requirements-ci.txt $(COURSE)
-	$(BIN)/pip install --quiet -r requirements-ci.txt
+	$(UV) -r requirements-ci.txt
 	touch $@
 
 install: $(COURSE)
@@ -62,13 +68,15 @@ NPM := $(shell command -v npm 2>/dev/null)
 # Three passes: the tests that assert on counters and virtual time, spread test by
 # test over two workers (pytest-xdist); then those that read the wall clock (the
 # `realtime` mark, tests/conftest.py) and every notebook cell, a whole file per
-# worker (each notebook passes pinned to one core, CONTRIBUTING.md: two side by
-# side on two cores is that case); then the path of macOS/Windows, the same way.
+# worker, the longest files first (each notebook passes pinned to one core,
+# CONTRIBUTING.md: two side by side on two cores is that case; the notebooks with
+# widgets run whole in JupyterLab, tests/test_browser.py, and not a second time
+# under nbval); then the path of macOS/Windows, the same way.
 test: $(CI) $(if $(NPM),$(JS)/.installed)
 	@$(if $(NPM),:,echo "make test: sin Node.js (npm) se omiten las pruebas de diapositivas y material impreso (tests/test_present.py); instala Node.js para correrlas.")
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -m "not realtime" tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m realtime tests notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m realtime tests notebooks
 	CORRUTINAS_SIN_PROC=1 $(BIN)/python -m pytest -n 2 --dist loadfile $(SIN_PROC_TESTS)
 
 notebooks: $(CI)
@@ -82,7 +90,7 @@ binder:
 BENCH  := $(VENV)/.installed-bench
 
 $(BENCH): requirements-bench.txt $(COURSE)
-	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(UV) -r requirements-bench.txt
 	touch $@
 
 # The toy site's three regimes, then the real-site regime: the Python docs served
@@ -123,7 +131,7 @@ student:
 # Live presenting (jupyterlab-rise) and JupyterHub, pinned in requirements-teacher.txt.
 TEACHER := $(VENV)/.installed-teacher
 $(TEACHER): requirements-teacher.txt $(CI)
-	$(BIN)/pip install --quiet -r requirements-teacher.txt
+	$(UV) -r requirements-teacher.txt
 	touch $@
 
 teacher-tools: $(TEACHER)

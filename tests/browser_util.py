@@ -12,6 +12,7 @@ Run > Run All Cells from the menu; save; stop the server with SIGTERM.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -39,6 +40,16 @@ def find_chromium() -> str | None:
         if os.access(path, os.X_OK):
             return path
     return shutil.which("chromium")
+
+
+def why_no_browser() -> str | None:
+    """Why the browser tests cannot run here, or None when they can: Debian's
+    Chromium and Playwright's Python package (``playwright install`` is never used)."""
+    if find_chromium() is None:
+        return "no Chromium installed (Debian: apt-get install chromium; .ci/run installs it)"
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright's Python package is not installed (pip install -r requirements-ci.txt)"
+    return None
 
 
 def _write_settings(settings: Path) -> None:

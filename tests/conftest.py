@@ -3,7 +3,10 @@ hostile servers of ``tests/hostile_server.py`` (``make_hostile``, ``make_raw``),
 
 And the ``realtime`` mark, put on every test that reads a wall clock (see
 ``tests/realtime.py``) and on every notebook cell: ``make test`` runs those on
-their own, and the rest in parallel (pytest-xdist).
+their own, and the rest in parallel (pytest-xdist). Two more rules for the
+session, in :class:`Schedule`: a notebook runs once (nbval, or Run All in
+JupyterLab when ``tests/test_browser.py`` does that), and the long test files go
+first.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+from pathlib import Path
 
 import pytest
+from browser_util import why_no_browser
 from hostile_server import HostileSite, RawServer
 
 from support.labsite import LabSite
@@ -76,6 +81,47 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _reads_wall_clock(item) and "realtime" not in item.keywords:
             item.add_marker(pytest.mark.realtime)
+
+
+#: The test that runs a whole notebook in JupyterLab (its ``notebook`` parameter is the path).
+RUN_ALL = "test_notebook_runs_in_jupyterlab_and_widgets_render"
+#: The files that take longest, longest first (about 90, 30, 30, 20, 15 and 12 s of a worker's
+#: time on 2 cores). ``make test`` hands whole files to its two workers in this order
+#: (``--no-loadscope-reorder``), so that no long file starts last while the other worker idles.
+#: Only the order depends on this list: a stale entry costs seconds, never a result.
+LONG_FIRST = ("tests/test_browser.py", "notebooks/09_", "notebooks/05_", "notebooks/01_", "notebooks/06_",
+              "notebooks/02_")
+
+
+class Schedule:
+    """Runs after ``-m``/``-k`` have deselected (``trylast``), on the items that are left."""
+
+    in_browser: list[str] = []
+
+    def pytest_report_collectionfinish(self, config, start_path, items):
+        if self.in_browser:
+            return f"run whole in JupyterLab (tests/test_browser.py), so not again by nbval: {', '.join(self.in_browser)}"
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        in_browser = {Path(item.callspec.params["notebook"]).resolve() for item in items
+                      if getattr(item, "originalname", None) == RUN_ALL} if why_no_browser() is None else set()
+        twice = [item for item in items if not isinstance(item, pytest.Function)
+                 and Path(item.path).resolve() in in_browser]
+        if twice:  # nbval's cells of a notebook that JupyterLab runs whole, in this same session
+            config.hook.pytest_deselected(items=twice)
+            drop = set(twice)
+            items[:] = [item for item in items if item not in drop]
+            self.in_browser = sorted(path.name for path in in_browser)
+
+        def rank(item) -> int:
+            return next((i for i, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)),
+                        len(LONG_FIRST))
+        items.sort(key=rank)  # stable: each file keeps its own order
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(Schedule(), "corrutinas-schedule")
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_binder_reuses_the_top_level_pins_and_nothing_else():
 
 
 REQUIREMENTS = ("requirements.txt", "requirements-nox.txt", "requirements-ci.txt", "requirements-bench.txt",
-                "requirements-teacher.txt")
+                "requirements-teacher.txt", "requirements-uv.txt")
 
 
 def included(path: Path) -> dict[str, str]:

@@ -4,6 +4,12 @@ widgets render (no "Loading widget..." left), no cell errored (except those
 tagged ``raises-exception``), every code cell ran. A screenshot of each lands
 in ``artifacts/browser/`` (git ignores ``artifacts/``).
 
+That Run All is the notebook's one execution in the session: it checks all
+that nbval's would (nbval runs with ``--nbval-lax``: a cell fails when it
+raises, and the notebooks' claims are asserts), so ``tests/conftest.py``
+deselects nbval's cells of a notebook whose Run All here is selected and can
+run. Without a browser, nbval runs them as it runs every other notebook.
+
 Skipped, with the reason, only where no Chromium is installed (``.ci/run``
 installs Debian's ``chromium``) or Playwright's package is missing. One
 JupyterLab server and one browser serve every notebook of the module.
@@ -21,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser_util import CHROMIUM_ARGS, KERNEL_IDLE, PROMPTS_JS, find_chromium, jupyterlab, run_all_cells
+from browser_util import CHROMIUM_ARGS, KERNEL_IDLE, PROMPTS_JS, find_chromium, jupyterlab, run_all_cells, why_no_browser
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -37,18 +43,17 @@ def _uses_widgets(path: Path) -> bool:
 WIDGET_NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if _uses_widgets(p))
 CHROMIUM = find_chromium()
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (Debian: apt-get install chromium; "
-                                                ".ci/run installs it)"),
-]
+NO_BROWSER = why_no_browser()
+#: Seconds a whole Run All may take: notebook 07, the longest, takes about 60 s on 2 cores.
+NOTEBOOK_TIMEOUT = 480.0
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(NO_BROWSER is not None, reason=str(NO_BROWSER))]
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """(page factory, notebook folder): JupyterLab on loopback plus headless Chromium."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed "
-                                                                  "(pip install -r requirements-ci.txt)")
+    from playwright import sync_api
     tmp = tmp_path_factory.mktemp("browser")
     root = tmp / "notebooks"
     root.mkdir()
@@ -68,6 +73,7 @@ def test_some_notebook_has_widgets():
     assert WIDGET_NOTEBOOKS, "no notebook imports ipywidgets: the browser test would check nothing"
 
 
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("notebook", WIDGET_NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_in_jupyterlab_and_widgets_render(lab, notebook):
     browser, base, token, root = lab
@@ -75,7 +81,7 @@ def test_notebook_runs_in_jupyterlab_and_widgets_render(lab, notebook):
     page = browser.new_page()
     try:
         try:
-            run_seconds = run_all_cells(page, base, token, notebook.name)
+            run_seconds = run_all_cells(page, base, token, notebook.name, run_timeout=NOTEBOOK_TIMEOUT)
         finally:
             first_widget = page.locator(".jp-OutputArea .jupyter-widgets").first
             if first_widget.count():
