@@ -24,7 +24,9 @@ LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d
 # venv's own pip): it downloads and unpacks in parallel, 5 s where pip takes 35-50 s for the
 # test tools. It reads no pip.conf: behind a mirror, set UV_INDEX_URL (or use the README's
 # route without make, plain pip). The venv keeps its pip for the student's own installs.
-UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+# --compile-bytecode as pip does: where PYTHONDONTWRITEBYTECODE is set (CI), nothing else
+# would write the .pyc files, and every process would compile its imports again.
+UV := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
 
 $(BIN)/python:
 	@$(PYTHON) tools/need_python.py
