@@ -67,17 +67,21 @@ SIN_PROC_TESTS := tests/test_osutil_portable.py tests/test_memory.py \
 # skips the tests of those targets and says so once; CI has Node and runs them all.
 NPM := $(shell command -v npm 2>/dev/null)
 
-# Three passes: the tests that assert on counters and virtual time, spread test by
-# test over two workers (pytest-xdist); then those that read the wall clock (the
-# `realtime` mark, tests/conftest.py) and every notebook cell, a whole file per
-# worker, the longest files first (each notebook passes pinned to one core,
-# CONTRIBUTING.md: two side by side on two cores is that case; the notebooks with
-# widgets run whole in JupyterLab, tests/test_browser.py, and not a second time
-# under nbval); then the path of macOS/Windows, the same way.
-test: $(CI) $(if $(NPM),$(JS)/.installed)
+# The installs first, the venv's (uv) and npm's side by side: neither waits for the other.
+# Then three passes: the tests that assert on counters and virtual time, spread test by
+# test over three workers (pytest-xdist; they wait on sockets, timers and child processes
+# a third of the time, so two cores keep three busy; worksteal: a worker that runs out
+# takes over tests queued for another); then those that read the wall clock (the
+# `realtime` mark, tests/conftest.py) and every notebook cell, a whole file per worker on
+# two workers, the longest files first (each notebook passes pinned to one core,
+# CONTRIBUTING.md: two side by side on two cores is that case; the notebooks with widgets
+# run whole in JupyterLab, tests/test_browser.py, and not a second time under nbval); then
+# the path of macOS/Windows, the same way.
+test:
+	@$(MAKE) --no-print-directory -j2 $(CI) $(if $(NPM),$(JS)/.installed)
 	@$(if $(NPM),:,echo "make test: sin Node.js (npm) se omiten las pruebas de diapositivas y material impreso (tests/test_present.py); instala Node.js para correrlas.")
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -m "not realtime" tests
+	$(BIN)/python -m pytest -n 3 --dist worksteal -m "not realtime" tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m realtime tests notebooks
 	CORRUTINAS_SIN_PROC=1 $(BIN)/python -m pytest -n 2 --dist loadfile $(SIN_PROC_TESTS)
 

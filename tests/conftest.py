@@ -85,12 +85,13 @@ def pytest_collection_modifyitems(config, items):
 
 #: The test that runs a whole notebook in JupyterLab (its ``notebook`` parameter is the path).
 RUN_ALL = "test_notebook_runs_in_jupyterlab_and_widgets_render"
-#: The files that take longest, longest first (about 90, 30, 30, 20, 15 and 12 s of a worker's
-#: time on 2 cores). ``make test`` hands whole files to its two workers in this order
-#: (``--no-loadscope-reorder``), so that no long file starts last while the other worker idles.
+#: The files that take longest, longest first (about 90, 30, 40, 30, 20, 15 and 12 s of a worker's
+#: time). ``make test``'s realtime pass hands whole files to its two workers in this order
+#: (``--no-loadscope-reorder``), so that no long file starts last while the other worker idles;
+#: its first pass (``--dist worksteal``) starts the long tests first for the same reason.
 #: Only the order depends on this list: a stale entry costs seconds, never a result.
-LONG_FIRST = ("tests/test_browser.py", "notebooks/09_", "notebooks/05_", "notebooks/01_", "notebooks/06_",
-              "notebooks/02_")
+LONG_FIRST = ("tests/test_browser.py", "tests/test_nb09_devmode.py", "notebooks/09_", "notebooks/05_",
+              "notebooks/01_", "notebooks/06_", "notebooks/02_")
 
 
 class Schedule:
