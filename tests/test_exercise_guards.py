@@ -197,6 +197,23 @@ def test_a_loop_without_await_blocks_the_loop_and_is_stopped():
     assert not _alive("exercise-loop")
 
 
+async def _many_tasks_spin(*args):
+    async def spin():
+        while True:
+            pass
+
+    await asyncio.gather(*(spin() for _ in range(500)))
+
+
+def test_once_stopped_no_task_of_the_answer_runs_again():
+    """The guard's stop ends the task that spins; the 499 queued behind it never start
+    (a stop each would outlast STOP_GRACE, and the thread would spin on for ever)."""
+    verdict, seconds = _timed(run_async, _many_tasks_spin)
+    within(seconds, VERDICT, "the verdict")
+    assert "bloqueó el bucle de eventos" in verdict.message and "la detuvo" in verdict.message
+    assert _wait_until_gone("exercise-loop", 1.0), "the answer's other tasks kept the thread spinning"
+
+
 @pytest.mark.parametrize("answer", [_awaits_forever, _swallows_cancellation])
 def test_a_coroutine_that_waits_for_ever_did_not_finish_and_is_stopped(answer):
     verdict, seconds = _timed(run_async, answer, hint="¿Esperas algo que nunca llega?")

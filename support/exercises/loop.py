@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import concurrent.futures
+import contextlib
 import gc
 import inspect
 import threading
@@ -82,6 +83,10 @@ class _TimedSteps(collections.abc.Coroutine):
 
     def _step(self, step, *args):
         watched = self._watched
+        if watched.stopping:  # the verdict is given: no more of the answer's code starts
+            with contextlib.suppress(Exception):
+                self._coro.close()
+            raise asyncio.CancelledError
         watched.slept, cpu, wall = 0.0, time.thread_time(), time.perf_counter()
         try:
             return step(*args)
@@ -127,6 +132,10 @@ class _WatchedLoop:
         self.loop.set_task_factory(self._timed_task)
         self._excused = False
         self.slept = 0.0
+        #: Set by :meth:`stop`: every task's next step is cancelled instead of run. The guard's
+        #: stop ends the step that is running; without this, each task queued behind it
+        #: (500 that spin, say) would need a stop of its own, more than STOP_GRACE allows.
+        self.stopping = False
 
     def _timed_task(self, loop, coro, **kwargs):
         """Every task of the run steps through :class:`_TimedSteps`."""
@@ -177,6 +186,7 @@ class _WatchedLoop:
 
     def _cancel_leftovers(self) -> None:
         """Cancel the tasks still pending (as ``asyncio.run`` does), waiting at most STOP_GRACE."""
+        self.loop.set_task_factory(None)  # the clean-up's own tasks run, even when stopping
         pending = [task for task in asyncio.all_tasks(self.loop) if not task.done()]
         for task in pending:
             task.cancel()
@@ -194,7 +204,9 @@ class _WatchedLoop:
         return any(thread.is_alive() for thread in getattr(self.executor, "_threads", ()))
 
     def stop(self) -> None:
-        """From another thread: end ``run_until_complete`` at the loop's next turn."""
+        """From another thread: end ``run_until_complete`` at the loop's next turn, and
+        run no more steps of any task (see :attr:`stopping`)."""
+        self.stopping = True
         try:
             self.loop.call_soon_threadsafe(self.loop.stop)
         except RuntimeError:  # already closed
