@@ -77,13 +77,18 @@ NPM := $(shell command -v npm 2>/dev/null)
 # CONTRIBUTING.md: two side by side on two cores is that case; the notebooks with widgets
 # run whole in JupyterLab, tests/test_browser.py, and not a second time under nbval); then
 # the path of macOS/Windows, the same way.
+# PYTHONDONTWRITEBYTECODE (set in many CI images) is unset for the tests: Python's default, so the
+# first process that imports support/, tools/ or a test module writes its bytecode and the others
+# (workers, kernels, the crawls in fresh processes: hundreds) read it instead of compiling again.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
+
 test:
 	@$(MAKE) --no-print-directory -j2 $(CI) $(if $(NPM),$(JS)/.installed)
 	@$(if $(NPM),:,echo "make test: sin Node.js (npm) se omiten las pruebas de diapositivas y material impreso (tests/test_present.py); instala Node.js para correrlas.")
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 3 --dist worksteal -m "not realtime" tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m realtime tests notebooks
-	CORRUTINAS_SIN_PROC=1 $(BIN)/python -m pytest -n 2 --dist loadfile $(SIN_PROC_TESTS)
+	$(PYTEST) -n 3 --dist worksteal -m "not realtime" tests
+	$(PYTEST) -n 2 --dist loadfile --no-loadscope-reorder -m realtime tests notebooks
+	CORRUTINAS_SIN_PROC=1 $(PYTEST) -n 2 --dist loadfile $(SIN_PROC_TESTS)
 
 notebooks: $(CI)
 	$(BIN)/python tools/run_notebooks.py notebooks/*.ipynb
