@@ -79,7 +79,8 @@ NPM := $(shell command -v npm 2>/dev/null)
 # the path of macOS/Windows, the same way.
 # PYTHONDONTWRITEBYTECODE (set in many CI images) is unset for the tests: Python's default, so the
 # first process that imports support/, tools/ or a test module writes its bytecode and the others
-# (workers, kernels, the crawls in fresh processes: hundreds) read it instead of compiling again.
+# (xdist workers, notebook kernels, the crawls measured in fresh processes) read it instead of
+# compiling again.
 PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 test:
