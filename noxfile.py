@@ -84,7 +84,7 @@ def run_suite(session: nox.Session) -> None:
     shutil.copyfile("jupyterlab/corrutinas.json", overrides / "corrutinas.json")
     session.run("python", "--version")
     unit = list(FAST_UNIT) if os.environ.get("NOX_UNIT") == "fast" else ["tests"]
-    # As `make test`: what asserts on counters or virtual time on two xdist workers, then alone
+    # As `make test`: what asserts on counters or virtual time on xdist workers (two here: fewer tests), then alone
     # what reads the wall clock (conftest marks it `realtime`) and every notebook cell.
     session.run("python", "-m", "pytest", "-q", "-n", "2", "-m", "not realtime and not browser", *unit, *session.posargs)
     session.run("python", "-m", "pytest", "-q", "-m", "realtime and not browser", *unit, "notebooks", *session.posargs)
