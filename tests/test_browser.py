@@ -6,7 +6,9 @@ in ``artifacts/browser/`` (git ignores ``artifacts/``).
 
 That Run All is the notebook's one execution in the session: it checks all
 that nbval's would (nbval runs with ``--nbval-lax``: a cell fails when it
-raises, and the notebooks' claims are asserts), so ``tests/conftest.py``
+raises, the notebooks' claims are asserts, and the cells tagged
+``nbval-check-output`` must show their stored outputs, compared by nbval's own
+functions in ``tests/nbval_compare.py``), so ``tests/conftest.py``
 deselects nbval's cells of a notebook whose Run All here is selected and can
 run. Without a browser, nbval runs them as it runs every other notebook.
 
@@ -28,6 +30,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser_util import CHROMIUM_ARGS, KERNEL_IDLE, PROMPTS_JS, find_chromium, jupyterlab, run_all_cells, why_no_browser
+from nbval_compare import differing_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -103,6 +106,8 @@ def test_notebook_runs_in_jupyterlab_and_widgets_render(lab, notebook):
     assert not errors, f"cells that errored (index, exception): {errors}"
     not_run = [i for i, c in enumerate(ran.cells) if c.cell_type == "code" and not c.execution_count]
     assert not not_run, f"code cells that never ran: {not_run}"
+    differ = differing_outputs(ran, nbformat.read(notebook, as_version=4))  # nbval's check of tagged cells
+    assert not differ, "outputs that differ from the stored ones:\n" + "\n".join(f"cell {i}: {r}" for i, r in differ)
     source = "\n".join(c.source for c in ran.cells if c.cell_type == "code")
     assert loading == 0 and broken == 0, f"{loading} widgets still 'Loading widget...', {broken} failed to display"
     assert widgets >= 1, "no widget rendered"
