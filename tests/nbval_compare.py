@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from types import SimpleNamespace
 
-from nbval.plugin import IPyNbCell, coalesce_streams, get_sanitize_patterns, nocolors
+from nbval.plugin import IPyNbCell, coalesce_streams, find_comment_markers, find_metadata_tags, get_sanitize_patterns, nocolors
 
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
 CHECK_TAG = "nbval-check-output"
@@ -38,17 +39,24 @@ class _Cell:
             return []
 
     def __init__(self, patterns):
-        self.parent = type("Notebook", (), {"skip_compare": SKIP_COMPARE, "sanitize_patterns": dict(patterns)})
+        self.parent = SimpleNamespace(skip_compare=SKIP_COMPARE, sanitize_patterns=dict(patterns))
         self.comparison_traceback: list[str] = []
 
 
+def _checked(cell) -> bool:
+    """Whether ``--nbval-lax`` compares this cell's outputs: nbval's own reading of its tags and
+    ``# NBVAL_...`` comments (the comments win, as in ``IPyNbFile.collect``)."""
+    options = {**dict(find_metadata_tags(cell.metadata)), **dict(find_comment_markers(cell.source))}
+    return options.get("check", False) and not options.get("skip", False) and cell.execution_count is not None
+
+
 def differing_outputs(ran, reference) -> list[tuple[int, str]]:
-    """(cell index, nbval's report) for each tagged code cell of ``reference`` whose
+    """(cell index, nbval's report) for each code cell of ``reference`` that nbval checks, whose
     outputs in ``ran`` (the same notebook, executed) nbval would call different."""
     cell = _Cell(get_sanitize_patterns(SANITIZE.read_text()))
     differ = []
     for index, (new, old) in enumerate(zip(ran.cells, reference.cells, strict=True)):
-        if old.cell_type != "code" or CHECK_TAG not in old.metadata.get("tags", []) or old.execution_count is None:
+        if old.cell_type != "code" or not _checked(old):
             continue
         if not cell.compare_outputs(coalesce_streams(copy.deepcopy(new.outputs)),
                                     coalesce_streams(copy.deepcopy(old.outputs))):

@@ -37,3 +37,16 @@ def test_a_changed_output_of_a_tagged_cell_is_reported_and_a_sanitized_one_is_no
                             nbformat.v4.new_output("stream", name="stdout", text="y algo más\n")]
     [(index, report)] = differing_outputs(ran, nb)
     assert index == 0 and "y algo más" in report
+
+
+def test_nbval_s_own_markers_decide_which_cells_count():
+    """A ``# NBVAL_CHECK_OUTPUT`` comment checks a cell as the tag does; ``nbval-skip`` leaves it out."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)", execution_count=1),
+        nbformat.v4.new_code_cell("print(2)", execution_count=2, metadata={"tags": [CHECK_TAG, "nbval-skip"]})])
+    for cell in nb.cells:
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="antes\n")]
+    ran = copy.deepcopy(nb)
+    for cell in ran.cells:
+        cell.outputs[0].text = "después\n"
+    assert [index for index, _ in differing_outputs(ran, nb)] == [0]
