@@ -50,7 +50,11 @@ NO_BROWSER = why_no_browser()
 #: Seconds a whole Run All may take: notebook 07, the longest, takes about 60 s on 2 cores.
 NOTEBOOK_TIMEOUT = 480.0
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(NO_BROWSER is not None, reason=str(NO_BROWSER))]
+#: realtime: what JupyterLab shows comes from real runs in a real kernel (the steppers record a
+#: crawl over real sockets; Run All measures), so these run in make test's realtime pass, where
+#: no third worker loads the machine; there one JupyterLab and one Chromium serve them all.
+pytestmark = [pytest.mark.browser, pytest.mark.realtime,
+              pytest.mark.skipif(NO_BROWSER is not None, reason=str(NO_BROWSER))]
 
 
 @pytest.fixture(scope="module")
