@@ -119,6 +119,24 @@ def _checkpoint() -> None:
     """A call that lets a pending :class:`_Stop` be raised where it is caught."""
 
 
+#: thread id -> the guard whose body runs in that thread (see :func:`settle`)
+_GUARDED: dict[int, "_Guarded"] = {}
+
+
+def settle() -> None:
+    """From a guarded body, where its own clean-up begins: the guard sends no stop after
+    this, and one already sent surfaces here, not in the middle of the clean-up (where it
+    would cut short closing the loop, or end up as an "Exception ignored")."""
+    guard = _GUARDED.get(threading.get_ident())
+    if guard is not None:
+        with guard._lock:
+            guard._finished = True
+    try:
+        _checkpoint()
+    except _Stop:
+        pass
+
+
 class _Guarded:
     """``body()`` in a daemon thread, whose outcome the caller waits for with a limit."""
 
@@ -134,12 +152,14 @@ class _Guarded:
         self.thread.start()
 
     def _main(self) -> None:
+        _GUARDED[threading.get_ident()] = self
         try:
             try:
                 self.result = self._body()
             except BaseException as exc:  # handed to the caller's thread by outcome()
                 self.error = exc
             finally:
+                _GUARDED.pop(threading.get_ident(), None)
                 with self._lock:
                     self._finished = True
                 self.done.set()

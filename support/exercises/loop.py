@@ -22,7 +22,7 @@ import weakref
 from typing import Any, Callable
 
 from support.exercises import guards
-from support.exercises.guards import _STILL_RUNNING, _STOPPED, STOP_GRACE, Incorrect, _Guarded, _seconds, expect
+from support.exercises.guards import _STILL_RUNNING, _STOPPED, STOP_GRACE, Incorrect, _Guarded, _seconds, expect, settle
 from support.fmt import num
 
 __all__ = ["run_async", "require_async", "excuse_block", "BLOCKED_OVER"]
@@ -177,6 +177,7 @@ class _WatchedLoop:
             self.loop.call_soon(self._beat)
             return self.loop.run_until_complete(main())
         finally:
+            settle()  # the answer's part is over: no stop may land in closing the loop
             try:
                 self._cancel_leftovers()
             finally:
