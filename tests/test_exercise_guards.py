@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import os
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 from realtime import within
 
+from support import osutil
 from support.exercises import (
     WRONG,
     Incorrect,
@@ -24,6 +28,7 @@ from support.exercises import (
     describe_error,
     excuse_block,
     guards,
+    loop,
     require_async,
     run_async,
     run_check,
@@ -298,6 +303,47 @@ def test_a_short_block_anywhere_in_the_run_is_a_blocked_loop():
     verdict, seconds = _timed(run_async, _blocks_briefly_then_returns)
     assert seconds < LIMIT, "the verdict waited for the time limit"  # realtime-ok: before the limit, not at it
     assert "bloqueó el bucle de eventos" in verdict.message and "`time.sleep`" in verdict.message
+
+
+async def _waits_in_a_blocking_call():
+    await asyncio.sleep(0.01)
+    threading.Event().wait(0.3)  # neither CPU nor time.sleep: only the wall clock sees it (.result(), a socket)
+    return "listo"
+
+
+def test_a_step_that_waits_in_a_blocking_call_is_a_blocked_loop():
+    with pytest.raises(Incorrect, match="bloqueó el bucle de eventos"):
+        run_async(_waits_in_a_blocking_call, limit=2.0)
+
+
+@pytest.mark.skipif(not (osutil.HAS_PROC and osutil.HAS_AFFINITY), reason="Linux's run queue, and pinning")
+def test_a_step_the_machine_did_not_let_run_is_not_a_blocked_loop():
+    """A loaded machine is not the answer's fault: the loop's thread, pinned beside a
+    process that spins and at the lowest priority, gets about 1 % of its processor, so
+    a 10 ms step takes some 0,4 s by the wall clock, nearly all of it in the run queue."""
+    cpu = min(osutil.affinity())
+    spinner = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}}); "
+                                "print(flush=True)\nwhile True: pass"], stdout=subprocess.PIPE)
+    walls = []
+
+    async def starved():
+        os.sched_setaffinity(0, {cpu})  # this thread only (it ends with the run)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        await asyncio.sleep(0)
+        start, cpu_start = time.perf_counter(), time.thread_time()
+        while time.thread_time() - cpu_start < 0.01:  # 10 ms of computing, a quarter of BLOCKED_OVER
+            pass
+        walls.append(time.perf_counter() - start)
+        await asyncio.sleep(0)
+        return "listo"
+
+    try:
+        spinner.stdout.readline()  # it runs, pinned
+        assert run_async(starved, limit=5.0) == "listo"
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert walls[0] > loop.BLOCKED_WALL, f"the step was not held back ({walls[0]:.3f} s): the test proves nothing"
 
 
 def test_the_checkers_own_blocking_step_is_excused():

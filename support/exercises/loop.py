@@ -24,6 +24,7 @@ from typing import Any, Callable
 from support.exercises import guards
 from support.exercises.guards import _STILL_RUNNING, _STOPPED, STOP_GRACE, Incorrect, _Guarded, _seconds, expect, settle
 from support.fmt import num
+from support.osutil import QueuedClock
 
 __all__ = ["run_async", "require_async", "excuse_block", "BLOCKED_OVER"]
 
@@ -65,10 +66,13 @@ class _TimedSteps(collections.abc.Coroutine):
     machine does not inflate: the CPU time of the loop's thread during the step (a
     computation with no ``await``), the seconds it asked ``time.sleep`` for
     (:func:`_counted_sleep`, in place while :func:`run_async` runs), and, for any other blocking call (``.result()``, a blocking
-    socket), the step's wall-clock time once it exceeds :data:`BLOCKED_WALL`. The
-    wall clock alone, or the gaps between heartbeats, also grow when another
-    thread of the process holds the GIL (the lab site's server, a pool computing)
-    or when the machine is loaded, and would blame a correct answer for them."""
+    socket), the step's wall-clock time once it exceeds :data:`BLOCKED_WALL`, less the
+    time the thread stood ready to run while the machine ran others (Linux's
+    ``run_delay``, :class:`support.osutil.QueuedClock`). The wall clock alone, or the gaps
+    between heartbeats, also grow when another thread of the process holds the GIL
+    (the lab site's server, a pool computing) or when the machine is loaded, and
+    would blame a correct answer for them: a loaded CI once held a right answer's
+    step 256 ms in the run queue."""
 
     def __init__(self, coro, watched: "_WatchedLoop"):
         self._coro, self._watched = coro, watched
@@ -87,11 +91,12 @@ class _TimedSteps(collections.abc.Coroutine):
             with contextlib.suppress(Exception):
                 self._coro.close()
             raise asyncio.CancelledError
-        watched.slept, cpu, wall = 0.0, time.thread_time(), time.perf_counter()
+        watched.slept, cpu, queued, wall = 0.0, time.thread_time(), watched.queued(), time.perf_counter()
         try:
             return step(*args)
         finally:
-            watched.step_took(time.perf_counter() - wall, time.thread_time() - cpu)
+            wall = time.perf_counter() - wall
+            watched.step_took(wall - (watched.queued() - queued), time.thread_time() - cpu)
 
     def close(self):
         return self._coro.close()
@@ -136,14 +141,17 @@ class _WatchedLoop:
         #: stop ends the step that is running; without this, each task queued behind it
         #: (500 that spin, say) would need a stop of its own, more than STOP_GRACE allows.
         self.stopping = False
+        #: The loop thread's time in the run queue (made in that thread, by :meth:`run`).
+        self.queued: Callable[[], float] = lambda: 0.0
 
     def _timed_task(self, loop, coro, **kwargs):
         """Every task of the run steps through :class:`_TimedSteps`."""
         return asyncio.Task(_TimedSteps(coro, self) if inspect.iscoroutine(coro) else coro, loop=loop, **kwargs)
 
     def step_took(self, wall: float, cpu: float) -> None:
-        """One step of a task (the code between two awaits that suspend) took ``wall``
-        seconds, ``cpu`` of them computing, and asked ``time.sleep`` for :attr:`slept`."""
+        """One step of a task (the code between two awaits that suspend) held the thread
+        ``wall`` seconds (its time in the run queue left out), ``cpu`` of them computing,
+        and asked ``time.sleep`` for :attr:`slept`."""
         if self._excused:
             self._excused = False
             return
@@ -172,6 +180,7 @@ class _WatchedLoop:
         # threads at exit (concurrent.futures does): see executor_busy()
         self.loop.set_default_executor(self.executor)
         _LOOP_THREADS[threading.get_ident()] = self
+        queued = self.queued = QueuedClock()
         try:
             self.last_beat = time.monotonic()
             self.loop.call_soon(self._beat)
@@ -184,6 +193,7 @@ class _WatchedLoop:
                 self.executor.shutdown(wait=False, cancel_futures=True)
                 self.loop.close()
                 _LOOP_THREADS.pop(threading.get_ident(), None)
+                queued.close()
 
     def _cancel_leftovers(self) -> None:
         """Cancel the tasks still pending (as ``asyncio.run`` does), waiting at most STOP_GRACE."""
