@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import shlex
@@ -111,7 +112,7 @@ def test_other_programs_counts_a_process_that_is_not_ours(tmp_path):
 
 def test_other_programs_leaves_out_this_process_and_its_children(monkeypatch):
     clock = {"all": 100.0, "own": 10.0, "reaped": 1.0}
-    monkeypatch.setattr(cpu, "busy_seconds", lambda: clock["all"])
+    monkeypatch.setattr(cpu, "competing_seconds", lambda: clock["all"])
     monkeypatch.setattr(cpu, "cpu_seconds", lambda pids=None: clock["own"])
     monkeypatch.setattr(cpu, "reaped_children_cpu_seconds", lambda: clock["reaped"])
     with osutil.OtherPrograms() as others:
@@ -120,6 +121,22 @@ def test_other_programs_leaves_out_this_process_and_its_children(monkeypatch):
     with osutil.OtherPrograms() as others:
         clock.update(all=clock["all"] + 5.0)  # 5 s more on the machine, none of it ours
     assert others.cores > 0 and others.busy()
+
+
+def test_a_program_at_low_priority_does_not_compete(monkeypatch):
+    """``make test`` runs a pass at the lowest priority (tools/idle.py) beside the notebooks:
+    its CPU is the machine's ``nice`` time, and it gives way to them."""
+    times = collections.namedtuple("scputimes", "user nice system idle irq softirq steal")
+    machine = {"t": times(100.0, 50.0, 10.0, 0, 1.0, 1.0, 0.0)}
+    monkeypatch.setattr(cpu.psutil, "cpu_times", lambda: machine["t"])
+    monkeypatch.setattr(cpu.os, "nice", lambda inc: 0)  # this process at normal priority, as the notebooks run
+    before = cpu.competing_seconds()
+    machine["t"] = machine["t"]._replace(nice=80.0)
+    assert cpu.competing_seconds() == before and cpu.busy_seconds() == 192.0
+    machine["t"] = machine["t"]._replace(user=103.0)
+    assert cpu.competing_seconds() == before + 3.0
+    monkeypatch.setattr(cpu.os, "nice", lambda inc: 19)  # this process is at low priority itself:
+    assert cpu.competing_seconds() == cpu.busy_seconds()  # then nothing gives way to it
 
 
 class _FakeRlimits:

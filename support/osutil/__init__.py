@@ -43,6 +43,7 @@ from support.osutil.cpu import (
     QueuedClock,
     affinity,
     busy_seconds,
+    competing_seconds,
     cpu_count,
     cpu_seconds,
     load_average,
@@ -60,7 +61,8 @@ from support.osutil.switch import HAS_AFFINITY, HAS_PROC, PRETEND_NO_PROC, resou
 
 __all__ = ["HAS_PROC", "HAS_AFFINITY", "PRETEND_NO_PROC", "resource", "raise_fd_limit", "fd_limit", "soft_limit",
            "rss", "vms", "peak_rss", "reset_peak_rss", "memory_total", "cpu_seconds", "process_cpu_seconds",
-           "reaped_children_cpu_seconds", "busy_seconds", "OtherPrograms", "QueuedClock", "cpu_count", "affinity", "pin",
+           "reaped_children_cpu_seconds", "busy_seconds", "competing_seconds", "OtherPrograms", "QueuedClock",
+           "cpu_count", "affinity", "pin",
            "cpu_model", "load_average", "established_connections", "free_port", "open_fds", "read_int", "sysctl",
            "proc_status", "own_stack", "resident_bytes", "mapping_count", "local_port_range", "cgroup_pids_max",
            "cgroup_pids_headroom", "user_threads",

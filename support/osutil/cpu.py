@@ -15,7 +15,7 @@ import psutil
 from support.osutil import switch
 
 __all__ = ["cpu_seconds", "process_cpu_seconds", "reaped_children_cpu_seconds", "busy_seconds",
-           "OtherPrograms", "QueuedClock", "cpu_count", "affinity", "pin", "load_average"]
+           "competing_seconds", "OtherPrograms", "QueuedClock", "cpu_count", "affinity", "pin", "load_average"]
 
 
 def cpu_seconds(pids: Iterable[int] | None = None) -> float:
@@ -68,11 +68,24 @@ def busy_seconds() -> float:
     return sum(getattr(times, name, 0.0) for name in busy)
 
 
+def competing_seconds() -> float:
+    """CPU seconds every core has spent on programs that compete with this one: those
+    of :func:`busy_seconds` less the ``nice`` ones, programs at low priority that give
+    way to ours (``make test`` runs a pass so, tools/idle.py); all of them when this
+    process is itself at low priority."""
+    times = psutil.cpu_times()
+    busy = ("user", "system", "irq", "softirq", "steal")
+    low_priority = getattr(times, "nice", 0.0)
+    ours_is_low = hasattr(os, "nice") and os.nice(0) > 0
+    return sum(getattr(times, name, 0.0) for name in busy) + (low_priority if ours_is_low else 0.0)
+
+
 class OtherPrograms:
     """How many cores the rest of the machine kept busy during a ``with`` block.
 
-    ``cores``: CPU seconds of every process of the machine (:func:`busy_seconds`)
-    minus those of this process and all its children, live or ended and waited
+    ``cores``: CPU seconds of every process of the machine that competes with this
+    one (:func:`competing_seconds`: not those at low priority) minus those of this
+    process and all its children, live or ended and waited
     for (a load generator, a backend, a pool), divided by the block's wall
     seconds. ``busy(threshold)`` says whether it reached ``threshold`` cores: a
     timing comparison made meanwhile measured the machine, not the lesson.
@@ -84,7 +97,7 @@ class OtherPrograms:
 
     def __enter__(self) -> "OtherPrograms":
         self.cores = 0.0
-        self._t0, self._all0, self._own0 = time.perf_counter(), busy_seconds(), self._own()
+        self._t0, self._all0, self._own0 = time.perf_counter(), competing_seconds(), self._own()
         return self
 
     @staticmethod
@@ -93,7 +106,7 @@ class OtherPrograms:
 
     def __exit__(self, *exc) -> None:
         self.seconds = time.perf_counter() - self._t0
-        others = (busy_seconds() - self._all0) - (self._own() - self._own0)
+        others = (competing_seconds() - self._all0) - (self._own() - self._own0)
         self.cores = max(0.0, others / self.seconds) if self.seconds > 0 else 0.0
 
     def busy(self, threshold: float = 0.3) -> bool:
