@@ -88,6 +88,39 @@ def test_an_endless_loop_gets_its_verdict_in_time_and_is_stopped():
         assert not _alive("exercise"), "the stopped thread is still running"
 
 
+class _RunQueue:
+    """A stand-in for osutil.QueuedClock: every thread it watches has stood in the run
+    queue the whole time since it was made (a machine too loaded to let it run)."""
+
+    def __init__(self, native_id=None):
+        self.start = time.monotonic()
+
+    def __call__(self):
+        return time.monotonic() - self.start
+
+    def close(self):
+        pass
+
+
+def test_a_stopped_thread_not_yet_let_run_is_waited_for(monkeypatch):
+    """A stopped thread that the machine has not let run yet is not "still running": the
+    grace counts the turns it got. Here it ends 0,5 s after the stop, more than
+    STOP_GRACE, and the run queue held it all along."""
+    monkeypatch.setattr(guards, "QueuedClock", _RunQueue)
+    release = threading.Event()
+
+    def ends_late():
+        release.wait()  # a wait in C: the stop lands when it returns
+
+    run = guards._Guarded(ends_late, name="exercise")
+    threading.Timer(guards.STOP_GRACE + 0.3, release.set).start()
+    assert run.stop(), "called still running while it was only waiting for its turn"
+    with guards.Grace(0.05, [threading.current_thread()]) as grace:  # the extra is bounded
+        assert 0.05 < grace.left() <= 0.05 + guards.LOADED_GRACE
+        time.sleep(0.1)
+        assert 0.05 < grace.left(), "the time in the run queue was not added"
+
+
 def test_a_call_stuck_in_c_is_left_running_and_the_verdict_says_how_to_free_it():
     release = threading.Event()
 

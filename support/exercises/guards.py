@@ -18,6 +18,7 @@ import time
 from typing import Any, Callable
 
 from support.fmt import num
+from support.osutil import QueuedClock
 
 __all__ = ["Incorrect", "expect", "call_with_limit", "require_sync", "not_a_coroutine", "LIMIT", "LINE_BUDGET",
            "limit", "draw", "SEED"]
@@ -60,8 +61,10 @@ def expect(condition: bool, message: str, hint: str = "") -> None:
 LIMIT = 5.0
 #: Lines of Python a guarded call may run when the checker sets a line budget.
 LINE_BUDGET = 200_000
-#: How long (s) the guard waits for a thread it stopped to end, after the limit.
+#: How long (s) the guard waits for a thread it stopped to end, after the limit ...
 STOP_GRACE = 0.2
+#: ... plus, at most, the time (s) that thread or the guard's stood in the run queue (:class:`Grace`).
+LOADED_GRACE = 2.0
 _STILL_RUNNING = ("Sigue ejecutándose en un hilo en segundo plano: o está dentro de una llamada "
                   "bloqueante que no se puede interrumpir (y se detendrá cuando esa llamada vuelva), "
                   "o atrapa la excepción con la que el checker la detiene (un `except BaseException` "
@@ -137,6 +140,41 @@ def settle() -> None:
         pass
 
 
+class Grace:
+    """``seconds`` for threads to end, counted in the machine's turns: the time this thread
+    or the ones waited for stood in the run queue (ready, not let run) is added, up to
+    :data:`LOADED_GRACE`. By the bare wall clock, a thread that was stopped but not yet let
+    run to see it is "still running": on a loaded CI, a spinning answer the guard had
+    stopped was once reported so."""
+
+    def __init__(self, seconds: float, threads: "list[threading.Thread]") -> None:
+        self._clocks = [QueuedClock()] + [QueuedClock(t.native_id) for t in threads if t.native_id is not None]
+        self._queued = self._queued_now()
+        self._deadline = time.monotonic() + seconds
+
+    def _queued_now(self) -> float:
+        return sum(clock() for clock in self._clocks)
+
+    def left(self) -> float:
+        """Seconds left to wait (0.0 once the grace is over)."""
+        extra = min(self._queued_now() - self._queued, LOADED_GRACE)
+        return max(0.0, self._deadline + extra - time.monotonic())
+
+    def join(self, threads: "list[threading.Thread]") -> bool:
+        """Wait for each of ``threads`` within the grace; True if all ended."""
+        for thread in threads:
+            while thread.is_alive() and (left := self.left()) > 0:
+                thread.join(min(left, 0.02))
+        return not any(thread.is_alive() for thread in threads)
+
+    def __enter__(self) -> "Grace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for clock in self._clocks:
+            clock.close()
+
+
 class _Guarded:
     """``body()`` in a daemon thread, whose outcome the caller waits for with a limit."""
 
@@ -176,15 +214,16 @@ class _Guarded:
     def stop(self) -> bool:
         """Raise :class:`_Stop` inside the thread, again every few ms (code that
         catches ``BaseException`` may swallow some); True if it has ended within
-        STOP_GRACE. Bounded: a thread stuck in C, or that swallows them all, is left behind."""
-        deadline = time.monotonic() + STOP_GRACE
-        while True:
-            with self._lock:
-                if not self._finished:
-                    _raise_in_thread(self.thread.ident)
-            self.thread.join(0.005)
-            if not self.thread.is_alive() or time.monotonic() >= deadline:
-                return not self.thread.is_alive()
+        STOP_GRACE (a :class:`Grace`). Bounded: a thread stuck in C, or that swallows them
+        all, is left behind."""
+        with Grace(STOP_GRACE, [self.thread]) as grace:
+            while True:
+                with self._lock:
+                    if not self._finished:
+                        _raise_in_thread(self.thread.ident)
+                self.thread.join(0.005)
+                if not self.thread.is_alive() or not grace.left():
+                    return not self.thread.is_alive()
 
 
 def _runaway(budget: int, hint: str) -> Incorrect:

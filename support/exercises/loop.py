@@ -22,7 +22,18 @@ import weakref
 from typing import Any, Callable
 
 from support.exercises import guards
-from support.exercises.guards import _STILL_RUNNING, _STOPPED, STOP_GRACE, Incorrect, _Guarded, _seconds, expect, settle
+from support.exercises.guards import (
+    _STILL_RUNNING,
+    _STOPPED,
+    STOP_GRACE,
+    Grace,
+    Incorrect,
+    _Guarded,
+    _seconds,
+    _Stop,
+    expect,
+    settle,
+)
 from support.fmt import num
 from support.osutil import QueuedClock
 
@@ -119,6 +130,13 @@ class _TimedSteps(collections.abc.Coroutine):
 _WATCHED: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WatchedLoop]" = weakref.WeakKeyDictionary()
 
 
+def _not_our_stop(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The loop's exception handler: the guard's own stop, landed in a task of the answer's
+    (and from there in a ``gather`` nobody awaits any more), is no error to log."""
+    if not isinstance(context.get("exception"), _Stop):
+        loop.default_exception_handler(context)
+
+
 class _WatchedLoop:
     """A fresh event loop, run in the guarded thread, with a heartbeat seen from outside.
 
@@ -135,6 +153,7 @@ class _WatchedLoop:
         self.executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="exercise-executor")
         _WATCHED[self.loop] = self
         self.loop.set_task_factory(self._timed_task)
+        self.loop.set_exception_handler(_not_our_stop)
         self._excused = False
         self.slept = 0.0
         #: Set by :meth:`stop`: every task's next step is cancelled instead of run. The guard's
@@ -208,11 +227,10 @@ class _WatchedLoop:
     def executor_busy(self) -> bool:
         """Whether a thread of the loop's executor still runs (e.g. ``to_thread(time.sleep, 60)``):
         nothing can stop it, and the interpreter waits for it at exit. Idle ones (they end
-        at once after ``shutdown``) get STOP_GRACE / 4 to do so."""
-        deadline = time.monotonic() + STOP_GRACE / 4
-        for thread in list(getattr(self.executor, "_threads", ())):
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return any(thread.is_alive() for thread in getattr(self.executor, "_threads", ()))
+        at once after ``shutdown``) get STOP_GRACE / 4 to do so (a :class:`Grace`)."""
+        threads = list(getattr(self.executor, "_threads", ()))
+        with Grace(STOP_GRACE / 4, threads) as grace:
+            return not grace.join(threads)
 
     def stop(self) -> None:
         """From another thread: end ``run_until_complete`` at the loop's next turn, and
@@ -276,7 +294,8 @@ def run_async(fn: Callable[..., Any], *args: Any, limit: float | None = None, hi
     blocked = watched.blocked_for()
     watched.stop()  # a waiting loop stops at its next turn and cancels what is left
     if blocked < min(BLOCKED_AFTER, limit / 2):
-        run.thread.join(2 * STOP_GRACE)  # bounded, as every wait here
+        with Grace(2 * STOP_GRACE, [run.thread]) as grace:  # bounded, as every wait here
+            grace.join([run.thread])
         stopped = not run.thread.is_alive() or run.stop()
         left = _STOPPED if stopped and not watched.executor_busy() else _STILL_RUNNING
         raise Incorrect(f"tu corrutina no terminó en {_seconds(limit)} s (tiempo límite). {left}",

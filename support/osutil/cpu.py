@@ -145,31 +145,35 @@ def load_average() -> tuple[float, float, float]:
 
 
 class QueuedClock:
-    """Seconds the thread that made it has stood in the run queue: ready to run while
-    the machine ran something else (Linux's per-thread ``run_delay``, the second field
-    of ``/proc/thread-self/schedstat``). It reads 0.0 for ever where there is no such
-    file (macOS, Windows, ``CORRUTINAS_SIN_PROC=1``): whoever subtracts it from a wall
-    clock then subtracts nothing. Make it in the thread to watch; :meth:`close` it there.
+    """Seconds a thread has stood in the run queue: ready to run while the machine ran
+    something else (Linux's per-thread ``run_delay``, the second field of its
+    ``schedstat``). ``QueuedClock()`` watches the thread that makes it;
+    ``QueuedClock(thread.native_id)`` another thread of this process. It reads 0.0 for
+    ever where there is no such file (macOS, Windows, ``CORRUTINAS_SIN_PROC=1``):
+    whoever subtracts it from a wall clock then subtracts nothing; after the thread has
+    ended, its last reading. :meth:`close` it when done.
 
     Discussion: a step that took 0.3 s by the wall clock either waited (a blocking
     call) or was not let run (a loaded machine); only this tells the two apart. A read
     costs about a microsecond (one ``pread`` on a file kept open)."""
 
-    def __init__(self) -> None:
+    def __init__(self, native_id: int | None = None) -> None:
         self._fd: int | None = None
+        self._last = 0.0
         if switch.HAS_PROC:
+            path = "/proc/thread-self/schedstat" if native_id is None else f"/proc/self/task/{native_id}/schedstat"
             try:
-                self._fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
-            except OSError:  # a kernel before 3.17, or no schedstats
+                self._fd = os.open(path, os.O_RDONLY)
+            except OSError:  # a kernel before 3.17, no schedstats, or the thread has ended
                 self._fd = None
 
     def __call__(self) -> float:
-        if self._fd is None:
-            return 0.0
-        try:
-            return int(os.pread(self._fd, 64, 0).split()[1]) / 1e9
-        except (OSError, ValueError, IndexError):
-            return 0.0
+        if self._fd is not None:
+            try:
+                self._last = int(os.pread(self._fd, 64, 0).split()[1]) / 1e9
+            except (OSError, ValueError, IndexError):  # the thread has ended
+                pass
+        return self._last
 
     def close(self) -> None:
         if self._fd is not None:
