@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from support.crawlers.blocking import fetch
@@ -120,6 +121,23 @@ def _descargar_404_si_dice_no(urls):
     return {url: 404 if "no" in url else 200 for url in urls}
 
 
+def _descargar_sin_join_tras_una_pausa(urls):
+    # The same mistake, slower to show: it returns after a pause as long as one download
+    # (on a loaded machine the return is as late), and still before the threads end.
+    estados = {}
+
+    def descargar(url):
+        try:
+            estados[url] = fetch(url)[0]
+        except (OSError, ValueError):
+            pass
+
+    for url in urls:
+        threading.Thread(target=descargar, args=(url,), daemon=True).start()
+    time.sleep(0.1)
+    return estados
+
+
 def _descargar_secuencial(urls):
     return {url: fetch(url)[0] for url in urls}
 
@@ -161,6 +179,7 @@ WRONG_ANSWERS = {
     "01.separar_respuesta": [_separar_con_split_en_dos_puntos, _separar_cuerpo_hasta_la_siguiente_linea_vacia,
                              _separar_estado_como_texto, _separar_con_lf],
     "01.descargar_todas": [_descargar_join_en_el_bucle, (_descargar_sin_join, "antes de que terminaran"),
+                           (_descargar_sin_join_tras_una_pausa, "antes de que terminaran"),
                            _descargar_secuencial, (_descargar_args_sin_coma, "TypeError"),
                            (_descargar_404_si_dice_no, "no recibió ninguna petición")],
     "01.descargar_con_pool": [_pool_sin_limite, _pool_guarda_la_tupla, _pool_de_uno,
