@@ -68,15 +68,16 @@ SIN_PROC_TESTS := tests/test_osutil_portable.py tests/test_memory.py \
 NPM := $(shell command -v npm 2>/dev/null)
 
 # The installs first, the venv's (uv) and npm's side by side: neither waits for the other.
-# Then three passes: the tests that assert on counters and virtual time, spread test by
-# test over three workers (pytest-xdist; they wait on sockets, timers and child processes
-# a third of the time, so two cores keep three busy; worksteal: a worker that runs out
-# takes over tests queued for another); then those that read the wall clock (the
-# `realtime` mark, tests/conftest.py) and every notebook cell, a whole file per worker on
-# two workers, the longest files first (each notebook passes pinned to one core,
-# CONTRIBUTING.md: two side by side on two cores is that case; the notebooks with widgets
-# run whole in JupyterLab, tests/test_browser.py, and not a second time under nbval); then
-# the path of macOS/Windows, the same way.
+# Then two passes at once. The tests that read the wall clock (the `realtime` mark,
+# tests/conftest.py) and every notebook cell, a whole file per worker on two workers, the
+# longest files first (each notebook passes pinned to one core, CONTRIBUTING.md: two side
+# by side on two cores is that case; the notebooks with widgets run whole in JupyterLab,
+# tests/test_browser.py, and not a second time under nbval). That pass waits on sockets and
+# simulated latency about half its time: beside it, at the lowest priority (tools/idle.py,
+# nice 19: it takes little of a core the other pass wants), the tests that assert on counters and
+# virtual time, test by test over three workers (worksteal: a worker that runs out takes
+# over tests queued for another), their output printed after. Then the path of
+# macOS/Windows, the same way.
 # PYTHONDONTWRITEBYTECODE (set in many CI images) is unset for the tests: Python's default, so the
 # first process that imports support/, tools/ or a test module writes its bytecode and the others
 # (xdist workers, notebook kernels, the crawls measured in fresh processes) read it instead of
