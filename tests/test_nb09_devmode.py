@@ -75,6 +75,7 @@ def dev_kernel(tmp_path, monkeypatch):
     return KERNEL
 
 
+@pytest.mark.realtime  # the whole notebook runs, and its cells measure time as nbval's do
 def test_notebook_09_runs_under_dev_mode_without_resource_warnings_or_asyncio_errors(dev_kernel):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(RECORD))
