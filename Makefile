@@ -74,10 +74,10 @@ NPM := $(shell command -v npm 2>/dev/null)
 # by side on two cores is that case; the notebooks with widgets run whole in JupyterLab,
 # tests/test_browser.py, and not a second time under nbval). That pass waits on sockets and
 # simulated latency about half its time: beside it, at the lowest priority (tools/idle.py,
-# nice 19: it takes little of a core the other pass wants), the tests that assert on counters and
-# virtual time, test by test over three workers (worksteal: a worker that runs out takes
-# over tests queued for another), their output printed after. Then the path of
-# macOS/Windows, the same way.
+# SCHED_IDLE: a waking task of the other pass takes the core at once), the tests that
+# assert on counters and virtual time, test by test over three workers (worksteal: a
+# worker that runs out takes over tests queued for another), their output printed after.
+# Then the path of macOS/Windows, the same way.
 # PYTHONDONTWRITEBYTECODE (set in many CI images) is unset for the tests: Python's default, so the
 # first process that imports support/, tools/ or a test module writes its bytecode and the others
 # (xdist workers, notebook kernels, the crawls measured in fresh processes) read it instead of
