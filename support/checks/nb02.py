@@ -34,12 +34,17 @@ def _payload() -> int:
     return size + 1 if size % 4096 == 0 else size
 
 
-def _send_and_close(sock: socket.socket, size: int) -> None:
+def _send_and_close(sock: socket.socket, size: int, ours: "_WatchedSocket") -> None:
+    """Send ``size`` bytes in pieces, each after the reader has read from the one before:
+    several readable events, and a gap after each in which a reader that reads again finds
+    nothing (a busy wait shows), however late the machine lets the reader start."""
     with sock:
         try:
             for start in range(0, size, 10_000):
                 sock.sendall(b"x" * min(10_000, size - start))
-                time.sleep(0.002)  # a few separate arrivals, so several readable events
+                ours.read_some.wait(1.0)  # bounded: an answer that never reads gets its verdict anyway
+                ours.read_some.clear()
+                time.sleep(0.002)
         except OSError:
             pass  # the checker closed its end early (e.g. the student's callback raised)
 
@@ -50,14 +55,18 @@ class _WatchedSocket(socket.socket):
 
     def watch(self, selector: selectors.BaseSelector) -> "_WatchedSocket":
         self.selector, self.would_block, self.closed_while_registered = selector, 0, False
+        self.read_some = threading.Event()  # set by a recv that returned bytes (the writer waits for it)
         return self
 
     def recv(self, *args):
         try:
-            return super().recv(*args)
+            data = super().recv(*args)
         except BlockingIOError:
             self.would_block += 1
             raise
+        if data:
+            self.read_some.set()
+        return data
 
     def close(self):
         if self.fileno() != -1 and self.selector is not None:
@@ -92,7 +101,7 @@ def _check_contar_bytes(cls: Callable[[Any, socket.socket], Any]) -> str:
     ours = _WatchedSocket(pair.family, pair.type, pair.proto, fileno=pair.detach()).watch(selector)
     ours.setblocking(False)
     size = _payload()
-    writer = threading.Thread(target=_send_and_close, args=(theirs, size), daemon=True)
+    writer = threading.Thread(target=_send_and_close, args=(theirs, size, ours), daemon=True)
     try:
         counter, eof_turns = call_with_limit(_drive, cls, selector, ours, writer, limit=limit(),
                                              hint="¿Un bucle dentro de on_readable? Lee una vez por llamada: "

@@ -171,6 +171,14 @@ class _EsperaActiva(contar_bytes):
         self.sock.close()
 
 
+class _EsperaActivaTardia(_EsperaActiva):
+    # The same busy wait, its first call late (as on a loaded machine): with every byte
+    # already waiting, it would never find the socket empty unless the sender waits for it.
+    def on_readable(self):
+        time.sleep(0.1)
+        super().on_readable()
+
+
 class _CierraAntesDeDesregistrar(contar_bytes):
     # close() then unregister(): the statement says "en ese orden" the other way round.
     def on_readable(self):
@@ -215,7 +223,8 @@ def _bloqueante_con_settimeout(url, plazo):
 
 WRONG_ANSWERS = {
     "02.contar_bytes": [_CuentaLlamadas, _CuentaDe4096, _NoSeDesregistra, _CierraSinDesregistrar,
-                        (_EsperaActiva, "espera activa"), (_CierraAntesDeDesregistrar, "en ese orden")],
+                        (_EsperaActiva, "espera activa"), (_EsperaActivaTardia, "espera activa"),
+                        (_CierraAntesDeDesregistrar, "en ese orden")],
     "02.descargar_con_plazo": [_sin_plazo, _lanza_timeout, _plazo_despues_de_esperar, _devuelve_lo_recibido,
                                (_none_sin_limpiar, "abierto"), (_bloqueante_con_settimeout, "bloqueante")],
 }
