@@ -19,6 +19,13 @@ async def enviar_todo(escritor, trozos):
         await escritor.drain()
 
 
+async def _sleep0_en_vez_de_drain(escritor, trozos):
+    # Gives the loop a turn after each write, but does not wait for the buffer to empty.
+    for trozo in trozos:
+        escritor.write(trozo)
+        await asyncio.sleep(0)
+
+
 async def _sin_drain(escritor, trozos):
     for trozo in trozos:
         escritor.write(trozo)
@@ -109,7 +116,7 @@ async def _gira_en_el_cierre(lector, segundos):
     return None
 
 WRONG_ANSWERS = {
-    "09.enviar_todo": [_sin_drain, _drain_al_final],
+    "09.enviar_todo": [_sin_drain, _drain_al_final, (_sleep0_en_vez_de_drain, "llenó la memoria")],
     "09.calcular_sin_congelar": [(_en_el_bucle, "bloqueó el bucle"), _otro_pool, (_result_bloquea, "bucle"),
                                  (_sin_await, "falta `await`")],
     "09.leer_con_limite": [_sin_limite, _un_solo_read, _sin_capturar_cierre, (_gira_en_el_cierre, "cerró")],
