@@ -148,6 +148,7 @@ class Grace:
     stopped was once reported so."""
 
     def __init__(self, seconds: float, threads: "list[threading.Thread]") -> None:
+        self._threads = threads
         self._clocks = [QueuedClock()] + [QueuedClock(t.native_id) for t in threads if t.native_id is not None]
         self._queued = self._queued_now()
         self._deadline = time.monotonic() + seconds
@@ -160,12 +161,12 @@ class Grace:
         extra = min(self._queued_now() - self._queued, LOADED_GRACE)
         return max(0.0, self._deadline + extra - time.monotonic())
 
-    def join(self, threads: "list[threading.Thread]") -> bool:
-        """Wait for each of ``threads`` within the grace; True if all ended."""
-        for thread in threads:
+    def join(self) -> bool:
+        """Wait for each of the threads within the grace; True if all ended."""
+        for thread in self._threads:
             while thread.is_alive() and (left := self.left()) > 0:
                 thread.join(min(left, 0.02))
-        return not any(thread.is_alive() for thread in threads)
+        return not any(thread.is_alive() for thread in self._threads)
 
     def __enter__(self) -> "Grace":
         return self

@@ -228,9 +228,8 @@ class _WatchedLoop:
         """Whether a thread of the loop's executor still runs (e.g. ``to_thread(time.sleep, 60)``):
         nothing can stop it, and the interpreter waits for it at exit. Idle ones (they end
         at once after ``shutdown``) get STOP_GRACE / 4 to do so (a :class:`Grace`)."""
-        threads = list(getattr(self.executor, "_threads", ()))
-        with Grace(STOP_GRACE / 4, threads) as grace:
-            return not grace.join(threads)
+        with Grace(STOP_GRACE / 4, list(getattr(self.executor, "_threads", ()))) as grace:
+            return not grace.join()
 
     def stop(self) -> None:
         """From another thread: end ``run_until_complete`` at the loop's next turn, and
@@ -295,7 +294,7 @@ def run_async(fn: Callable[..., Any], *args: Any, limit: float | None = None, hi
     watched.stop()  # a waiting loop stops at its next turn and cancels what is left
     if blocked < min(BLOCKED_AFTER, limit / 2):
         with Grace(2 * STOP_GRACE, [run.thread]) as grace:  # bounded, as every wait here
-            grace.join([run.thread])
+            grace.join()
         stopped = not run.thread.is_alive() or run.stop()
         left = _STOPPED if stopped and not watched.executor_busy() else _STILL_RUNNING
         raise Incorrect(f"tu corrutina no terminó en {_seconds(limit)} s (tiempo límite). {left}",

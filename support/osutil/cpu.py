@@ -61,11 +61,14 @@ def reaped_children_cpu_seconds() -> float:
     return getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
 
 
+#: The fields of ``psutil.cpu_times()`` that are a core at work (guest time is already inside user).
+_BUSY = ("user", "nice", "system", "irq", "softirq", "steal")
+
+
 def busy_seconds() -> float:
     """CPU seconds every core of the machine has spent busy so far (all processes)."""
     times = psutil.cpu_times()
-    busy = ("user", "nice", "system", "irq", "softirq", "steal")  # guest time is already inside user
-    return sum(getattr(times, name, 0.0) for name in busy)
+    return sum(getattr(times, name, 0.0) for name in _BUSY)
 
 
 def competing_seconds() -> float:
@@ -74,10 +77,8 @@ def competing_seconds() -> float:
     way to ours (``make test`` runs a pass so, tools/idle.py); all of them when this
     process is itself at low priority."""
     times = psutil.cpu_times()
-    busy = ("user", "system", "irq", "softirq", "steal")
-    low_priority = getattr(times, "nice", 0.0)
     ours_is_low = hasattr(os, "nice") and os.nice(0) > 0
-    return sum(getattr(times, name, 0.0) for name in busy) + (low_priority if ours_is_low else 0.0)
+    return sum(getattr(times, name, 0.0) for name in _BUSY if ours_is_low or name != "nice")
 
 
 class OtherPrograms:
